@@ -1,0 +1,61 @@
+import pytest
+
+from accounts.models import Account, User
+from pipeline.models import Opportunity, SalesTarget, Visit
+from tests.factories import AccountFactory, OpportunityFactory, SalesTargetFactory, VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("viewer", "expected"),
+    [
+        ("rep_a1", {"rep_a1"}),
+        ("rep_a2", set()),
+        ("manager_a", {"rep_a1", "manager_a"}),
+        ("manager_b", {"rep_b1"}),
+        ("director", {"rep_a1", "manager_a", "rep_b1"}),
+    ],
+)
+def test_each_role_sees_exactly_the_rows_the_rule_allows(org, viewer, expected):
+    owners = [org.rep_a1, org.manager_a, org.rep_b1]
+    for owner in owners:
+        opportunity = OpportunityFactory(owner=owner)
+        VisitFactory(account=opportunity.account)
+    user = getattr(org, viewer)
+
+    def owners_of(queryset, path="owner__username"):
+        return set(queryset.visible_to(user).values_list(path, flat=True))
+
+    assert owners_of(Account.objects) == expected
+    assert owners_of(Opportunity.objects) == expected
+    assert owners_of(Visit.objects) == expected
+
+
+def test_users_visible_to_a_manager_are_their_team_and_themself(org):
+    names = set(User.objects.visible_to(org.manager_a).values_list("username", flat=True))
+    assert names == {"manager_a", "rep_a1", "rep_a2"}
+    assert set(User.objects.visible_to(org.rep_a1).values_list("username", flat=True)) == {"rep_a1"}
+
+
+def test_team_targets_are_visible_to_the_team_manager_and_directors_only(org):
+    SalesTargetFactory(owner_user=None, owner_team=org.team_a)
+    SalesTargetFactory(owner_user=org.rep_a1)
+    SalesTargetFactory(owner_user=org.rep_b1)
+
+    def seen(user):
+        return sorted(
+            (t.owner_team.name if t.owner_team else t.owner_user.username)
+            for t in SalesTarget.objects.visible_to(user).select_related("owner_user", "owner_team")
+        )
+
+    assert seen(org.director) == ["A", "rep_a1", "rep_b1"]
+    assert seen(org.manager_a) == ["A", "rep_a1"]
+    assert seen(org.manager_b) == ["rep_b1"]
+    assert seen(org.rep_a1) == ["rep_a1"]
+
+
+def test_an_inactive_user_sees_nothing(org):
+    AccountFactory(owner=org.rep_a1)
+    org.director.is_active = False
+    assert not Account.objects.visible_to(org.director).exists()

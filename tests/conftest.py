@@ -1,0 +1,51 @@
+import pytest
+
+from pipeline.models import Pipeline, Stage
+from tests.factories import TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    # Tests talk plain HTTP to the test client and render templates without a collected manifest.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def default_pipeline(db) -> Pipeline:
+    return Pipeline.objects.get(is_default=True)
+
+
+@pytest.fixture
+def stage(default_pipeline):
+    """stage("needs") -> the default pipeline's stage with that code."""
+
+    def get(code: str) -> Stage:
+        return default_pipeline.stages.get(code=code)
+
+    return get
+
+
+@pytest.fixture
+def org(db):
+    """A small company: a director, two teams each with a manager and two reps."""
+
+    class Org:
+        director = UserFactory(username="director", role="director")
+        team_a = TeamFactory(name="A")
+        team_b = TeamFactory(name="B")
+        manager_a = UserFactory(username="manager_a", role="manager", team=team_a)
+        manager_b = UserFactory(username="manager_b", role="manager", team=team_b)
+        rep_a1 = UserFactory(username="rep_a1", team=team_a)
+        rep_a2 = UserFactory(username="rep_a2", team=team_a)
+        rep_b1 = UserFactory(username="rep_b1", team=team_b)
+
+    Org.team_a.manager = Org.manager_a
+    Org.team_a.save()
+    Org.team_b.manager = Org.manager_b
+    Org.team_b.save()
+    return Org

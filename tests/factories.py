@@ -1,0 +1,169 @@
+"""Factories that build minimal valid rows. State with rules (stage moves, wins) goes through services."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
+from pipeline.models import Opportunity, Pipeline, SalesTarget, Stage, StageChange, Visit
+
+
+def default_stage(code: str) -> Stage:
+    return Stage.objects.get(pipeline__is_default=True, code=code)
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = User.Role.REP
+    password = factory.django.Password("pw")
+    language = "zh-hans"
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"R{n:03d}")
+    name = factory.Sequence(lambda n: f"区域{n}")
+    level = 1
+    parent = None
+
+
+class IndustryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Industry
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"ind{n}")
+    name = factory.Sequence(lambda n: f"行业{n}")
+    spend_per_employee = Decimal("500")
+
+
+class CompetitorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Competitor
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"竞争对手{n}")
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    name = factory.Sequence(lambda n: f"客户{n}有限公司")
+    owner = factory.SubFactory(UserFactory)
+    industry = factory.SubFactory(IndustryFactory)
+    region = factory.SubFactory(RegionFactory)
+    employee_count = 120
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"联系人{n}")
+    buying_role = Contact.BuyingRole.INFLUENCER
+
+
+class InstalledBaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InstalledBase
+
+    account = factory.SubFactory(AccountFactory)
+    is_ours = True
+    competitor = None
+    product = "MFP"
+    units = 1
+
+
+class AccountYearFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountYear
+
+    account = factory.SubFactory(AccountFactory)
+    year = factory.LazyFunction(lambda: timezone.localdate().year)
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """An open opportunity at a stage of the default pipeline (prep unless `stage` is given)."""
+
+    class Meta:
+        model = Opportunity
+
+    account = factory.SubFactory(AccountFactory, owner=factory.SelfAttribute("..owner"))
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"商机{n}")
+    stage = factory.LazyFunction(lambda: default_stage("prep"))
+    pipeline = factory.SelfAttribute("stage.pipeline")
+    furthest_stage = factory.SelfAttribute("stage")
+    probability = factory.LazyAttribute(lambda o: o.stage.probability or 0)
+    amount = Decimal("100000")
+
+
+class StageChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StageChange
+
+    opportunity = factory.SubFactory(OpportunityFactory)
+    from_stage = None
+    to_stage = factory.SelfAttribute("opportunity.stage")
+    changed_by = factory.SelfAttribute("opportunity.owner")
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A planned visit tomorrow; pass status="done" with done_at for a completed one."""
+
+    class Meta:
+        model = Visit
+
+    account = factory.SubFactory(AccountFactory)
+    owner = factory.SelfAttribute("account.owner")
+    kind = Visit.Kind.VISIT
+    status = Visit.Status.PLANNED
+    planned_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+
+
+class SalesTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SalesTarget
+
+    owner_user = factory.SubFactory(UserFactory)
+    period_type = SalesTarget.PeriodType.MONTH
+    period_start = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    amount = Decimal("1000000")
+
+
+__all__ = [
+    "AccountFactory",
+    "AccountYearFactory",
+    "CompetitorFactory",
+    "ContactFactory",
+    "IndustryFactory",
+    "InstalledBaseFactory",
+    "OpportunityFactory",
+    "Pipeline",
+    "RegionFactory",
+    "SalesTargetFactory",
+    "StageChangeFactory",
+    "TeamFactory",
+    "UserFactory",
+    "VisitFactory",
+    "default_stage",
+]
