@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "pipeline"
 
-urlpatterns: list = []
+# One URL module per page area, so each can grow on its own; all names live in the "pipeline" namespace.
+urlpatterns = [
+    path("", include("pipeline.opportunity_urls")),
+    path("", include("pipeline.visit_urls")),
+]

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("analytics.urls")),
-    path("", include("accounts.urls")),
+    path("", include("pipeline.account_urls")),
     path("", include("pipeline.urls")),
     path("api/", include("salesflow.api")),
     path("admin/", admin.site.urls),

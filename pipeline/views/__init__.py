@@ -1,0 +1,1 @@
+"""Server-rendered pages of opportunities, visits and accounts (one module per area)."""
