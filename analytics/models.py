@@ -25,8 +25,9 @@ class MatrixRun(models.Model):
 
     year = models.PositiveSmallIntegerField(_("year"), unique=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
-    cv_threshold = models.DecimalField(_("CV threshold"), max_digits=16, decimal_places=2)
-    pv_threshold = models.DecimalField(_("PV threshold"), max_digits=16, decimal_places=2)
+    # Empty when the matrix has no account and no fixed threshold is set: there is no median to split at.
+    cv_threshold = models.DecimalField(_("CV threshold"), max_digits=16, decimal_places=2, null=True, blank=True)
+    pv_threshold = models.DecimalField(_("PV threshold"), max_digits=16, decimal_places=2, null=True, blank=True)
     thresholds_fixed = models.BooleanField(_("fixed thresholds"), default=False)
 
     class Meta:
@@ -50,6 +51,12 @@ class AccountValue(models.Model):
         INSTALLED_BASE = "installed_base", _("Installed base")
         EMPLOYEES = "employees", _("Employees × industry spend")
 
+    class CustomerType(models.TextChoices):
+        OURS = "ours", _("Our installed base only")
+        COMPETITOR = "competitor", _("Competitors' installed base only")
+        MIXED = "mixed", _("Ours and competitors'")
+        NONE = "none", _("No installed base")
+
     run = models.ForeignKey(MatrixRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="values")
     account = models.ForeignKey(
         "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="values"
@@ -60,6 +67,11 @@ class AccountValue(models.Model):
     pv_source = models.CharField(_("PV source"), max_length=20, choices=PvSource.choices, blank=True)
     share = models.FloatField(_("share of wallet"), null=True, blank=True)
     quadrant = models.CharField(_("quadrant"), max_length=10, choices=Quadrant.choices)
+    customer_type = models.CharField(
+        _("customer type"), max_length=10, choices=CustomerType.choices, default=CustomerType.NONE
+    )
+    # Company-wide visit priority (1 first) in the decks' order; empty for an account outside the visit list.
+    priority = models.PositiveIntegerField(_("visit priority"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
     objects = AccountValueQuerySet.as_manager()
