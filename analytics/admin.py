@@ -1,0 +1,71 @@
+"""Back-office admin for analytics snapshots and digest deliveries.
+
+Every row here is written by a nightly job or the digest sender, so the admin only shows them.
+"""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from analytics.models import AccountValue, DigestDelivery, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+
+
+class ReadOnlyAdminMixin:
+    """Rows computed by jobs: viewable, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(MatrixRun)
+class MatrixRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("year", "computed_at", "cv_threshold", "pv_threshold", "thresholds_fixed")
+
+
+@admin.register(AccountValue)
+class AccountValueAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("account", "year", "quadrant", "cv", "pv", "pv_source", "share", "computed_at")
+    list_filter = ("year", "quadrant", "pv_source")
+    list_select_related = ("account",)
+    search_fields = ("account__name",)
+
+
+@admin.register(UntouchedFlag)
+class UntouchedFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("account", "account_owner", "last_visit_at", "computed_at")
+    list_select_related = ("account__owner",)
+    search_fields = ("account__name",)
+
+    @admin.display(description=_("owner"), ordering="account__owner")
+    def account_owner(self, flag: UntouchedFlag):
+        return flag.account.owner
+
+
+@admin.register(StaleFlag)
+class StaleFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("opportunity", "opportunity_owner", "last_activity_at", "computed_at")
+    list_select_related = ("opportunity__owner",)
+    search_fields = ("opportunity__name", "opportunity__account__name")
+
+    @admin.display(description=_("owner"), ordering="opportunity__owner")
+    def opportunity_owner(self, flag: StaleFlag):
+        return flag.opportunity.owner
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("job", "computed_at")
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "week_start", "status", "attempts", "claimed_at", "sent_at")
+    list_filter = ("status", "week_start")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "last_error")
