@@ -1,7 +1,17 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import set_language
+from analytics.views import home
+
 urlpatterns = [
+    # Un-namespaced page names from the contract: "home", "login", "logout", "set_language".
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Before the i18n include, which has Django's own view under the same path and name.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("", include("analytics.urls")),
     path("", include("pipeline.account_urls")),
     path("", include("pipeline.urls")),
