@@ -167,3 +167,45 @@ __all__ = [
     "VisitFactory",
     "default_stage",
 ]
+
+
+def satisfy_exit_criteria(opportunity: Opportunity, *stage_codes: str) -> Opportunity:
+    """Creates the rows and stores the manual values that meet every exit criterion of the given stages of the
+    default pipeline (prep … implement), without changing the opportunity's version; returns it refreshed."""
+    from accounts.models import Contact
+
+    account, values, fields = opportunity.account, dict(opportunity.criteria_values or {}), {}
+    done = {"status": Visit.Status.DONE, "done_at": timezone.now(), "planned_at": None}
+    for code in stage_codes:
+        if code == "prep":
+            VisitFactory(account=account)
+            values["visit_purpose"] = "介绍新一代产品"
+        elif code == "status":
+            VisitFactory(account=account, opportunity=opportunity, **done)
+            ContactFactory(account=account, buying_role=Contact.BuyingRole.INFLUENCER)
+            values["current_situation"] = "现有设备老化，维修费用高"
+        elif code == "opportunity":
+            values.update(problem_and_cause="打印成本失控：设备分散", problem_acknowledged=True)
+        elif code == "needs":
+            ContactFactory(account=account, buying_role=Contact.BuyingRole.DECISION_MAKER)
+            values["buying_criteria"] = "1. 总成本 2. 服务响应"
+        elif code == "develop":
+            fields.update(amount=Decimal("250000"), expected_close_date=timezone.localdate() + timedelta(days=30))
+        elif code == "propose":
+            VisitFactory(account=account, opportunity=opportunity, kind=Visit.Kind.DEMO, **done)
+            values["proposal_accepted"] = True
+        elif code == "commit":
+            values.update(blocking_issues_resolved=True, purchase_date_agreed=timezone.localdate().isoformat())
+        elif code == "close":
+            values["contract_signed"] = True
+        elif code == "implement":
+            values["delivered_installed"] = True
+            VisitFactory(account=account, opportunity=opportunity, kind=Visit.Kind.FOLLOW_UP, satisfaction=9, **done)
+        else:
+            raise ValueError(f"unknown default stage {code!r}")
+    Opportunity.objects.filter(pk=opportunity.pk).update(criteria_values=values, **fields)
+    opportunity.refresh_from_db()
+    return opportunity
+
+
+__all__.append("satisfy_exit_criteria")
