@@ -1,0 +1,141 @@
+"""The pipeline board: columns are the stages of a pipeline; moving a card is a stage change with criteria check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from pipeline.forms_opportunities import BoardFilterForm, MoveForm
+from pipeline.models import Opportunity, Pipeline
+from pipeline.selectors import board_columns
+from pipeline.services import move_opportunity
+from salesflow.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
+
+if TYPE_CHECKING:
+    from pipeline.criteria import UnmetCriterion
+    from pipeline.selectors import BoardColumn
+
+
+@dataclass(frozen=True)
+class CardError:
+    """Why a card's move was refused, shown on the card."""
+
+    opportunity_id: int
+    stage_code: str
+    stage_name: str
+    message: str
+    unmet: list[UnmetCriterion] = field(default_factory=list)
+    can_override: bool = False
+    is_stale: bool = False
+
+
+def _filter_query(form: BoardFilterForm, pipeline: Pipeline | None) -> QueryDict:
+    """The board's pipeline and valid filters, to carry through moves and into the opportunity list."""
+    query = QueryDict(mutable=True)
+    if pipeline is not None:
+        query["pipeline"] = pipeline.pk
+    for name in ("owner", "amount_min", "amount_max", "close_from", "close_to"):
+        value = form.cleaned_data.get(name)
+        if value not in (None, ""):
+            query[name] = value.pk if name == "owner" else value
+    return query
+
+
+def _board_context(
+    request: HttpRequest, *, pipeline: Pipeline | None = None, card_error: CardError | None = None, notice: str = ""
+) -> dict:
+    """Everything the board template shows, for the filters in the query string; a constant number of queries."""
+    form = BoardFilterForm(request.GET, viewer=request.user)
+    form.is_valid()
+    filters = form.filters()
+    pipeline = pipeline or filters.pipeline or Pipeline.objects.filter(is_active=True).first()
+    columns: list[BoardColumn] = []
+    if pipeline is not None:
+        columns = board_columns(viewer=request.user, pipeline=pipeline, filters=filters)
+    query = _filter_query(form, pipeline)
+    list_query = query.copy()
+    list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
+    shown_ids = {card.opportunity.pk for column in columns for card in column.cards}
+    return {
+        "form": form,
+        "pipeline": pipeline,
+        "columns": columns,
+        "move_stages": [column.stage for column in columns],
+        "move_query": query.urlencode(),
+        "list_url": f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}",
+        "card_error": card_error,
+        "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
+        "notice": notice,
+        "can_override": request.user.can_override_exit_criteria,
+    }
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    """The board of one pipeline with the filters in the query string; htmx asks for the board region only."""
+    context = _board_context(request)
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "pipeline/board.html#board", context)
+    return render(request, "pipeline/board.html", context)
+
+
+@login_required
+@require_POST
+def board_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Moves a card to another stage via move_opportunity and answers with the board, refusals shown on the card.
+
+    The board's filters travel in the query string. Without JavaScript a success redirects back to the board.
+    """
+    opportunity = get_object_or_404(
+        Opportunity.objects.visible_to(request.user).select_related("stage", "pipeline"), pk=pk
+    )
+    stages = list(opportunity.pipeline.stages.order_by("order"))
+    form = MoveForm(request.POST, opportunity=opportunity, stages=stages, user=request.user)
+    stage_names = {s.code: s.name for s in stages}
+    card_error = notice = None
+    if form.is_valid():
+        to_code = form.cleaned_data["stage"]
+        try:
+            move_opportunity(
+                opportunity=opportunity,
+                to_stage_code=to_code,
+                moved_by=request.user,
+                override_reason=form.cleaned_data.get("override_reason", "").strip(),
+                expected_version=form.cleaned_data["version"],
+            )
+        except SalesFlowError as error:
+            card_error = CardError(
+                opportunity_id=opportunity.pk,
+                stage_code=to_code,
+                stage_name=stage_names[to_code],
+                message=str(error.message),
+                unmet=error.unmet if isinstance(error, ExitCriteriaNotMet) else [],
+                can_override=isinstance(error, ExitCriteriaNotMet) and request.user.can_override_exit_criteria,
+                is_stale=isinstance(error, StaleVersion),
+            )
+        else:
+            notice = _("“%(name)s” moved to %(stage)s.") % {"name": opportunity.name, "stage": stage_names[to_code]}
+    else:
+        to_code = request.POST.get("stage", "")
+        card_error = CardError(
+            opportunity_id=opportunity.pk,
+            stage_code=to_code,
+            stage_name=stage_names.get(to_code, to_code),
+            message=" ".join(str(e) for errors in form.errors.values() for e in errors),
+        )
+    if notice and not request.htmx:
+        messages.success(request, notice)
+        return redirect(f"{reverse('pipeline:board')}?{request.GET.urlencode()}")
+    context = _board_context(request, pipeline=opportunity.pipeline, card_error=card_error, notice=notice or "")
+    if request.htmx:
+        return render(request, "pipeline/board.html#board", context)
+    return render(request, "pipeline/board.html", context)
