@@ -66,9 +66,9 @@ format: install  ## Apply ruff's formatting and safe fixes
 bench: install  ## Time seed_demo and the home page on the configured database server (throwaway database)
 	$(PY) scripts/bench.py
 
-messages: install  ## Refresh locale/zh_hans/LC_MESSAGES/django.po from the code, then compile django.mo
-	$(MANAGE) makemessages -l zh_hans $(I18N_IGNORE) --ignore=tests --ignore=scripts --no-obsolete
-	$(MANAGE) compilemessages -l zh_hans $(I18N_IGNORE)
+messages: install  ## Refresh locale/zh_Hans/LC_MESSAGES/django.po from the code, then compile django.mo
+	$(MANAGE) makemessages -l zh_Hans $(I18N_IGNORE) --ignore=tests --ignore=scripts --no-obsolete
+	$(MANAGE) compilemessages -l zh_Hans $(I18N_IGNORE)
 
 worker: install  ## A Celery worker (needs REDIS_URL)
 	@test -n "$${REDIS_URL:-}" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0); without it tasks run in-process." >&2; exit 2; }
