@@ -1,0 +1,53 @@
+"""The `salesflow` template library: money formatting, bar widths and navigation that tolerates missing pages."""
+
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.urls import resolve
+
+from accounts.templatetags import salesflow
+from accounts.templatetags.salesflow import cny, percent_of
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("1234567"), "¥1,234,567"),
+        (Decimal("1234567.49"), "¥1,234,567"),
+        (Decimal("0.5"), "¥1"),
+        (0, "¥0"),
+        (Decimal("-2500"), "-¥2,500"),
+        ("98000.00", "¥98,000"),
+        (None, "—"),
+        ("", "—"),
+        ("abc", "—"),
+    ],
+)
+def test_cny_formats_whole_yuan_with_thousands_separators(value, expected):
+    assert cny(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "total", "expected"),
+    [(50, 200, "25.0"), (Decimal("1"), Decimal("3"), "33.3"), (5, 0, "0"), (None, 10, "0"), (30, 20, "100.0")],
+)
+def test_percent_of_gives_a_bounded_css_percentage(value, total, expected):
+    assert percent_of(value, total) == expected
+
+
+def test_nav_url_is_blank_for_a_page_that_does_not_exist_yet():
+    html = Template('{% load salesflow %}{% nav_url "home" %}|{% nav_url "nowhere:page" %}').render(Context())
+
+    assert html == "/|"
+
+
+def test_nav_links_show_only_resolvable_pages_and_mark_the_current_one(monkeypatch):
+    monkeypatch.setattr(salesflow, "NAV_ITEMS", [("home", "Home", ()), ("nowhere:page", "Missing", ())])
+    request = RequestFactory().get("/")
+    request.resolver_match = resolve("/")
+
+    links = salesflow.nav_links(Context({"request": request}))
+
+    assert [(link.label, link.url, link.is_active) for link in links] == [("Home", "/", True)]
