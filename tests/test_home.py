@@ -180,3 +180,15 @@ def test_funnel_total_sums_rows_and_finds_the_largest_figures(stage):
         3,
         Decimal("40"),
     )
+
+
+def test_pages_load_htmx_from_our_static_files_and_send_the_csrf_token_with_htmx_requests(client, org):
+    client.force_login(org.rep_a1)
+
+    response = client.get(reverse("home"))
+
+    html = response.content.decode()
+    token = response.context["csrf_token"]
+    assert f"""<body hx-headers='{{"X-CSRFToken": "{token}"}}'>""" in html
+    assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in html
+    assert "//cdn" not in html and "https://" not in html
