@@ -1,5 +1,153 @@
-"""The REST API under /api/: router, schema and docs."""
+"""The REST API under /api/: the v1 router, the token endpoint, schema and docs, and the one exception handler."""
 
-from django.urls import path  # noqa: F401
+from __future__ import annotations
 
-urlpatterns: list = []
+import importlib.util
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView, set_rollback
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.api import views as accounts_views
+from accounts.api.base import LocalizedViewMixin
+from pipeline.api.accounts import AccountViewSet
+from pipeline.api.opportunities import OpportunityViewSet
+from pipeline.api.planning import SalesTargetViewSet, StageViewSet
+from pipeline.api.visits import VisitViewSet
+from salesflow.errors import SalesFlowError
+
+RESERVED_KEYS = frozenset({"detail", "code", "unmet"})
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Answers every API error as JSON: {"detail": first message, "code": ..., "<field>": [messages], ...}.
+
+    A SalesFlowError answers its own status, except that a refusal naming a field is a 400: the field's input was
+    refused (a rep may not set another owner), not the record. Anything else unhandled stays a 500.
+    """
+    if isinstance(exc, SalesFlowError):
+        return _sales_flow_error_response(exc)
+    if isinstance(exc, DjangoValidationError):
+        exc = ValidationError(serializers.as_serializer_error(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        response.data = _validation_body(response.data)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        response.data = {"detail": str(detail), "code": _first_code(getattr(exc, "detail", None)) or "error"}
+    return response
+
+
+def _sales_flow_error_response(exc: SalesFlowError) -> Response:
+    message = str(exc.message)
+    body: dict[str, Any] = {"detail": message, "code": exc.code}
+    if exc.field:
+        body[_field_key(exc.field)] = [message]
+    unmet = exc.as_dict().get("unmet")
+    if unmet is not None:
+        body["unmet"] = unmet
+    status = 400 if exc.field and exc.status == 403 else exc.status
+    set_rollback()
+    return Response(body, status=status)
+
+
+def _validation_body(data: Any) -> dict[str, Any]:
+    errors = data if isinstance(data, dict) else {"non_field_errors": data}
+    body: dict[str, Any] = {_field_key(str(name)): _messages(value) for name, value in errors.items()}
+    first_key = next(iter(body), None)
+    body["detail"] = body[first_key][0] if first_key and body[first_key] else str(_("Invalid input."))
+    body["code"] = _first_code(data) or "invalid"
+    return body
+
+
+def _field_key(name: str) -> str:
+    return f"{name}_errors" if name in RESERVED_KEYS else name
+
+
+def _messages(value: Any, prefix: str = "") -> list[str]:
+    """Flattens nested errors (list items, nested objects) into messages, prefixed with where they occurred."""
+    if isinstance(value, dict):
+        return [message for key, item in value.items() for message in _messages(item, f"{prefix}{key}: ")]
+    if isinstance(value, list):
+        return [message for item in value for message in _messages(item, prefix)]
+    return [f"{prefix}{value}"]
+
+
+def _first_code(detail: Any) -> str | None:
+    if isinstance(detail, ErrorDetail):
+        return detail.code
+    if isinstance(detail, dict):
+        detail = list(detail.values())
+    if isinstance(detail, list):
+        return next((code for item in detail if (code := _first_code(item))), None)
+    return None
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True, help_text=_("Send it as `Authorization: Token <token>`."))
+
+
+class ObtainTokenView(LocalizedViewMixin, APIView):
+    """Exchanges a username and password for the user's API token (the same token on every call)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        tags=["auth"],
+        request=AuthTokenSerializer,
+        responses={200: TokenSerializer},
+        auth=[],
+        examples=[
+            OpenApiExample("Sign in", value={"username": "rep1", "password": "salesflow"}, request_only=True),
+            OpenApiExample("Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+        ],
+    )
+    def post(self, request):
+        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+
+router = DefaultRouter()
+router.register("accounts", AccountViewSet, basename="account")
+router.register("contacts", accounts_views.ContactViewSet, basename="contact")
+router.register("installed-base", accounts_views.InstalledBaseViewSet, basename="installed-base")
+router.register("account-years", accounts_views.AccountYearViewSet, basename="account-year")
+router.register("competitors", accounts_views.CompetitorViewSet, basename="competitor")
+router.register("regions", accounts_views.RegionViewSet, basename="region")
+router.register("industries", accounts_views.IndustryViewSet, basename="industry")
+router.register("teams", accounts_views.TeamViewSet, basename="team")
+router.register("users", accounts_views.UserViewSet, basename="user")
+router.register("opportunities", OpportunityViewSet, basename="opportunity")
+router.register("visits", VisitViewSet, basename="visit")
+router.register("targets", SalesTargetViewSet, basename="target")
+router.register("stages", StageViewSet, basename="stage")
+
+urlpatterns = [
+    path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+# The analytics endpoints live with analytics (SPEC §9: /api/v1/analytics/...), once that module exists.
+if importlib.util.find_spec("analytics.api_urls") is not None:
+    urlpatterns.insert(1, path("v1/analytics/", include("analytics.api_urls")))

@@ -1,0 +1,256 @@
+"""Plumbing every SalesFlow viewset and serializer shares: visibility-bound fields, refused fields, roles, pagination.
+
+Viewsets answer with an output serializer (`serializer_class`, or `detail_serializer_class` for one record) and read
+input with `create_serializer_class` / `update_serializer_class`; writes with a rule call a service in
+`perform_create` / `perform_update`, which return the saved instance.
+"""
+
+from __future__ import annotations
+
+import copy
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters, mixins, permissions, serializers, status, viewsets
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+# Primary keys are 64-bit; anything outside is refused as "not found" before it reaches the database driver.
+MAX_PK = 2**63 - 1
+
+
+class Pagination(PageNumberPagination):
+    """`?page=` and `?page_size=` (at most 200); the default size is REST_FRAMEWORK["PAGE_SIZE"]."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class SearchFilter(filters.SearchFilter):
+    """`?search=` over the view's `search_fields`; NUL characters are dropped (PostgreSQL refuses them)."""
+
+    def get_search_terms(self, request) -> list[str]:
+        return [term.replace("\x00", "") for term in super().get_search_terms(request) if term.replace("\x00", "")]
+
+
+class LocalizedViewMixin:
+    """Answers in the signed-in user's language and time zone, also for token-authenticated requests."""
+
+    def perform_authentication(self, request) -> None:
+        super().perform_authentication(request)
+        user = request.user
+        if user is not None and user.is_authenticated:
+            if user.language:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = translation.get_language()
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+
+
+class IsDirectorOrReadOnly(permissions.BasePermission):
+    """Everyone signed in may read; only directors may write (reference data, users, teams, stages)."""
+
+    message = _("Only a sales director may change this.")
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.user.is_director
+
+
+class IsManagerOrDirectorOrReadOnly(permissions.BasePermission):
+    """Everyone signed in may read; managers and directors may write (sales targets)."""
+
+    message = _("Only a sales manager or director may change this.")
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.user.role in ("manager", "director")
+
+
+def parse_pk(value: Any) -> int | None:
+    """The integer primary key in `value`, or None when it is not one the database could hold."""
+    if isinstance(value, bool):
+        return None
+    try:
+        pk = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk <= MAX_PK else None
+
+
+class PrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A primary-key reference that refuses malformed and out-of-range ids as "does not exist"."""
+
+    def to_internal_value(self, data):
+        if self.pk_field is None and parse_pk(data) is None:
+            if isinstance(data, bool) or not isinstance(data, (int, str)):
+                self.fail("incorrect_type", data_type=type(data).__name__)
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class VisibleField(PrimaryKeyField):
+    """A reference to a row the requesting user can see (`Model.objects.visible_to(user)`); others do not exist."""
+
+    default_error_messages = {
+        "does_not_exist": _("There is no {model} with id {pk_value} that you can see."),
+    }
+
+    def __init__(self, *, model: type[models.Model], **kwargs):
+        self.model = model
+        kwargs.setdefault("queryset", model.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return self.model.objects.none()
+        return self.model.objects.visible_to(request.user)
+
+    def fail(self, key, **kwargs):
+        if key == "does_not_exist":
+            kwargs["model"] = self.model._meta.verbose_name
+        super().fail(key, **kwargs)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose references refuse out-of-range ids and that checks the model's database constraints.
+
+    Checking constraints here turns input the database would refuse into a 400 instead of a 500.
+    """
+
+    serializer_related_field = PrimaryKeyField
+    check_constraints = True  # off where a service normalises the input before it is saved
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if not self.check_constraints:
+            return attrs
+        model = self.Meta.model
+        instance = copy.copy(self.instance) if self.instance is not None else model()
+        concrete = {f.name for f in model._meta.concrete_fields}
+        for name, value in attrs.items():
+            if name in concrete:
+                setattr(instance, name, value)
+        try:
+            instance.validate_constraints()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
+        return attrs
+
+
+class RefusedFieldsMixin:
+    """Refuses, with a 400 naming the field, input for a field this request may not change.
+
+    DRF silently drops read-only input; a client that sends a status, an owner or a stage by a plain update must
+    hear that it was not applied. Sending back the value the record already has is accepted (a PUT of what a
+    GET returned), as it changes nothing.
+    """
+
+    def refused_fields(self) -> dict[str, str]:
+        """Field name -> why it cannot be set by this request."""
+        return {}
+
+    def current_representation(self) -> dict:
+        """The refused fields as the record shows them now, read through `output_serializer_class` when set."""
+        output_class = getattr(self, "output_serializer_class", None)
+        if output_class is None:
+            return {}
+        fields = output_class(context=self.context).fields
+        current = {}
+        for name in self.refused_fields():
+            if name in fields:
+                value = fields[name].get_attribute(self.instance)
+                current[name] = None if value is None else fields[name].to_representation(value)
+        return current
+
+    def to_internal_value(self, data):
+        refused = self.refused_fields()
+        if refused and hasattr(data, "keys"):
+            current = self.current_representation() if self.instance is not None else {}
+            errors = {
+                name: [str(message)]
+                for name, message in refused.items()
+                if name in data and not (name in current and _same(data[name], current[name]))
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+def _same(sent: Any, current: Any) -> bool:
+    if sent is None or current is None:
+        return sent is None and current is None
+    if isinstance(current, bool) or isinstance(sent, bool):
+        return str(sent).lower() == str(current).lower()
+    if isinstance(current, list) and isinstance(sent, list):
+        return sorted(map(str, sent)) == sorted(map(str, current))
+    return str(sent) == str(current)
+
+
+class SalesFlowViewSet(
+    LocalizedViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, create, retrieve and update (no delete) of the rows the user can see; anything else answers 404."""
+
+    http_method_names: ClassVar[list[str]] = ["get", "post", "put", "patch", "head", "options"]
+    pagination_class = Pagination
+    filter_backends = (DjangoFilterBackend, SearchFilter, filters.OrderingFilter)
+    detail_serializer_class: type[serializers.Serializer] | None = None
+    create_serializer_class: type[serializers.Serializer] | None = None
+    update_serializer_class: type[serializers.Serializer] | None = None
+
+    def get_serializer_class(self):
+        if self.action == "create" and self.create_serializer_class:
+            return self.create_serializer_class
+        if self.action in ("update", "partial_update") and self.update_serializer_class:
+            return self.update_serializer_class
+        if self.action == "list":
+            return self.serializer_class
+        return self.get_output_serializer_class()
+
+    def get_output_serializer_class(self):
+        """The serializer that answers for one record (retrieve, create, update and actions)."""
+        return self.detail_serializer_class or self.serializer_class
+
+    def get_output_serializer(self, instance, **kwargs):
+        return self.get_output_serializer_class()(instance, context=self.get_serializer_context(), **kwargs)
+
+    def get_object(self):
+        if parse_pk(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)) is None:
+            raise NotFound()
+        return super().get_object()
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.perform_create(serializer)
+        return Response(self.get_output_serializer(self.reload(instance)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        instance = self.perform_update(serializer)
+        return Response(self.get_output_serializer(self.reload(instance)).data)
+
+    def perform_create(self, serializer):
+        return serializer.save()
+
+    def perform_update(self, serializer):
+        return serializer.save()
+
+    def reload(self, instance):
+        """The instance as the list/detail queryset loads it (annotations and related rows included)."""
+        return self.get_queryset().get(pk=instance.pk)

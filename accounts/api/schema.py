@@ -1,0 +1,122 @@
+"""OpenAPI schema pieces every endpoint shares: the Error body and the error responses each operation documents.
+
+Imports nothing from our viewsets, because drf-spectacular loads DEFAULT_SCHEMA_CLASS while they are being defined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "Every error answers this shape. `detail` is the first message, `code` a stable machine code. Input errors "
+        "(400) add one key per refused field holding its messages (`non_field_errors` for the request as a whole; "
+        "a field itself named `code`, `detail` or `unmet` reports under `<name>_errors`). A move refused for unmet "
+        "exit criteria (400, code `exit_criteria_not_met`) lists them in `unmet`."
+    ),
+    "properties": {
+        "detail": {"type": "string", "description": "The first message, in the user's language."},
+        "code": {"type": "string", "description": "A stable code such as invalid, not_found, stale_version."},
+        "unmet": {
+            "type": "array",
+            "description": "The unmet exit criteria that refused a move, by stage order.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "stage": {"type": "string", "description": "Code of the stage the criterion belongs to."},
+                    "code": {"type": "string"},
+                    "label": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+                "required": ["stage", "code", "label", "reason"],
+            },
+        },
+    },
+    "required": ["detail", "code"],
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+ERROR_RESPONSES: dict[str, tuple[str, dict[str, Any]]] = {
+    "400": (
+        "The input was refused; each refused field lists its messages.",
+        {
+            "detail": "Ensure this value is greater than or equal to 0.",
+            "code": "min_value",
+            "amount": ["Ensure this value is greater than or equal to 0."],
+        },
+    ),
+    "401": (
+        "No valid session or token (send `Authorization: Token <token>`).",
+        {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"},
+    ),
+    "403": (
+        "Your role may not make this change (or a session request lacks its CSRF token).",
+        {"detail": "Only a sales director may change this.", "code": "permission_denied"},
+    ),
+    "404": (
+        "No such record that you can see (records you may not see answer 404, never 403).",
+        {"detail": "Not found.", "code": "not_found"},
+    ),
+    "409": (
+        "`version` is not the record's current version: someone changed it since you read it; nothing was written.",
+        {
+            "detail": "Someone else changed this record in the meantime. Reload it and try again.",
+            "code": "stale_version",
+            "version": ["Someone else changed this record in the meantime. Reload it and try again."],
+        },
+    ),
+    "429": (
+        "Too many requests; retry after the number of seconds in the Retry-After header.",
+        {"detail": "Request was throttled. Expected available in 30 seconds.", "code": "throttled"},
+    ),
+}
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """Adds the documented error responses (400/401/403/404/409/429 as they apply) to every operation.
+
+    A view opts out of 401 with `authentication_classes = []`, and into 409 with `versioned = True` (its writes
+    take an optimistic-lock `version`).
+    """
+
+    def _get_response_bodies(self, direction="response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self.error_codes():
+            if code not in responses:
+                responses[code] = self.error_response(code)
+        return responses
+
+    def error_codes(self) -> list[str]:
+        is_detail = "{" in self.path
+        is_write = self.method in WRITE_METHODS
+        codes = []
+        if is_write or not is_detail:
+            codes.append("400")  # writes refuse input; lists refuse malformed filters
+        if self.view.authentication_classes:
+            codes.append("401")
+        if is_write and self.view.authentication_classes:
+            codes.append("403")
+        if is_detail or (not is_write and getattr(self.view, "pagination_class", None)):
+            codes.append("404")  # a record you cannot see, or a page past the end
+        if is_write and is_detail and getattr(self.view, "versioned", False):
+            codes.append("409")
+        codes.append("429")
+        return codes
+
+    def error_response(self, code: str) -> dict[str, Any]:
+        description, example = ERROR_RESPONSES[code]
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": self.error_component().ref, "example": example}},
+        }
+
+    def error_component(self) -> ResolvedComponent:
+        component = ResolvedComponent(name="Error", type=ResolvedComponent.SCHEMA, object="Error", schema=ERROR_SCHEMA)
+        self.registry.register_on_missing(component)
+        return component

@@ -1,0 +1,202 @@
+"""Viewsets of the accounts API. Every queryset starts from `.visible_to(user)`: what is not visible answers 404.
+
+The `accounts` resource itself lives in pipeline/api (changing an account's owner reassigns its open opportunities).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.hashers import make_password
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
+from accounts import filters
+from accounts.api.base import IsDirectorOrReadOnly, SalesFlowViewSet
+from accounts.api.serializers import (
+    AccountYearSerializer,
+    CompetitorSerializer,
+    ContactSerializer,
+    IndustrySerializer,
+    InstalledBaseSerializer,
+    RegionSerializer,
+    TeamSerializer,
+    UserSerializer,
+)
+from accounts.models import AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
+from accounts.services import CONTACT_FIELDS, create_contact, update_contact
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contacts at the accounts you can see"),
+    create=extend_schema(summary="Add a contact to an account you can see"),
+    retrieve=extend_schema(summary="A contact"),
+    update=extend_schema(summary="Change a contact"),
+    partial_update=extend_schema(summary="Change some fields of a contact"),
+)
+class ContactViewSet(SalesFlowViewSet):
+    """Contacts (联系人) at the accounts you can see, with buying role and communication style."""
+
+    serializer_class = ContactSerializer
+    filterset_class = filters.ContactFilter
+    search_fields = ["name", "title", "department", "phone", "email", "account__name"]
+    ordering_fields = ["name", "created_at", "account__name", "buying_role"]
+    ordering = ["account__name", "name"]
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        return create_contact(created_by=self.request.user, account=data.pop("account"), name=data.pop("name"), **data)
+
+    def perform_update(self, serializer):
+        fields = {k: v for k, v in serializer.validated_data.items() if k in CONTACT_FIELDS}
+        return update_contact(contact=serializer.instance, changed_by=self.request.user, **fields)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List installed base (machines in field) at the accounts you can see"),
+    create=extend_schema(summary="Record units in field at an account you can see"),
+    retrieve=extend_schema(summary="An installed-base row"),
+    update=extend_schema(summary="Change an installed-base row"),
+    partial_update=extend_schema(summary="Change some fields of an installed-base row"),
+)
+class InstalledBaseViewSet(SalesFlowViewSet):
+    """Installed base (MIF): units in field at an account, ours or a competitor's."""
+
+    serializer_class = InstalledBaseSerializer
+    filterset_class = filters.InstalledBaseFilter
+    search_fields = ["product", "account__name", "competitor__name"]
+    ordering_fields = ["account__name", "product", "units", "year"]
+    ordering = ["account__name", "-is_ours", "product", "id"]
+
+    def get_queryset(self):
+        return InstalledBase.objects.visible_to(self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List yearly figures (other revenue, potential value) of the accounts you can see"),
+    create=extend_schema(summary="Record an account's figures for a year"),
+    retrieve=extend_schema(summary="An account's figures for a year"),
+    update=extend_schema(summary="Change an account's figures for a year"),
+    partial_update=extend_schema(summary="Change some of an account's figures for a year"),
+)
+class AccountYearViewSet(SalesFlowViewSet):
+    """An account's figures per year: other revenue (service, consumables) and an explicit potential value."""
+
+    serializer_class = AccountYearSerializer
+    filterset_class = filters.AccountYearFilter
+    search_fields = ["account__name"]
+    ordering_fields = ["year", "account__name", "other_revenue", "potential_value"]
+    ordering = ["account__name", "-year"]
+
+    def get_queryset(self):
+        return AccountYear.objects.visible_to(self.request.user)
+
+
+class ReferenceDataViewSet(SalesFlowViewSet):
+    """Shared lists everyone signed in reads and directors maintain."""
+
+    permission_classes = [*SalesFlowViewSet.permission_classes, IsDirectorOrReadOnly]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List competitors"),
+    create=extend_schema(summary="Add a competitor (directors)"),
+    retrieve=extend_schema(summary="A competitor"),
+    update=extend_schema(summary="Change a competitor (directors)"),
+    partial_update=extend_schema(summary="Change some fields of a competitor (directors)"),
+)
+class CompetitorViewSet(ReferenceDataViewSet):
+    """Competitors: everyone reads, directors maintain."""
+
+    serializer_class = CompetitorSerializer
+    queryset = Competitor.objects.all()
+    filterset_fields = ["name"]
+    search_fields = ["name", "name_en", "notes"]
+    ordering_fields = ["name", "name_en", "id"]
+    ordering = ["name"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List regions (three levels: area, province/city, district)"),
+    create=extend_schema(summary="Add a region (directors)"),
+    retrieve=extend_schema(summary="A region"),
+    update=extend_schema(summary="Change a region (directors)"),
+    partial_update=extend_schema(summary="Change some fields of a region (directors)"),
+)
+class RegionViewSet(ReferenceDataViewSet):
+    """The region tree (area, province/city, district): everyone reads, directors maintain."""
+
+    serializer_class = RegionSerializer
+    queryset = Region.objects.all()
+    filterset_class = filters.RegionFilter
+    search_fields = ["code", "name", "name_en"]
+    ordering_fields = ["code", "name", "level"]
+    ordering = ["code"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List industries"),
+    create=extend_schema(summary="Add an industry (directors)"),
+    retrieve=extend_schema(summary="An industry"),
+    update=extend_schema(summary="Change an industry (directors)"),
+    partial_update=extend_schema(summary="Change some fields of an industry (directors)"),
+)
+class IndustryViewSet(ReferenceDataViewSet):
+    """Industries, with the spend per employee used to estimate potential value: everyone reads, directors maintain."""
+
+    serializer_class = IndustrySerializer
+    queryset = Industry.objects.all()
+    filterset_class = filters.IndustryFilter
+    search_fields = ["code", "name", "name_en"]
+    ordering_fields = ["code", "name"]
+    ordering = ["code"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the teams you belong to or manage (directors: all)"),
+    create=extend_schema(summary="Add a team (directors)"),
+    retrieve=extend_schema(summary="A team"),
+    update=extend_schema(summary="Change a team (directors)"),
+    partial_update=extend_schema(summary="Change some fields of a team (directors)"),
+)
+class TeamViewSet(ReferenceDataViewSet):
+    """Sales teams: members and managers see their team, directors all and maintain them."""
+
+    serializer_class = TeamSerializer
+    filterset_class = filters.TeamFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name"]
+
+    def get_queryset(self):
+        user = self.request.user
+        teams = Team.objects.prefetch_related("members")
+        if getattr(self, "swagger_fake_view", False) or user.is_director:
+            return teams
+        # A team is visible to its members and its manager, like the users in it.
+        return teams.filter(Q(pk=user.team_id) | Q(manager=user.pk))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the users you can see (yourself; managers: their team; directors: all)"),
+    create=extend_schema(summary="Add a user (directors; sign-in needs a password set in the admin)"),
+    retrieve=extend_schema(summary="A user"),
+    update=extend_schema(summary="Change a user (directors)"),
+    partial_update=extend_schema(summary="Change some fields of a user (directors)"),
+)
+class UserViewSet(ReferenceDataViewSet):
+    """Users you can see (yourself; a manager their team; a director everyone). Read-only except for directors."""
+
+    serializer_class = UserSerializer
+    filterset_class = filters.UserFilter
+    search_fields = ["username", "first_name", "last_name", "email"]
+    ordering_fields = ["username", "last_name", "role", "date_joined"]
+    ordering = ["username"]
+
+    def get_queryset(self):
+        return User.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        # Passwords are never sent through the API; a director sets one in the admin (or the user resets it).
+        return serializer.save(password=make_password(None))

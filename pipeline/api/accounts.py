@@ -1,0 +1,113 @@
+"""The `accounts` resource. It lives in pipeline because changing an account's owner is `reassign_account`, which
+also moves the account's open opportunities."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import serializers
+
+from accounts.api.base import ModelSerializer, PrimaryKeyField, SalesFlowViewSet, VisibleField
+from accounts.models import Account, InstalledBase, User
+from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account, update_account
+from pipeline import filters
+from pipeline.services import reassign_account
+
+
+class AssignableOwnerField(PrimaryKeyField):
+    """A user the requesting user may make the owner of an account (a rep: themself)."""
+
+    default_error_messages = {"does_not_exist": _("You cannot make user {pk_value} the owner.")}
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return User.objects.none()
+        return assignable_owners(user=request.user)
+
+
+class AccountSerializer(ModelSerializer):
+    check_constraints = False  # create_account/update_account normalise target_since and check the parent
+    owner = AssignableOwnerField(
+        queryset=User.objects.none(),
+        required=False,
+        help_text=_("User id of the owner; defaults to you. Changing it reassigns the account's open opportunities."),
+    )
+    parent = VisibleField(
+        model=Account, required=False, allow_null=True, help_text=_("Id of the headquarters account.")
+    )
+    size_band = serializers.CharField(read_only=True, help_text=_("Derived from the employee count."))
+    customer_type = serializers.SerializerMethodField(
+        help_text=_("From the installed base: ours, competitor, mixed or none.")
+    )
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "industry",
+            "employee_count",
+            "size_band",
+            "region",
+            "address",
+            "owner",
+            "is_target",
+            "target_since",
+            "parent",
+            "is_headquarters",
+            "external_key",
+            "notes",
+            "customer_type",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"employee_count": {"max_value": 2**31 - 1}}
+
+    @extend_schema_field(serializers.ChoiceField(choices=["ours", "competitor", "mixed", "none"]))
+    def get_customer_type(self, account: Account) -> str:
+        ours, theirs = getattr(account, "has_our_units", False), getattr(account, "has_competitor_units", False)
+        return {(True, True): "mixed", (True, False): "ours", (False, True): "competitor"}.get((ours, theirs), "none")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the accounts you can see"),
+    create=extend_schema(summary="Create an account (a rep for themself, a manager for their team)"),
+    retrieve=extend_schema(summary="An account"),
+    update=extend_schema(summary="Change an account; a new owner reassigns its open opportunities"),
+    partial_update=extend_schema(summary="Change some fields of an account"),
+)
+class AccountViewSet(SalesFlowViewSet):
+    """Accounts (客户) you can see. A new owner (managers and directors) also takes over the open opportunities."""
+
+    serializer_class = AccountSerializer
+    filterset_class = filters.AccountFilter
+    search_fields = ["name", "address", "external_key", "notes"]
+    ordering_fields = ["name", "created_at", "updated_at", "employee_count", "target_since"]
+    ordering = ["name", "id"]
+
+    def get_queryset(self):
+        units = InstalledBase.objects.filter(account=OuterRef("pk"))
+        return Account.objects.visible_to(self.request.user).annotate(
+            has_our_units=Exists(units.filter(is_ours=True)),
+            has_competitor_units=Exists(units.filter(is_ours=False)),
+        )
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        return create_account(created_by=self.request.user, name=data.pop("name"), **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        owner = data.pop("owner", None)
+        account = serializer.instance
+        with transaction.atomic():
+            fields = {k: v for k, v in data.items() if k in ACCOUNT_FIELDS}
+            if fields:
+                account = update_account(account=account, changed_by=self.request.user, **fields)
+            if owner is not None and owner.pk != account.owner_id:
+                account = reassign_account(account=account, to_owner=owner, reassigned_by=self.request.user)
+        return account

@@ -1,0 +1,145 @@
+"""The `targets` and `stages` resources: what a team aims for, and the stages (with exit criteria) it sells through."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
+
+from accounts.api.base import (
+    IsDirectorOrReadOnly,
+    IsManagerOrDirectorOrReadOnly,
+    ModelSerializer,
+    PrimaryKeyField,
+    SalesFlowViewSet,
+    VisibleField,
+)
+from accounts.models import Team, User
+from pipeline import filters
+from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion
+from pipeline.periods import period_start
+
+
+class ManagedTeamField(PrimaryKeyField):
+    """A team whose targets the requesting user may see and set: directors any, managers the teams they manage."""
+
+    default_error_messages = {"does_not_exist": _("There is no team with id {pk_value} that you manage.")}
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Team.objects.none()
+        if request.user.is_director:
+            return Team.objects.all()
+        return Team.objects.filter(manager=request.user.pk)
+
+
+class SalesTargetSerializer(ModelSerializer):
+    owner_user = VisibleField(
+        model=User, required=False, allow_null=True, help_text=_("User id, for a user's target (or owner_team).")
+    )
+    owner_team = ManagedTeamField(
+        queryset=Team.objects.all(), required=False, allow_null=True, help_text=_("Team id, for a team's target.")
+    )
+    period_end = serializers.DateField(read_only=True, help_text=_("The first day after the period."))
+
+    class Meta:
+        model = SalesTarget
+        fields = ["id", "owner_user", "owner_team", "period_type", "period_start", "period_end", "amount"]
+        extra_kwargs = {"amount": {"min_value": 0}}
+
+    def validate(self, attrs: dict) -> dict:
+        user = attrs.get("owner_user", getattr(self.instance, "owner_user", None))
+        team = attrs.get("owner_team", getattr(self.instance, "owner_team", None))
+        if (user is None) == (team is None):
+            raise serializers.ValidationError({"owner_user": [_("Give either a user or a team, not both.")]})
+        period_type = attrs.get("period_type", getattr(self.instance, "period_type", None))
+        start = attrs.get("period_start", getattr(self.instance, "period_start", None))
+        if period_type and start and period_start(period_type, start) != start:
+            raise serializers.ValidationError(
+                {"period_start": [_("Give the first day of the period (a Monday for a week).")]}
+            )
+        return super().validate(attrs)
+
+
+class StageCriterionSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True, help_text=_("In your language."))
+
+    class Meta:
+        model = StageCriterion
+        fields = ["id", "order", "code", "kind", "input_type", "label", "label_zh", "label_en"]
+        read_only_fields = fields
+
+
+class StageSerializer(ModelSerializer):
+    pipeline = serializers.SlugRelatedField(
+        slug_field="code", queryset=Pipeline.objects.all(), help_text=_("Code of the sales process.")
+    )
+    name = serializers.CharField(read_only=True, help_text=_("In your language."))
+    criteria = StageCriterionSerializer(many=True, read_only=True, help_text=_("Exit criteria, in order."))
+
+    class Meta:
+        model = Stage
+        fields = [
+            "id",
+            "pipeline",
+            "order",
+            "code",
+            "name",
+            "name_zh",
+            "name_en",
+            "probability",
+            "buying_stage_zh",
+            "buying_stage_en",
+            "guidance_zh",
+            "guidance_en",
+            "main_tasks_zh",
+            "main_tasks_en",
+            "engaged",
+            "is_closing",
+            "is_after_sales",
+            "criteria",
+        ]
+        extra_kwargs = {"probability": {"max_value": 100}}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the sales targets you can see"),
+    create=extend_schema(summary="Set a target for a user or a team (managers and directors)"),
+    retrieve=extend_schema(summary="A sales target"),
+    update=extend_schema(summary="Change a target (managers and directors)"),
+    partial_update=extend_schema(summary="Change some fields of a target (managers and directors)"),
+)
+class SalesTargetViewSet(SalesFlowViewSet):
+    """Sales targets of a user or a team per year, quarter, month or week; managers and directors set them."""
+
+    serializer_class = SalesTargetSerializer
+    permission_classes = [*SalesFlowViewSet.permission_classes, IsManagerOrDirectorOrReadOnly]
+    filterset_class = filters.SalesTargetFilter
+    ordering_fields = ["period_start", "period_type", "amount"]
+    ordering = ["-period_start", "period_type", "id"]
+    search_fields = ["owner_user__username", "owner_team__name"]
+
+    def get_queryset(self):
+        return SalesTarget.objects.visible_to(self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List stages with their exit criteria"),
+    create=extend_schema(summary="Add a stage to a sales process (directors)"),
+    retrieve=extend_schema(summary="A stage with its exit criteria"),
+    update=extend_schema(summary="Change a stage (directors)"),
+    partial_update=extend_schema(summary="Change some fields of a stage (directors)"),
+)
+class StageViewSet(SalesFlowViewSet):
+    """Stages of the sales processes with their exit criteria; directors may edit them."""
+
+    serializer_class = StageSerializer
+    permission_classes = [*SalesFlowViewSet.permission_classes, IsDirectorOrReadOnly]
+    filterset_class = filters.StageFilter
+    search_fields = ["code", "name_zh", "name_en"]
+    ordering_fields = ["order", "code"]
+    ordering = ["pipeline__code", "order"]
+
+    def get_queryset(self):
+        return Stage.objects.select_related("pipeline").prefetch_related("criteria")
