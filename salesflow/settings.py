@@ -138,11 +138,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Django REST framework
+# Django REST framework. Viewsets set pagination and filter backends themselves (accounts/api/base.py); the
+# schema class and throttles live in modules DRF can import while it defines its own views.
 REST_FRAMEWORK = {
+    # Token first: an unauthenticated request answers 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -152,25 +154,49 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "salesflow.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "accounts.api.throttles.AnonRateThrottle",
+        "accounts.api.throttles.UserRateThrottle",
+        "accounts.api.throttles.ScopedRateThrottle",
     ],
+    # Read per request, so the environment (and tests) can change them.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="6000/minute"),
+        "auth": env.str("API_THROTTLE_AUTH", default="20/minute"),  # POST /api/v1/auth/token/, per client address
     },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SalesFlow API",
-    "DESCRIPTION": "REST API of SalesFlow, a CRM for stage-gated B2B field sales.",
+    "DESCRIPTION": (
+        "REST API of SalesFlow, a CRM for stage-gated B2B field sales. Sign in with a session, or get a token "
+        "from POST /api/v1/auth/token/ and send `Authorization: Token <token>`. You see what SPEC's visibility "
+        "rule lets you see; anything else answers 404. Errors answer the Error shape. Amounts are CNY."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "OpportunityStatusEnum": "pipeline.models.Opportunity.Status",
+        "VisitStatusEnum": "pipeline.models.Visit.Status",
+        "VisitKindEnum": "pipeline.models.Visit.Kind",
+        "CriterionKindEnum": "pipeline.models.StageCriterion.Kind",
+        "CriterionInputTypeEnum": "pipeline.models.StageCriterion.InputType",
+        "LossReasonEnum": "pipeline.models.Opportunity.LossReason",
+        "SourceEnum": "pipeline.models.Opportunity.Source",
+        "UntouchedCauseEnum": "pipeline.models.Opportunity.UntouchedCause",
+        "RoleEnum": "accounts.models.User.Role",
+        "LanguageEnum": "accounts.models.User.Language",
+        "RegionLevelEnum": "accounts.models.Region.Level",
+        "PeriodTypeEnum": "pipeline.models.SalesTarget.PeriodType",
+    },
 }
 
 # Celery: in-process (eager) without REDIS_URL, a real Redis broker with it.
