@@ -282,3 +282,377 @@ def opportunity_history(*, opportunity: Opportunity) -> OpportunityHistory:
             .order_by(Coalesce("done_at", "planned_at").desc(nulls_last=True), "-pk")
         ),
     )
+
+
+# --- visits & accounts pages ---
+# Reads for the account page, the account and visit lists, visit logging and the visit plan (week view).
+
+from datetime import time  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from django.db.models import Case, Max, Subquery, Value, When  # noqa: E402
+from django.utils.translation import gettext_lazy  # noqa: E402
+
+from accounts.models import Account, Contact, InstalledBase, Region  # noqa: E402
+from accounts.models import User as UserModel  # noqa: E402
+from pipeline.models import VisitWeekComment  # noqa: E402
+from pipeline.periods import period_start  # noqa: E402
+
+ACCOUNT_PAGE_TIMELINE_LENGTH = 30
+
+CUSTOMER_TYPE_LABELS = {
+    "ours": gettext_lazy("Ours"),
+    "competitor": gettext_lazy("Competitor"),
+    "mixed": gettext_lazy("Mixed"),
+    "none": gettext_lazy("None"),
+}
+
+
+def week_start_of(day: date) -> date:
+    """The Monday of the week containing `day`."""
+    return period_start("week", day)
+
+
+def week_start_of_moment(moment: datetime) -> date:
+    """The Monday of the company week in which `moment` falls."""
+    return week_start_of(timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)).date())
+
+
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) of a week in the company's time zone, as aware datetimes."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = datetime.combine(week_start, time.min, tzinfo=tz)
+    return start, datetime.combine(week_start + timedelta(days=7), time.min, tzinfo=tz)
+
+
+def customer_type_for(*, our_units: int, competitor_units: int) -> str:
+    """SPEC §2's customer type from installed units: ours, competitor, mixed or none."""
+    if our_units and competitor_units:
+        return "mixed"
+    if our_units:
+        return "ours"
+    return "competitor" if competitor_units else "none"
+
+
+@dataclass(frozen=True)
+class InstalledBaseSummary:
+    """An account's installed base rows and its units split ours / competitors."""
+
+    rows: list[InstalledBase]
+    our_units: int
+    competitor_units: int
+
+    @property
+    def total_units(self) -> int:
+        return self.our_units + self.competitor_units
+
+    @property
+    def customer_type(self) -> str:
+        return customer_type_for(our_units=self.our_units, competitor_units=self.competitor_units)
+
+    @property
+    def customer_type_label(self) -> str:
+        return str(CUSTOMER_TYPE_LABELS[self.customer_type])
+
+    @property
+    def our_share(self) -> float | None:
+        """Our share of the installed units (0–1); None when there are none."""
+        return self.our_units / self.total_units if self.total_units else None
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    account: Account
+    region_path: list[Region]
+    branches: list[Account]
+    contacts: list[Contact]
+    installed_base: InstalledBaseSummary
+    opportunities: list[Opportunity]
+    visits: list[Visit]
+    has_more_visits: bool
+
+
+def account_page(*, viewer: User, account: Account) -> AccountPage:
+    """Returns what the account page shows, whatever the data size in 6 queries; the account must come from
+    `Account.objects.visible_to(viewer)` with industry, region (and its parents), owner and parent loaded.
+
+    Opportunities and visits are those visible to the viewer; the timeline holds the latest
+    ACCOUNT_PAGE_TIMELINE_LENGTH visits (done ones by done time, planned ones by planned time).
+    """
+    region_path: list[Region] = []
+    region = account.region
+    while region is not None:
+        region_path.insert(0, region)
+        region = region.parent
+    branches = list(Account.objects.visible_to(viewer).filter(parent=account).select_related("owner").order_by("name"))
+    contacts = list(Contact.objects.filter(account=account).order_by("name"))
+    rows = list(InstalledBase.objects.filter(account=account).select_related("competitor"))
+    opportunities = list(
+        Opportunity.objects.visible_to(viewer)
+        .filter(account=account)
+        .select_related("stage", "owner")
+        .order_by(Case(When(status=Opportunity.Status.OPEN, then=Value(0)), default=Value(1)), "-created_at")
+    )
+    visits = list(
+        Visit.objects.visible_to(viewer)
+        .filter(account=account)
+        .select_related("contact", "owner", "opportunity")
+        .annotate(when=Coalesce("done_at", "planned_at"))
+        .order_by("-when", "-pk")[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]
+    )
+    return AccountPage(
+        account=account,
+        region_path=region_path,
+        branches=branches,
+        contacts=contacts,
+        installed_base=InstalledBaseSummary(
+            rows=rows,
+            our_units=sum(r.units for r in rows if r.is_ours),
+            competitor_units=sum(r.units for r in rows if not r.is_ours),
+        ),
+        opportunities=opportunities,
+        visits=visits[:ACCOUNT_PAGE_TIMELINE_LENGTH],
+        has_more_visits=len(visits) > ACCOUNT_PAGE_TIMELINE_LENGTH,
+    )
+
+
+def account_for_page(*, viewer: User) -> QuerySet[Account]:
+    """The visible accounts with what the account page header shows loaded (use with get_object_or_404)."""
+    return Account.objects.visible_to(viewer).select_related("industry", "owner", "parent", "region__parent__parent")
+
+
+SIZE_BAND_RANGES: dict[str, tuple[int, int | None]] = {
+    "1-49": (0, 49),
+    "50-99": (50, 99),
+    "100-299": (100, 299),
+    "300-999": (300, 999),
+    "1000+": (1000, None),
+}
+
+ACCOUNT_SORTS = {
+    "name": ["name", "pk"],
+    "-last_visit": [F("last_visit_at").desc(nulls_last=True), "name"],
+    "last_visit": [F("last_visit_at").asc(nulls_first=True), "name"],
+    "-size": [F("employee_count").desc(nulls_last=True), "name"],
+    "region": [F("region__code").asc(nulls_last=True), "name"],
+    "owner": ["owner__username", "name"],
+    "-updated": ["-updated_at", "pk"],
+}
+
+
+def accounts_for_list(
+    *,
+    viewer: User,
+    q: str = "",
+    owner: User | None = None,
+    region: Region | None = None,
+    industry=None,
+    is_target: bool | None = None,
+    size_band: str = "",
+    sort: str = "name",
+) -> QuerySet[Account]:
+    """The visible accounts matching the list's search and filters, with owner, industry and region loaded and
+    `open_opportunities` and `last_visit_at` (latest completed visit) annotated; one query per page.
+
+    A region matches its own accounts and those of the regions below it.
+    """
+    accounts = Account.objects.visible_to(viewer)
+    if q := q.strip():
+        accounts = accounts.filter(
+            Q(name__icontains=q)
+            | Q(address__icontains=q)
+            | Q(pk__in=Contact.objects.filter(name__icontains=q).values("account_id"))
+        )
+    if owner is not None:
+        accounts = accounts.filter(owner=owner)
+    if region is not None:
+        accounts = accounts.filter(Q(region=region) | Q(region__parent=region) | Q(region__parent__parent=region))
+    if industry is not None:
+        accounts = accounts.filter(industry=industry)
+    if is_target is not None:
+        accounts = accounts.filter(is_target=is_target)
+    if size_band in SIZE_BAND_RANGES:
+        low, high = SIZE_BAND_RANGES[size_band]
+        accounts = accounts.filter(employee_count__gte=low)
+        if high is not None:
+            accounts = accounts.filter(employee_count__lte=high)
+    open_opportunities = (
+        Opportunity.objects.filter(account=OuterRef("pk"), status=Opportunity.Status.OPEN)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last_visit = (
+        Visit.objects.filter(account=OuterRef("pk"), status=Visit.Status.DONE)
+        .order_by()
+        .values("account")
+        .annotate(at=Max("done_at"))
+        .values("at")
+    )
+    return (
+        accounts.select_related("owner", "industry", "region")
+        .annotate(
+            open_opportunities=Coalesce(Subquery(open_opportunities), Value(0)),
+            last_visit_at=Subquery(last_visit),
+        )
+        .order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
+    )
+
+
+VISIT_SORTS = {
+    "-when": [F("when").desc(nulls_last=True), "-pk"],
+    "when": [F("when").asc(nulls_last=True), "pk"],
+    "account": ["account__name", "-when"],
+    "owner": ["owner__username", "-when"],
+}
+
+
+def visits_for_list(
+    *,
+    viewer: User,
+    q: str = "",
+    status: str = "",
+    kind: str = "",
+    owner: User | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    account: Account | None = None,
+    sort: str = "-when",
+) -> QuerySet[Visit]:
+    """The visible visits matching the list's search and filters, with account, contact, owner and opportunity
+    loaded; one query per page. A visit's date is when it was done, else when it is planned (`when`)."""
+    visits = Visit.objects.visible_to(viewer).annotate(when=Coalesce("done_at", "planned_at"))
+    if q := q.strip():
+        visits = visits.filter(
+            Q(account__name__icontains=q)
+            | Q(contact__name__icontains=q)
+            | Q(purpose__icontains=q)
+            | Q(summary__icontains=q)
+            | Q(next_step__icontains=q)
+        )
+    if status:
+        visits = visits.filter(status=status)
+    if kind:
+        visits = visits.filter(kind=kind)
+    if owner is not None:
+        visits = visits.filter(owner=owner)
+    if account is not None:
+        visits = visits.filter(account=account)
+    tz = ZoneInfo(settings.TIME_ZONE)
+    if date_from is not None:
+        visits = visits.filter(when__gte=datetime.combine(date_from, time.min, tzinfo=tz))
+    if date_to is not None:
+        visits = visits.filter(when__lt=datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=tz))
+    return visits.select_related("account", "contact", "owner", "opportunity").order_by(
+        *VISIT_SORTS.get(sort, VISIT_SORTS["-when"])
+    )
+
+
+def account_search(*, viewer: User, query: str, limit: int = 10) -> list[Account]:
+    """Up to `limit` visible accounts whose name (or address) contains `query`, names starting with it first;
+    one query, none when the query is blank."""
+    query = query.strip()
+    if not query:
+        return []
+    return list(
+        Account.objects.visible_to(viewer)
+        .filter(Q(name__icontains=query) | Q(address__icontains=query))
+        .select_related("region")
+        .annotate(rank=Case(When(name__istartswith=query, then=Value(0)), default=Value(1)))
+        .order_by("rank", "name")[:limit]
+    )
+
+
+def plan_reps(*, viewer: User) -> list[User]:
+    """The people whose visit plan the viewer may open, the viewer first: a rep only themself, a manager their
+    team, a director everyone who sells; one query."""
+    people = UserModel.objects.filter(is_active=True).select_related("team")
+    if viewer.is_director:
+        people = people.filter(role__in=[UserModel.Role.REP, UserModel.Role.MANAGER]) | people.filter(pk=viewer.pk)
+    else:
+        people = people.visible_to(viewer)
+    return sorted(people.distinct(), key=lambda u: (u.pk != viewer.pk, u.team.name if u.team else "", u.username))
+
+
+@dataclass(frozen=True)
+class PlanAdherence:
+    """SPEC §5 for one rep and week: visits planned for the week that were done ÷ visits planned for the week.
+
+    A visit counts as planned for the week when its planned time falls in it, whatever it became (planned, done,
+    cancelled); a visit logged directly as done, with no planned time, is not part of the plan.
+    """
+
+    planned: int
+    done: int
+    cancelled: int
+    open: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.planned if self.planned else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.rate is None else round(self.rate * 100)
+
+
+def plan_adherence(*, rep: User, week_start: date) -> PlanAdherence:
+    """Plan adherence of `rep` for the week starting on Monday `week_start`, in one aggregate query."""
+    start, end = week_bounds(week_start)
+    figures = Visit.objects.filter(owner=rep, planned_at__gte=start, planned_at__lt=end).aggregate(
+        planned=Count("pk"),
+        done=Count("pk", filter=Q(status=Visit.Status.DONE)),
+        cancelled=Count("pk", filter=Q(status=Visit.Status.CANCELLED)),
+        open=Count("pk", filter=Q(status=Visit.Status.PLANNED)),
+    )
+    return PlanAdherence(**figures)
+
+
+@dataclass(frozen=True)
+class PlanDay:
+    day: date
+    is_today: bool
+    visits: list[Visit]
+
+
+def visit_plan_week(*, rep: User, week_start: date) -> list[PlanDay]:
+    """The seven days of `rep`'s week, Monday first, each with its visits in time order (planned ones by planned
+    time, visits logged without a plan by done time), with account, contact and opportunity loaded; one query."""
+    start, end = week_bounds(week_start)
+    tz = ZoneInfo(settings.TIME_ZONE)
+    visits = (
+        Visit.objects.filter(owner=rep)
+        .filter(
+            Q(planned_at__gte=start, planned_at__lt=end)
+            | Q(planned_at__isnull=True, done_at__gte=start, done_at__lt=end)
+        )
+        .annotate(when=Coalesce("planned_at", "done_at"))
+        .select_related("account", "contact", "opportunity")
+        .order_by("when", "pk")
+    )
+    days: dict[date, list[Visit]] = {week_start + timedelta(days=i): [] for i in range(7)}
+    for visit in visits:
+        days[timezone.localtime(visit.when, tz).date()].append(visit)
+    today = timezone.localdate(timezone=tz)
+    return [PlanDay(day=day, is_today=day == today, visits=items) for day, items in days.items()]
+
+
+def week_comments(*, rep: User, week_start: date) -> list[VisitWeekComment]:
+    """The comments on `rep`'s week, oldest first, with their authors; one query."""
+    return list(
+        VisitWeekComment.objects.filter(rep=rep, week_start=week_start).select_related("author").order_by("created_at")
+    )
+
+
+def todays_visits(*, user: User) -> list[Visit]:
+    """The user's visits still planned for today or overdue from the last 7 days, in time order; one query."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    today = timezone.localdate(timezone=tz)
+    start = datetime.combine(today - timedelta(days=7), time.min, tzinfo=tz)
+    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+    return list(
+        Visit.objects.filter(owner=user, status=Visit.Status.PLANNED, planned_at__gte=start, planned_at__lt=end)
+        .select_related("account", "contact")
+        .order_by("planned_at", "pk")
+    )

@@ -1,0 +1,193 @@
+"""Account pages: the account list, the account page (profile, contacts, installed base, opportunities, visit
+timeline), account create/edit and contact create/edit.
+
+Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
+included. Writes go through accounts/services.py (and reassign_account for an owner change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import reswap, retarget
+
+from accounts.models import Account, Contact, User
+from accounts.services import assignable_owners, create_account, create_contact, update_account, update_contact
+from pipeline.forms_accounts import AccountFilterForm, AccountForm, ContactForm, StyleAdvice, communication_advice
+from pipeline.forms_visits import add_service_error
+from pipeline.selectors import account_for_page, account_page, accounts_for_list
+from pipeline.services import reassign_account
+from salesflow.errors import SalesFlowError
+
+ACCOUNTS_PER_PAGE = 25
+
+
+@dataclass(frozen=True)
+class ContactCard:
+    contact: Contact
+    advice: StyleAdvice | None
+
+
+@dataclass(frozen=True)
+class StyleGuideEntry:
+    label: str
+    advice: StyleAdvice
+
+
+def _contact_cards(contacts: list[Contact]) -> list[ContactCard]:
+    return [ContactCard(contact=c, advice=communication_advice(c.communication_style)) for c in contacts]
+
+
+def _style_guide() -> list[StyleGuideEntry]:
+    """The decks' advice for each communication style, shown beside the contact form."""
+    return [
+        StyleGuideEntry(label=str(label), advice=communication_advice(value))
+        for value, label in Contact.CommunicationStyle.choices
+    ]
+
+
+@login_required
+@require_GET
+def account_list(request: HttpRequest) -> HttpResponse:
+    """The visible accounts with search, filters, sorting and pagination."""
+    owners = User.objects.visible_to(request.user).filter(is_active=True).order_by("username")
+    form = AccountFilterForm(request.GET or None, owners=owners)
+    filters = form.cleaned_data if form.is_valid() else {}
+    accounts = accounts_for_list(
+        viewer=request.user,
+        q=filters.get("q") or "",
+        owner=filters.get("owner"),
+        region=filters.get("region"),
+        industry=filters.get("industry"),
+        is_target=filters.get("is_target"),
+        size_band=filters.get("size_band") or "",
+        sort=filters.get("sort") or "name",
+    )
+    page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page_obj": page, "accounts": page.object_list}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "accounts/list.html#results", context)
+    return render(request, "accounts/list.html", context)
+
+
+@login_required
+@require_GET
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account page: profile, contacts with how to handle them, installed base, opportunities, visits."""
+    account = get_object_or_404(account_for_page(viewer=request.user), pk=pk)
+    page = account_page(viewer=request.user, account=account)
+    context = {"page": page, "account": account, "contact_cards": _contact_cards(page.contacts)}
+    return render(request, "accounts/detail.html", context)
+
+
+def _account_values(form: AccountForm) -> dict:
+    values = dict(form.cleaned_data)
+    values.pop("owner", None)
+    return values
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    """Creates an account: a rep for themself, a manager for themself or their team, a director for anyone."""
+    owners = None if request.user.is_rep else assignable_owners(user=request.user).order_by("username")
+    form = AccountForm(request.POST or None, user=request.user, owners=owners)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = create_account(
+                created_by=request.user, owner=form.cleaned_data.get("owner"), **_account_values(form)
+            )
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Account created."))
+            return redirect(account)
+    return render(request, "accounts/form.html", {"form": form, "account": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Changes an account's profile; a manager or director may also give it to another owner (reassignment)."""
+    account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
+    owners = None if request.user.is_rep else assignable_owners(user=request.user).order_by("username")
+    form = AccountForm(request.POST or None, instance=account, user=request.user, owners=owners)
+    if request.method == "POST" and form.is_valid():
+        new_owner = form.cleaned_data.get("owner")
+        try:
+            with transaction.atomic():
+                account = update_account(account=account, changed_by=request.user, **_account_values(form))
+                if new_owner is not None and new_owner.pk != account.owner_id:
+                    account = reassign_account(account=account, to_owner=new_owner, reassigned_by=request.user)
+        except SalesFlowError as error:
+            if error.field == "to_owner":
+                error.field = "owner"
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Account saved."))
+            return redirect(account)
+    return render(request, "accounts/form.html", {"form": form, "account": account})
+
+
+def _contacts_response(request: HttpRequest, account: Account) -> HttpResponse:
+    """The account page's contacts section, replacing the one on the page (htmx)."""
+    contacts = list(Contact.objects.filter(account=account).order_by("name"))
+    response = render(
+        request, "accounts/detail.html#contacts", {"account": account, "contact_cards": _contact_cards(contacts)}
+    )
+    return reswap(retarget(response, "#contacts"), "outerHTML")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """Adds a contact to a visible account; from the account page (htmx) the form opens in place."""
+    account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            create_contact(created_by=request.user, account=account, **form.cleaned_data)
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            if request.htmx:
+                return _contacts_response(request, account)
+            messages.success(request, _("Contact added."))
+            return redirect(account)
+    context = {"form": form, "account": account, "contact": None, "style_guide": _style_guide()}
+    if request.htmx:
+        return render(request, "accounts/contact_form.html#form", context)
+    return render(request, "accounts/contact_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Changes a contact of a visible account; from the account page (htmx) the form opens in place."""
+    contact = get_object_or_404(
+        Contact.objects.visible_to(request.user).select_related("account"), pk=contact_pk, account_id=pk
+    )
+    account = contact.account
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_contact(contact=contact, changed_by=request.user, **form.cleaned_data)
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            if request.htmx:
+                return _contacts_response(request, account)
+            messages.success(request, _("Contact saved."))
+            return redirect(account)
+    context = {"form": form, "account": account, "contact": contact, "style_guide": _style_guide()}
+    if request.htmx:
+        return render(request, "accounts/contact_form.html#form", context)
+    return render(request, "accounts/contact_form.html", context)
