@@ -138,6 +138,9 @@ class StaleFlag(models.Model):
 class JobRun(models.Model):
     """When each nightly job last completed, so pages can say how fresh their numbers are."""
 
+    UNTOUCHED = "flag_untouched"
+    STALE = "flag_stale"
+
     job = models.CharField(_("job"), max_length=50, unique=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
