@@ -6,6 +6,7 @@ Defaults run with nothing else installed: SQLite, Celery tasks in-process, email
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -216,7 +217,14 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE: dict = {}
+# Crontab times are in CELERY_TIMEZONE (Asia/Shanghai).
+CELERY_BEAT_SCHEDULE: dict = {
+    # CV/PV of this and last year, untouched targets, stale opportunities: pages read what this leaves.
+    "nightly-analytics": {
+        "task": "analytics.tasks.enqueue_nightly_analytics_task",
+        "schedule": crontab(hour=1, minute=0),
+    },
+}
 
 # SalesFlow: every number of SPEC lives here and nowhere else.
 SALESFLOW_FOLLOW_UP_DAYS = env.list("SALESFLOW_FOLLOW_UP_DAYS", cast=int, default=[7, 30])
@@ -232,3 +240,5 @@ SALESFLOW_PV_THRESHOLD = env.float("SALESFLOW_PV_THRESHOLD", default=None)
 SALESFLOW_VISIT_BACKDATE_DAYS = env.int("SALESFLOW_VISIT_BACKDATE_DAYS", default=30)
 SALESFLOW_BOARD_CARDS_PER_COLUMN = env.int("SALESFLOW_BOARD_CARDS_PER_COLUMN", default=20)
 SALESFLOW_CLOSES_AHEAD_DAYS = env.int("SALESFLOW_CLOSES_AHEAD_DAYS", default=30)
+# Territory analysis by last year's CV: band edges in CNY ("<first", "first–second", ..., "≥last").
+SALESFLOW_CV_BANDS = env.list("SALESFLOW_CV_BANDS", cast=int, default=[100000, 500000, 1000000])
