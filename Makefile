@@ -10,12 +10,17 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-# Two pytest-xdist workers by default (one per core here); `make test PYTEST_ARGS=` runs in one process.
-PYTEST_ARGS ?= -n auto
+# pytest-xdist, one worker per core; tests that must share a worker carry @pytest.mark.xdist_group("name").
+# `make test PYTEST_ARGS=` runs everything in one process.
+PYTEST_ARGS ?= -n auto --dist loadgroup
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Translation folders in .venv and node_modules are not ours.
 I18N_IGNORE := --ignore=.venv --ignore=node_modules --ignore=staticfiles
+
+# Exits 0 when the database already has data seed_demo would refuse to mix with (accounts or demo users), 3 if empty.
+export SEEDED_CHECK := import sys; from accounts.models import Account, User; \
+  sys.exit(0 if Account.objects.exists() or User.objects.filter(username__in=["director", "manager1", "rep1"]).exists() else 3)
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -39,15 +44,15 @@ $(NODE_STAMP): package.json package-lock.json
 run: install  ## Migrate a local SQLite DB, load the demo company once, serve on http://127.0.0.1:8000
 	@export DEBUG=1; \
 	$(MANAGE) migrate --noinput; \
-	status=0; $(MANAGE) shell --verbosity 0 -c "import sys; from accounts.models import Account; sys.exit(0 if Account.objects.exists() else 3)" || status=$$?; \
+	status=0; $(MANAGE) shell --verbosity 0 -c "$$SEEDED_CHECK" || status=$$?; \
 	case $$status in \
-	  0) echo "Demo data already loaded (accounts exist); not seeding again." ;; \
+	  0) echo "The database already has accounts or demo users; not seeding again." ;; \
 	  3) echo "Loading the demo company (seed_demo)..."; $(MANAGE) seed_demo ;; \
 	  *) echo "Could not read the database (exit $$status)" >&2; exit $$status ;; \
 	esac; \
 	echo; \
 	echo "  SalesFlow: http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"; \
-	echo "  Log in as director, manager1 or rep1 (manager2, rep2, ... too); password: salesflow"; \
+	echo "  Log in as director, manager1 or rep1 (manager2, rep2, ... too); password: salesflow (director can use /admin/)"; \
 	echo; \
 	exec $(MANAGE) runserver $(HOST):$(PORT)
 
