@@ -127,7 +127,7 @@ def _check_account_visible(account: Account, actor: User) -> None:
 
 
 def _clean_name(value: Any) -> str:
-    name = (value or "").strip() if isinstance(value, str) or value is None else None
+    name = value.strip() if isinstance(value, str) else ""
     if not name or len(name) > 200:
         raise ValidationFailed(gettext("Enter a name of at most 200 characters."), field="name")
     return name
