@@ -25,7 +25,16 @@ from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, Contact, User
 from pipeline.criteria import unmet_exit_criteria
-from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, StageCriterion, Visit
+from pipeline.models import (
+    Opportunity,
+    Pipeline,
+    Reassignment,
+    Stage,
+    StageChange,
+    StageCriterion,
+    Visit,
+    VisitWeekComment,
+)
 from salesflow.errors import (
     ExitCriteriaNotMet,
     InvalidMove,
@@ -928,8 +937,6 @@ def cancel_visit(*, visit: Visit, cancelled_by: User) -> Visit:
 
 
 # --- visits & accounts pages: comments on a rep's week (the C and A of P-D-C-A) -------------------------------------
-
-from pipeline.models import VisitWeekComment  # noqa: E402
 
 
 def may_comment_on_visit_week(*, author: User, rep: User) -> bool:
