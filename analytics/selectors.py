@@ -834,7 +834,7 @@ def _by_industry_size(inputs: _TerritoryInputs) -> _Grouping:
         for code, name, name_en in zip(industries, frame["industry_name"], frame["industry_name_en"], strict=True)
         if code
     }
-    band_order = ["", *(band.value for band in Account.SizeBand)]
+    band_order = [*(band.value for band in Account.SizeBand), ""]
     labels, extra = {}, {}
     for key, industry, band in zip(keys, industries, bands, strict=True):
         labels[key] = f"{names.get(industry) or _('Unknown')} · {band or _('Unknown')}"

@@ -49,3 +49,17 @@ def org(db):
     Org.team_b.manager = Org.manager_b
     Org.team_b.save()
     return Org
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """With REDIS_URL set on SQLite, the test database is a file, so a real Celery worker process can open it too
+    (tests marked celery_worker); PostgreSQL test databases are reachable by name already."""
+    import os
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    on_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
+    if os.environ.get("REDIS_URL") and on_sqlite and not database.get("TEST", {}).get("NAME"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
