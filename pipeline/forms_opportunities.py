@@ -137,7 +137,8 @@ class MoveForm(VersionForm):
         kwargs.setdefault("initial", {}).setdefault("version", opportunity.version)
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = [(s.code, f"{s.order}. {s.name}") for s in stages]
-        self.fields["stage"].initial = opportunity.stage.code
+        ahead = [s for s in stages if s.order > opportunity.stage.order]
+        self.fields["stage"].initial = ahead[0].code if ahead else opportunity.stage.code
         if not user.can_override_exit_criteria:
             del self.fields["override_reason"]
 

@@ -117,7 +117,7 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
         "days_in_stage": days_between(opportunity.stage_entered_at, timezone.now()),
         "can_override": user.can_override_exit_criteria,
         "can_reopen": user.can_override_exit_criteria and not opportunity.is_open,
-        "move_form": MoveForm(opportunity=opportunity, stages=[s for s in stages if s != opportunity.stage], user=user),
+        "move_form": MoveForm(opportunity=opportunity, stages=_move_targets(opportunity, stages), user=user),
         "win_form": VersionForm(initial={"version": opportunity.version}),
         "lose_form": LoseForm(opportunity=opportunity),
         "reopen_form": VersionForm(initial={"version": opportunity.version}),
@@ -130,6 +130,11 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
     }
     context.update(overrides)
     return context
+
+
+def _move_targets(opportunity: Opportunity, stages: list) -> list:
+    """The stages the move menu offers: an open opportunity's before-sale stages other than its own."""
+    return [s for s in stages if s.pk != opportunity.stage_id and not s.is_after_sales]
 
 
 def _render_page(request: HttpRequest, opportunity: Opportunity, **overrides) -> HttpResponse:
