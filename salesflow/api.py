@@ -6,7 +6,9 @@ import importlib.util
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -141,6 +143,12 @@ router.register("visits", VisitViewSet, basename="visit")
 router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
 
+@csrf_exempt
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any other path under /api/ answers a JSON 404 like the endpoints do, not an HTML page."""
+    return JsonResponse({"detail": str(_("Not found.")), "code": "not_found"}, status=404)
+
+
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("v1/", include(router.urls)),
@@ -151,3 +159,5 @@ urlpatterns = [
 # The analytics endpoints live with analytics (SPEC §9: /api/v1/analytics/...), once that module exists.
 if importlib.util.find_spec("analytics.api_urls") is not None:
     urlpatterns.insert(1, path("v1/analytics/", include("analytics.api_urls")))
+
+urlpatterns.append(re_path(r"", not_found))

@@ -102,8 +102,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("401")
         if is_write and self.view.authentication_classes:
             codes.append("403")
-        if is_detail or (not is_write and getattr(self.view, "pagination_class", None)):
-            codes.append("404")  # a record you cannot see, or a page past the end
+        if self.view.authentication_classes:
+            codes.append("404")  # a record (in the path, body or a filter) you cannot see, or a page past the end
         if is_write and is_detail and getattr(self.view, "versioned", False):
             codes.append("409")
         codes.append("429")

@@ -73,6 +73,11 @@ class OpportunitySerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     weighted_amount = serializers.DecimalField(max_digits=17, decimal_places=2, read_only=True)
+    source = serializers.ChoiceField(choices=Opportunity.Source.choices, allow_blank=True, read_only=True)
+    loss_reason = serializers.ChoiceField(choices=Opportunity.LossReason.choices, allow_blank=True, read_only=True)
+    untouched_cause = serializers.ChoiceField(
+        choices=Opportunity.UntouchedCause.choices, allow_blank=True, read_only=True
+    )
     unmet_criteria = serializers.SerializerMethodField(
         help_text=_("Exit criteria of the current stage that are not met yet, in the stage's order.")
     )

@@ -64,6 +64,12 @@ class SalesTargetSerializer(ModelSerializer):
 
 class StageCriterionSerializer(serializers.ModelSerializer):
     label = serializers.CharField(read_only=True, help_text=_("In your language."))
+    input_type = serializers.ChoiceField(
+        choices=StageCriterion.InputType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("How a manual criterion is filled in; empty for an automatic one."),
+    )
 
     class Meta:
         model = StageCriterion

@@ -24,7 +24,10 @@ def satisfaction_field() -> serializers.IntegerField:
 class VisitSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
     stage_when_done = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text=_("Code of the opportunity's stage when the visit was done.")
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text=_("Code of the opportunity's stage when the visit was done."),
     )
 
     class Meta:
