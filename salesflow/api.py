@@ -8,8 +8,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
@@ -142,6 +142,7 @@ router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
+
 
 @csrf_exempt
 def not_found(request, *args, **kwargs) -> JsonResponse:
