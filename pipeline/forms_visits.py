@@ -87,6 +87,8 @@ class AccountVisitForm(forms.Form):
             self.fields["contact"].queryset = Contact.objects.filter(account=account)
             self.fields["opportunity"].queryset = visit_opportunities(user=user, account=account)
         self.fields["account"].error_messages["required"] = _("Choose the account you visited.")
+        self.fields["contact"].empty_label = _("No contact")
+        self.fields["opportunity"].empty_label = _("No opportunity")
 
 
 class VisitLogForm(NextVisitMixin, AccountVisitForm):

@@ -371,6 +371,14 @@ class AccountPage:
     visits: list[Visit]
     has_more_visits: bool
 
+    @property
+    def open_opportunities(self) -> list[Opportunity]:
+        return [o for o in self.opportunities if o.status == Opportunity.Status.OPEN]
+
+    @property
+    def closed_opportunities(self) -> list[Opportunity]:
+        return [o for o in self.opportunities if o.status != Opportunity.Status.OPEN]
+
 
 def account_page(*, viewer: User, account: Account) -> AccountPage:
     """Returns what the account page shows, whatever the data size in 6 queries; the account must come from
@@ -645,14 +653,33 @@ def week_comments(*, rep: User, week_start: date) -> list[VisitWeekComment]:
     )
 
 
-def todays_visits(*, user: User) -> list[Visit]:
-    """The user's visits still planned for today or overdue from the last 7 days, in time order; one query."""
+@dataclass(frozen=True)
+class TodaysVisits:
+    """A user's visits still planned for today, and those left planned from the days before."""
+
+    today: list[Visit]
+    overdue: list[Visit]
+
+    def __bool__(self) -> bool:
+        return bool(self.today or self.overdue)
+
+
+def todays_visits(*, user: User) -> TodaysVisits:
+    """The user's visits still planned for today, and those overdue from the last 7 days, in time order; one query."""
     tz = ZoneInfo(settings.TIME_ZONE)
     today = timezone.localdate(timezone=tz)
-    start = datetime.combine(today - timedelta(days=7), time.min, tzinfo=tz)
-    end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-    return list(
-        Visit.objects.filter(owner=user, status=Visit.Status.PLANNED, planned_at__gte=start, planned_at__lt=end)
+    today_start = datetime.combine(today, time.min, tzinfo=tz)
+    visits = list(
+        Visit.objects.filter(
+            owner=user,
+            status=Visit.Status.PLANNED,
+            planned_at__gte=today_start - timedelta(days=7),
+            planned_at__lt=today_start + timedelta(days=1),
+        )
         .select_related("account", "contact")
         .order_by("planned_at", "pk")
+    )
+    return TodaysVisits(
+        today=[v for v in visits if v.planned_at >= today_start],
+        overdue=[v for v in visits if v.planned_at < today_start],
     )

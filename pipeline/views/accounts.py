@@ -72,7 +72,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
         sort=filters.get("sort") or "name",
     )
     page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"form": form, "page_obj": page, "accounts": page.object_list}
+    active_filters = sum(1 for name in ("owner", "region", "industry", "size_band") if filters.get(name))
+    active_filters += filters.get("is_target") is not None
+    context = {
+        "form": form,
+        "page_obj": page,
+        "accounts": page.object_list,
+        "active_filters": active_filters + len(form.errors),
+    }
     if request.htmx and not request.htmx.boosted:
         return render(request, "accounts/list.html#results", context)
     return render(request, "accounts/list.html", context)

@@ -399,7 +399,14 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         sort=filters.get("sort") or "-when",
     )
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"form": form, "page_obj": page, "visits": page.object_list, "account": account}
+    active_filters = sum(1 for name in ("status", "kind", "owner", "date_from", "date_to") if filters.get(name))
+    context = {
+        "form": form,
+        "page_obj": page,
+        "visits": page.object_list,
+        "account": account,
+        "active_filters": active_filters + len(form.errors),
+    }
     if request.htmx and not request.htmx.boosted:
         return render(request, "pipeline/visit_list.html#results", context)
     return render(request, "pipeline/visit_list.html", context)

@@ -202,6 +202,8 @@ def test_the_log_page_prefills_the_account_from_the_account_page_link_and_lists_
     ContactFactory(account=account, name="王经理")
     VisitFactory(account=account, planned_at=NOW + timedelta(hours=1), purpose="送样机")
     VisitFactory(account=account, planned_at=NOW + timedelta(days=1), purpose="明天的")
+    VisitFactory(account=account, planned_at=NOW - timedelta(days=2), purpose="前天没去")
+    VisitFactory(account=account, planned_at=NOW - timedelta(days=8), purpose="太久以前")
     _login(client, org.rep_a1)
 
     response = client.get(reverse("pipeline:visit_log"), {"account": account.pk})
@@ -210,7 +212,8 @@ def test_the_log_page_prefills_the_account_from_the_account_page_link_and_lists_
     assert response.status_code == 200
     assert f'name="account" value="{account.pk}"' in html
     assert "王经理" in html
-    assert [v.purpose for v in response.context["todays_visits"]] == ["送样机"]
+    assert [v.purpose for v in response.context["todays_visits"].today] == ["送样机"]
+    assert [v.purpose for v in response.context["todays_visits"].overdue] == ["前天没去"]
 
 
 # --- completing a planned visit --------------------------------------------------------------------------------
