@@ -61,8 +61,24 @@
   // Checklist: with JavaScript, checkboxes and dates save as soon as they change (their Save buttons hide).
   document.documentElement.classList.add("board-js");
 
+  // Opportunity page: on a narrow screen the stage path scrolls sideways; bring the current stage into view.
+  function centreCurrentStage() {
+    var path = document.querySelector(".stage-path");
+    var current = path && path.querySelector(".stage-path__step--current");
+    if (!current || path.scrollWidth <= path.clientWidth) return;
+    path.scrollLeft = current.offsetLeft - (path.clientWidth - current.offsetWidth) / 2;
+  }
+
   function start() {
     setUpColumns(document);
+    centreCurrentStage();
+    window.addEventListener("load", centreCurrentStage); // again once fonts have settled the widths
+    var width = window.innerWidth;
+    window.addEventListener("resize", function () {
+      if (window.innerWidth === width) return; // a phone's address bar showing or hiding is not a new layout
+      width = window.innerWidth;
+      centreCurrentStage();
+    });
     if (typeof htmx !== "undefined") {
       htmx.onLoad(function (element) {
         setUpColumns(element.matches && element.matches(".board-column__cards") ? element.parentNode : element);
