@@ -136,7 +136,10 @@ class MoveForm(VersionForm):
     def __init__(self, *args, opportunity: Opportunity, stages: list[Stage], user: User, **kwargs) -> None:
         kwargs.setdefault("initial", {}).setdefault("version", opportunity.version)
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(s.code, f"{s.order}. {s.name}") for s in stages]
+        current = _("(current)")
+        self.fields["stage"].choices = [
+            (s.code, f"{s.order}. {s.name}" + (f" {current}" if s.pk == opportunity.stage_id else "")) for s in stages
+        ]
         ahead = [s for s in stages if s.order > opportunity.stage.order]
         self.fields["stage"].initial = ahead[0].code if ahead else opportunity.stage.code
         if not user.can_override_exit_criteria:

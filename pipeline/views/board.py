@@ -123,7 +123,10 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
                 is_stale=isinstance(error, StaleVersion),
             )
         else:
-            notice = _("“%(name)s” moved to %(stage)s.") % {"name": opportunity.name, "stage": stage_names[to_code]}
+            if to_code != opportunity.stage.code:
+                notice = _("“%(name)s” moved to %(stage)s.") % {"name": opportunity.name, "stage": stage_names[to_code]}
+            elif not request.htmx:
+                return redirect(f"{reverse('pipeline:board')}?{request.GET.urlencode()}")
     else:
         to_code = request.POST.get("stage", "")
         card_error = CardError(

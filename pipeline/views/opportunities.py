@@ -133,8 +133,8 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
 
 
 def _move_targets(opportunity: Opportunity, stages: list) -> list:
-    """The stages the move menu offers: an open opportunity's before-sale stages other than its own."""
-    return [s for s in stages if s.pk != opportunity.stage_id and not s.is_after_sales]
+    """The stages the move menu offers: the before-sale stages (its own included, so no stage is picked by accident)."""
+    return [s for s in stages if not s.is_after_sales]
 
 
 def _render_page(request: HttpRequest, opportunity: Opportunity, **overrides) -> HttpResponse:

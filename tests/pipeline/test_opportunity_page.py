@@ -551,3 +551,25 @@ def test_a_won_opportunity_page_shows_the_after_sales_checklist_and_no_move_form
     assert "Delivered and installed" in html
     assert f'action="{endpoint("move", opportunity)}"' not in html
     assert "Won on" in html
+
+
+def test_the_move_menu_preselects_the_next_stage_and_never_a_backward_one_by_default(client, org):
+    needs = OpportunityFactory(owner=org.rep_a1, stage=default_stage("needs"))
+    close = OpportunityFactory(owner=org.rep_a1, stage=default_stage("close"))
+    client.force_login(org.rep_a1)
+
+    needs_form = client.get(page(needs)).context["move_form"]
+    close_form = client.get(page(close)).context["move_form"]
+
+    assert needs_form["stage"].value() == "develop"
+    assert close_form["stage"].value() == "close"
+    assert [code for code, _ in close_form.fields["stage"].choices] == [
+        "prep",
+        "status",
+        "opportunity",
+        "needs",
+        "develop",
+        "propose",
+        "commit",
+        "close",
+    ]
