@@ -203,6 +203,8 @@ def visit_complete(request: HttpRequest, pk: int) -> HttpResponse:
                     return _plan_card_response(request, _visit_for(request, visit.pk))
                 messages.success(request, _("Visit completed."))
                 return redirect(_safe_next(request) or visit.account.get_absolute_url())
+    elif visit.status != Visit.Status.PLANNED and not inline:
+        return redirect(visit)  # nothing left to complete: show what happened
     else:
         form = VisitCompleteForm(prefix=prefix)
     context = {"visit": visit, "form": form, "next": _safe_next(request) or ""}

@@ -283,6 +283,15 @@ def test_completing_a_visit_that_is_no_longer_planned_shows_why_and_changes_noth
     assert done.summary == "旧"
 
 
+def test_opening_the_completion_of_a_done_visit_shows_the_visit_instead(client, org):
+    done = VisitFactory(account=AccountFactory(owner=org.rep_a1), status="done", done_at=NOW - timedelta(days=1))
+    _login(client, org.rep_a1)
+
+    response = client.get(reverse("pipeline:visit_complete", args=[done.pk]))
+
+    assert (response.status_code, response.url) == (302, done.get_absolute_url())
+
+
 # --- the htmx account picker -----------------------------------------------------------------------------------
 
 
