@@ -55,22 +55,36 @@ class LocalizedViewMixin:
                 timezone.deactivate()
 
 
-class IsDirectorOrReadOnly(permissions.BasePermission):
-    """Everyone signed in may read; only directors may write (reference data, users, teams, stages)."""
+class RoleMayWrite(permissions.BasePermission):
+    """Everyone signed in may read; only `writer_roles` may write.
+
+    On a single record the role is checked after the record is found among those the user can see, so a record
+    the user cannot see answers 404 before its role would answer 403.
+    """
+
+    writer_roles: tuple[str, ...] = ()
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or getattr(view, "detail", False):
+            return True
+        return request.user.role in self.writer_roles
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return request.method in permissions.SAFE_METHODS or request.user.role in self.writer_roles
+
+
+class IsDirectorOrReadOnly(RoleMayWrite):
+    """Directors write (reference data, users, teams, stages); everyone else reads."""
 
     message = _("Only a sales director may change this.")
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or request.user.is_director
+    writer_roles = ("director",)
 
 
-class IsManagerOrDirectorOrReadOnly(permissions.BasePermission):
-    """Everyone signed in may read; managers and directors may write (sales targets)."""
+class IsManagerOrDirectorOrReadOnly(RoleMayWrite):
+    """Managers and directors write (sales targets); reps read."""
 
     message = _("Only a sales manager or director may change this.")
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in permissions.SAFE_METHODS or request.user.role in ("manager", "director")
+    writer_roles = ("manager", "director")
 
 
 def parse_pk(value: Any) -> int | None:

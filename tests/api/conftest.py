@@ -22,3 +22,32 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture
+def owned(org, default_pipeline):
+    """One row of every owned kind belonging to rep_a1: an account with a contact, installed base and a year's
+    figures, an open opportunity at prep, a planned visit about it, and rep_a1's monthly target."""
+    from tests.factories import (
+        AccountFactory,
+        AccountYearFactory,
+        CompetitorFactory,
+        ContactFactory,
+        InstalledBaseFactory,
+        OpportunityFactory,
+        SalesTargetFactory,
+        VisitFactory,
+    )
+
+    class Owned:
+        owner = org.rep_a1
+        account = AccountFactory(owner=org.rep_a1)
+        contact = ContactFactory(account=account)
+        installed_base = InstalledBaseFactory(account=account)
+        account_year = AccountYearFactory(account=account)
+        competitor = CompetitorFactory()
+        opportunity = OpportunityFactory(owner=org.rep_a1, account=account)
+        visit = VisitFactory(account=account, opportunity=opportunity)
+        target = SalesTargetFactory(owner_user=org.rep_a1)
+
+    return Owned
