@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -207,3 +208,13 @@ def test_untouched_loss_and_version_are_read_only_on_the_opportunity_page(admin_
     form_fields = set(response.context["adminform"].form.fields)
     assert {"is_untouched_loss", "version"}.isdisjoint(form_fields)
     assert {"name", "stage", "status"} <= form_fields
+
+
+def test_every_model_of_our_apps_has_an_admin():
+    ours = {
+        model._meta.label
+        for app_label in ("accounts", "pipeline", "analytics")
+        for model in apps.get_app_config(app_label).get_models()
+    }
+
+    assert sorted(ours - {model._meta.label for model in admin.site._registry}) == []
