@@ -216,6 +216,14 @@ def test_the_log_page_prefills_the_account_from_the_account_page_link_and_lists_
     assert [v.purpose for v in response.context["todays_visits"].overdue] == ["前天没去"]
 
 
+def test_logging_a_visit_is_one_tap_from_the_home_page(client, org):
+    _login(client, org.rep_a1)
+
+    html = client.get(reverse("home")).content.decode()
+
+    assert f'href="{reverse("pipeline:visit_log")}"' in html
+
+
 # --- completing a planned visit --------------------------------------------------------------------------------
 
 
