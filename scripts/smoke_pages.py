@@ -122,7 +122,21 @@ def smoke(usernames: list[str]) -> list[Check]:
                 say(f"  skipped {name}: no such URL yet")
                 continue
             checks.append(check_page(client, username, name, url, expected))
+        for name, url, text in other_pages(user):
+            checks.append(check_page(client, username, name, url, [text]))
     return checks
+
+
+def other_pages(user: User) -> list[tuple[str, str, str]]:
+    """Pages outside our layout, by URL name, URL and a text they contain: the API docs, and the admin for staff."""
+    pages = []
+    if docs_url := url_or_none("api-docs"):
+        pages.append(("api-docs", docs_url, "swagger-ui"))
+    if user.is_staff:
+        pages.append(("admin:index", reverse("admin:index"), 'id="site-name"'))
+        pages.append(("admin: accounts", reverse("admin:accounts_account_changelist"), 'id="result_list"'))
+        pages.append(("admin: opportunities", reverse("admin:pipeline_opportunity_changelist"), 'id="result_list"'))
+    return pages
 
 
 def main(argv: list[str]) -> int:
