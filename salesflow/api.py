@@ -61,9 +61,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 def _sales_flow_error_response(exc: SalesFlowError) -> Response:
     message = str(exc.message)
-    body: dict[str, Any] = {"detail": message, "code": exc.code}
-    if exc.field:
-        body[_field_key(exc.field)] = [message]
+    body: dict[str, Any] = {_field_key(exc.field): [message]} if exc.field else {}
+    body.update(detail=message, code=exc.code)
     unmet = exc.as_dict().get("unmet")
     if unmet is not None:
         body["unmet"] = unmet
