@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from django.conf import settings
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncWeek, TruncYear
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek, TruncYear
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -151,7 +151,7 @@ def funnel_flow(
             opportunity__created_at__gte=created_from,
             opportunity__created_at__lt=created_to,
         )
-        .values("pk", "opportunity", "from_stage", "changed_at", "opportunity__created_at")
+        .values_list("pk", "opportunity", "from_stage", "changed_at", "opportunity__created_at")
         .order_by(),
         columns=["pk", "opportunity", "from_stage", "changed_at", "opportunity__created_at"],
     ).rename(columns={"opportunity__created_at": "created_at"})
@@ -281,27 +281,35 @@ class RepActivity:
 def visits_vs_won(
     *, viewer: User, start: date, end: date, owner: User | None = None, team: Team | None = None
 ) -> list[RepActivity]:
-    """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; one query."""
+    """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; 3 queries
+    (reps, visits grouped by owner, wins grouped by owner: each a range scan, not a subquery per rep)."""
     since, until = _bounds(start, end)
-    visits = (
+    scope = _scope(viewer, "owner", owner=owner, team=team)
+    visits = dict(
         Visit.objects.done()
-        .filter(owner=OuterRef("pk"), done_at__gte=since, done_at__lt=until)
-        .order_by()
-        .values("owner")
+        .filter(scope, done_at__gte=since, done_at__lt=until)
+        .values("owner_id")
         .annotate(n=Count("id"))
-        .values("n")
+        .values_list("owner_id", "n")
+        .order_by()
     )
-    won = Opportunity.objects.won().filter(owner=OuterRef("pk")).closed_between(since, until).order_by().values("owner")
-    reps = _visible_reps(viewer, owner=owner, team=team).annotate(
-        done_visits=Coalesce(Subquery(visits), 0),
-        won_count=Coalesce(Subquery(won.annotate(n=Count("id")).values("n")), 0),
-        won_amount=Coalesce(
-            Subquery(won.annotate(total=Sum("amount")).values("total")), Decimal(0), output_field=MONEY
-        ),
-    )
+    wins = {
+        row["owner_id"]: (row["n"], row["total"])
+        for row in Opportunity.objects.won()
+        .filter(scope)
+        .closed_between(since, until)
+        .values("owner_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    }
     return [
-        RepActivity(owner=r, done_visits=r.done_visits, won_count=r.won_count, won_amount=_money(r.won_amount))
-        for r in reps
+        RepActivity(
+            owner=rep,
+            done_visits=visits.get(rep.pk, 0),
+            won_count=wins.get(rep.pk, (0, 0))[0],
+            won_amount=_money(wins.get(rep.pk, (0, 0))[1]),
+        )
+        for rep in _visible_reps(viewer, owner=owner, team=team)
     ]
 
 

@@ -75,7 +75,7 @@ SELECTORS = {
     "win_rate": (1, lambda v, p: selectors.win_rate(viewer=v, start=START, end=END)),
     "untouched_losses": (1, lambda v, p: selectors.untouched_losses(viewer=v, start=START, end=END)),
     "visits_per_rep_week": (2, lambda v, p: selectors.visits_per_rep_week(viewer=v, start=START, end=END)),
-    "visits_vs_won": (1, lambda v, p: selectors.visits_vs_won(viewer=v, start=START, end=END)),
+    "visits_vs_won": (3, lambda v, p: selectors.visits_vs_won(viewer=v, start=START, end=END)),
     "cvpv_matrix": (2, lambda v, p: selectors.cvpv_matrix(viewer=v, year=2026)),
     "untouched_accounts": (1, lambda v, p: selectors.untouched_accounts(viewer=v)),
     "target_coverage": (1, lambda v, p: selectors.target_coverage(viewer=v)),
