@@ -47,6 +47,9 @@ class SalesTargetSerializer(ModelSerializer):
         model = SalesTarget
         fields = ["id", "owner_user", "owner_team", "period_type", "period_start", "period_end", "amount"]
         extra_kwargs = {"amount": {"min_value": 0}}
+        # DRF's validators for the conditional unique constraints would make both owners required; the check
+        # below and the model's constraints (checked in validate) cover them.
+        validators: list = []
 
     def validate(self, attrs: dict) -> dict:
         user = attrs.get("owner_user", getattr(self.instance, "owner_user", None))
@@ -59,6 +62,11 @@ class SalesTargetSerializer(ModelSerializer):
             raise serializers.ValidationError(
                 {"period_start": [_("Give the first day of the period (a Monday for a week).")]}
             )
+        same = SalesTarget.objects.filter(owner_user=user, owner_team=team, period_type=period_type, period_start=start)
+        if self.instance is not None:
+            same = same.exclude(pk=self.instance.pk)
+        if same.exists():
+            raise serializers.ValidationError({"period_start": [_("There is already a target for this period.")]})
         return super().validate(attrs)
 
 
