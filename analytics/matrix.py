@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.models import AccountValue, Quadrant
+from pipeline.selectors import customer_type_for
 
 CENT = Decimal("0.01")
 QUADRANTS: list[str] = [Quadrant.CORE.value, Quadrant.DEVELOP.value, Quadrant.MAINTAIN.value, Quadrant.OBSERVE.value]
@@ -25,14 +26,12 @@ def _money(value) -> Decimal:
     return Decimal(value)
 
 
-def customer_types(our_units: pd.Series, competitor_units: pd.Series) -> np.ndarray:
-    """`ours`, `competitor`, `mixed` or `none` from installed units (SPEC §2)."""
-    ours, theirs = our_units > 0, competitor_units > 0
-    return np.select(
-        [ours & theirs, ours, theirs],
-        [CustomerType.MIXED.value, CustomerType.OURS.value, CustomerType.COMPETITOR.value],
-        default=CustomerType.NONE.value,
-    )
+def customer_types(our_units: pd.Series, competitor_units: pd.Series) -> list[str]:
+    """SPEC §2's customer type of each account from its installed units."""
+    return [
+        customer_type_for(our_units=int(ours), competitor_units=int(theirs))
+        for ours, theirs in zip(our_units, competitor_units, strict=True)
+    ]
 
 
 def account_values(inputs: pd.DataFrame, *, value_per_unit: Decimal, default_spend: Decimal) -> pd.DataFrame:

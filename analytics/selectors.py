@@ -163,18 +163,23 @@ def funnel_flow(
     reached = funnel.reached_counts([s.order for s in stages], by_furthest)
     conversion = funnel.conversions(reached)
 
-    def total(condition) -> int:
-        return int(outcomes.loc[condition(outcomes), "n"].sum()) if not outcomes.empty else 0
+    def count(status: str, *, untouched_only: bool = False) -> int:
+        if outcomes.empty:
+            return 0
+        rows = outcomes["status"] == status
+        if untouched_only:
+            rows &= outcomes["is_untouched_loss"].astype(bool)
+        return int(outcomes.loc[rows, "n"].sum())
 
     return FunnelFlow(
         stages=[
             FlowStage(stage=s, reached=r, conversion=c, median_days=medians.get(s.pk))
             for s, r, c in zip(stages, reached, conversion, strict=True)
         ],
-        created=total(lambda f: f["n"] > 0),
-        won=total(lambda f: f["status"] == Opportunity.Status.WON),
-        lost=total(lambda f: f["status"] == Opportunity.Status.LOST),
-        untouched_losses=total(lambda f: (f["status"] == Opportunity.Status.LOST) & f["is_untouched_loss"]),
+        created=int(outcomes["n"].sum()) if not outcomes.empty else 0,
+        won=count(Opportunity.Status.WON),
+        lost=count(Opportunity.Status.LOST),
+        untouched_losses=count(Opportunity.Status.LOST, untouched_only=True),
     )
 
 

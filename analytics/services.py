@@ -19,6 +19,7 @@ from analytics import matrix
 from analytics.dates import day_start, today, year_bounds
 from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
 from pipeline.models import Opportunity, StageChange, Visit
+from pipeline.selectors import is_stale_expression
 
 BATCH_SIZE = 2000
 
@@ -153,28 +154,26 @@ def flag_untouched(*, on: date | None = None) -> int:
 def flag_stale(*, on: date | None = None) -> int:
     """Replaces the stale-opportunity snapshot; returns how many open opportunities it flagged.
 
-    Stale: the last of creation, stage change and completed visit on the opportunity happened before the day
-    SALESFLOW_STALE_DAYS before `on`. Runs one query and one transaction.
+    Stale is the board's rule (pipeline.selectors.is_stale_expression) as of the start of `on`: activity on the day
+    SALESFLOW_STALE_DAYS before still counts. Each flag keeps the last of stage entry, stage change and completed
+    visit on the opportunity. Runs one query and one transaction.
     """
-    day = on or today()
-    cutoff = day_start(day - timedelta(days=settings.SALESFLOW_STALE_DAYS))
     last_change = StageChange.objects.filter(opportunity=OuterRef("pk")).order_by("-changed_at").values("changed_at")
     last_visit = (
         Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE)
         .order_by("-done_at")
         .values("done_at")
     )
-    activity = (
-        Opportunity.objects.open()
+    stale = (
+        Opportunity.objects.filter(is_stale_expression(as_of=day_start(on or today())))
         .annotate(last_change=Subquery(last_change[:1]), last_visit=Subquery(last_visit[:1]))
-        .values_list("id", "created_at", "stage_entered_at", "last_change", "last_visit")
+        .values_list("id", "stage_entered_at", "last_change", "last_visit")
         .order_by()
     )
     computed_at = timezone.now()
     flags = [
-        StaleFlag(opportunity_id=opportunity_id, last_activity_at=last, computed_at=computed_at)
-        for opportunity_id, *moments in activity
-        if (last := _latest(*moments)) is None or last < cutoff
+        StaleFlag(opportunity_id=opportunity_id, last_activity_at=_latest(*moments), computed_at=computed_at)
+        for opportunity_id, *moments in stale
     ]
     with transaction.atomic():
         StaleFlag.objects.all().delete()
