@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.base import LocalizedViewMixin
 from accounts.models import User
 from analytics import selectors
 from analytics.dates import today
@@ -229,7 +230,7 @@ class TerritorySerializer(serializers.Serializer):
 # Views ----------------------------------------------------------------------------------------------------------
 
 
-class FunnelView(APIView):
+class FunnelView(LocalizedViewMixin, APIView):
     """The funnel now (open opportunities per stage) and over a period (reached, conversion, days, outcomes)."""
 
     @extend_schema(tags=["analytics"], parameters=[FunnelQuery], responses=FunnelSerializer)
@@ -270,7 +271,7 @@ class FunnelView(APIView):
         return Response(FunnelSerializer(body).data)
 
 
-class CvPvView(APIView):
+class CvPvView(LocalizedViewMixin, APIView):
     """The stored CV/PV matrix of a year: thresholds, the viewer's accounts, year-over-year transitions."""
 
     @extend_schema(tags=["analytics"], parameters=[CvPvQuery], responses=CvPvSerializer)
@@ -288,7 +289,7 @@ class CvPvView(APIView):
         return Response(CvPvSerializer(body).data)
 
 
-class UntouchedView(APIView):
+class UntouchedView(LocalizedViewMixin, APIView):
     """Target accounts nobody visited lately (as of the last nightly run), with coverage of targets now."""
 
     @extend_schema(tags=["analytics"], parameters=[ScopeQuery], responses=UntouchedSerializer)
@@ -305,7 +306,7 @@ class UntouchedView(APIView):
         return Response(UntouchedSerializer(body).data)
 
 
-class AttainmentView(APIView):
+class AttainmentView(LocalizedViewMixin, APIView):
     """Target attainment per owner and period of a year, and each rep's stability over the last 12 months."""
 
     @extend_schema(tags=["analytics"], parameters=[AttainmentQuery], responses=AttainmentSerializer)
@@ -323,7 +324,7 @@ class AttainmentView(APIView):
         return Response(AttainmentSerializer(body).data)
 
 
-class TerritoryView(APIView):
+class TerritoryView(LocalizedViewMixin, APIView):
     """One of the five territory tables over the viewer's accounts."""
 
     @extend_schema(tags=["analytics"], parameters=[TerritoryQuery], responses=TerritorySerializer)

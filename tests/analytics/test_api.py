@@ -12,6 +12,7 @@ from tests.factories import (
     AccountFactory,
     AccountYearFactory,
     OpportunityFactory,
+    RegionFactory,
     SalesTargetFactory,
     default_stage,
 )
@@ -252,3 +253,14 @@ def test_territory_follows_visibility(org, data, viewer, accounts):
     standalone = next(r for r in body["rows"] if r["key"] == "standalone")
     assert standalone["accounts"] == accounts
     assert standalone["open_pipeline"] == {1: "1000.00", 2: "3000.00", 3: "6000.00"}[accounts]
+
+
+@pytest.mark.parametrize(("language", "label"), [("en", "East"), ("zh-hans", "华东")])
+def test_labels_follow_the_callers_language_also_with_a_token(org, data, language, label):
+    org.director.language = language
+    org.director.save()
+    AccountFactory(owner=org.rep_a1, region=RegionFactory(code="EAST", name="华东", name_en="East"))
+
+    body = client_for(org.director).get(f"{BASE}territory/", {"dimension": "region"}).json()
+
+    assert next(r["label"] for r in body["rows"] if r["key"] == "EAST") == label
