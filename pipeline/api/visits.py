@@ -210,7 +210,11 @@ class VisitViewSet(SalesFlowViewSet):
         visit = complete_visit(visit=visit, completed_by=request.user, **serializer.validated_data)
         return Response(self.get_output_serializer(self.reload(visit)).data)
 
-    @extend_schema(summary="Cancel a planned visit", request=None, responses={200: VisitSerializer})
+    @extend_schema(
+        summary="Cancel a planned visit",
+        request={"application/json": {"type": "object", "description": "No input: send {} or nothing."}},
+        responses={200: VisitSerializer},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         visit = cancel_visit(visit=self.get_object(), cancelled_by=request.user)
