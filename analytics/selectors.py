@@ -101,6 +101,38 @@ def funnel_snapshot(
     ]
 
 
+def funnel_snapshot_by_owner(
+    *, viewer: User, pipeline: Pipeline, team: Team | None = None
+) -> dict[int, list[FunnelStage]]:
+    """`funnel_snapshot` for each owner id with open opportunities the viewer sees (side by side); 2 queries."""
+    stages = list(pipeline.stages.order_by("order"))
+    totals = {
+        (row["owner_id"], row["stage_id"]): row
+        for row in Opportunity.objects.open()
+        .filter(_scope(viewer, "owner", team=team), pipeline=pipeline)
+        .values("owner_id", "stage_id")
+        .annotate(
+            n=Count("id"),
+            total=Sum("amount"),
+            weighted=Sum(F("amount") * F("probability"), output_field=MONEY),
+        )
+        .order_by()
+    }
+    empty = {"n": 0, "total": 0, "weighted": 0}
+    return {
+        owner_id: [
+            FunnelStage(
+                stage=stage,
+                count=(row := totals.get((owner_id, stage.pk), empty))["n"],
+                amount=_money(row["total"]),
+                weighted_amount=_money(Decimal(row["weighted"]) / 100),
+            )
+            for stage in stages
+        ]
+        for owner_id in sorted({owner_id for owner_id, _stage in totals})
+    }
+
+
 @dataclass(frozen=True)
 class FlowStage:
     stage: Stage
@@ -118,6 +150,60 @@ class FunnelFlow:
     untouched_losses: int
 
 
+def _flow_frames(
+    *, viewer: User, pipeline: Pipeline, start: date, end: date, owner: User | None, team: Team | None
+) -> tuple[list[Stage], pd.DataFrame, pd.DataFrame]:
+    """The pipeline's stages, outcome counts and stage changes of opportunities created in the period; 3 queries."""
+    created_from, created_to = _bounds(start, end)
+    stages = list(pipeline.stages.order_by("order"))
+    created = Opportunity.objects.filter(
+        _scope(viewer, "owner", owner=owner, team=team),
+        pipeline=pipeline,
+        created_at__gte=created_from,
+        created_at__lt=created_to,
+    )
+    outcome_columns = ["owner_id", "furthest_stage__order", "status", "is_untouched_loss"]
+    outcomes = pd.DataFrame.from_records(
+        created.values(*outcome_columns).annotate(n=Count("id")).values_list(*outcome_columns, "n").order_by(),
+        columns=[*outcome_columns, "n"],
+    )
+    changes = pd.DataFrame.from_records(
+        StageChange.objects.filter(
+            _scope(viewer, "opportunity__owner", owner=owner, team=team),
+            opportunity__pipeline=pipeline,
+            opportunity__created_at__gte=created_from,
+            opportunity__created_at__lt=created_to,
+        )
+        .values_list(
+            "pk", "opportunity", "opportunity__owner_id", "from_stage", "changed_at", "opportunity__created_at"
+        )
+        .order_by(),
+        columns=["pk", "opportunity", "owner_id", "from_stage", "changed_at", "created_at"],
+    )
+    changes["changed_at"] = pd.to_datetime(changes["changed_at"], utc=True)
+    changes["created_at"] = pd.to_datetime(changes["created_at"], utc=True)
+    return stages, outcomes, changes
+
+
+def _flow(stages: list[Stage], outcomes: pd.DataFrame, changes: pd.DataFrame) -> FunnelFlow:
+    """The funnel flow of the opportunities behind `outcomes` and `changes`; runs no query."""
+    medians = funnel.median_days_in_stage(changes)
+    reached = funnel.reached_counts(
+        [s.order for s in stages], outcomes.groupby("furthest_stage__order")["n"].sum().to_dict()
+    )
+    status, untouched = outcomes["status"], outcomes["is_untouched_loss"].astype(bool)
+    return FunnelFlow(
+        stages=[
+            FlowStage(stage=s, reached=r, conversion=c, median_days=medians.get(s.pk))
+            for s, r, c in zip(stages, reached, funnel.conversions(reached), strict=True)
+        ],
+        created=int(outcomes["n"].sum()),
+        won=int(outcomes.loc[status == Opportunity.Status.WON, "n"].sum()),
+        lost=int(outcomes.loc[status == Opportunity.Status.LOST, "n"].sum()),
+        untouched_losses=int(outcomes.loc[(status == Opportunity.Status.LOST) & untouched, "n"].sum()),
+    )
+
+
 def funnel_flow(
     *,
     viewer: User,
@@ -132,62 +218,49 @@ def funnel_flow(
     Reached counts an opportunity at every stage up to its furthest; conversion is reached ÷ reached at the stage
     before; median days come from the stays in a stage that a StageChange ended.
     """
-    created_from, created_to = _bounds(start, end)
-    stages = list(pipeline.stages.order_by("order"))
-    created = Opportunity.objects.filter(
-        _scope(viewer, "owner", owner=owner, team=team),
-        pipeline=pipeline,
-        created_at__gte=created_from,
-        created_at__lt=created_to,
+    stages, outcomes, changes = _flow_frames(
+        viewer=viewer, pipeline=pipeline, start=start, end=end, owner=owner, team=team
     )
-    outcomes = pd.DataFrame.from_records(
-        created.values("furthest_stage__order", "status", "is_untouched_loss").annotate(n=Count("id")).order_by(),
-        columns=["furthest_stage__order", "status", "is_untouched_loss", "n"],
+    return _flow(stages, outcomes, changes)
+
+
+def funnel_flow_by_owner(
+    *, viewer: User, pipeline: Pipeline, start: date, end: date, team: Team | None = None
+) -> dict[int, FunnelFlow]:
+    """`funnel_flow` for each owner id with opportunities created in the period that the viewer sees; 3 queries."""
+    stages, outcomes, changes = _flow_frames(
+        viewer=viewer, pipeline=pipeline, start=start, end=end, owner=None, team=team
     )
-    changes = pd.DataFrame.from_records(
-        StageChange.objects.filter(
-            _scope(viewer, "opportunity__owner", owner=owner, team=team),
-            opportunity__pipeline=pipeline,
-            opportunity__created_at__gte=created_from,
-            opportunity__created_at__lt=created_to,
+    return {
+        int(owner_id): _flow(
+            stages, outcomes[outcomes["owner_id"] == owner_id], changes[changes["owner_id"] == owner_id]
         )
-        .values_list("pk", "opportunity", "from_stage", "changed_at", "opportunity__created_at")
-        .order_by(),
-        columns=["pk", "opportunity", "from_stage", "changed_at", "opportunity__created_at"],
-    ).rename(columns={"opportunity__created_at": "created_at"})
-    if not changes.empty:
-        changes["changed_at"] = pd.to_datetime(changes["changed_at"], utc=True)
-        changes["created_at"] = pd.to_datetime(changes["created_at"], utc=True)
-    medians = funnel.median_days_in_stage(changes)
-    by_furthest = outcomes.groupby("furthest_stage__order")["n"].sum().to_dict() if not outcomes.empty else {}
-    reached = funnel.reached_counts([s.order for s in stages], by_furthest)
-    conversion = funnel.conversions(reached)
-
-    def count(status: str, *, untouched_only: bool = False) -> int:
-        if outcomes.empty:
-            return 0
-        rows = outcomes["status"] == status
-        if untouched_only:
-            rows &= outcomes["is_untouched_loss"].astype(bool)
-        return int(outcomes.loc[rows, "n"].sum())
-
-    return FunnelFlow(
-        stages=[
-            FlowStage(stage=s, reached=r, conversion=c, median_days=medians.get(s.pk))
-            for s, r, c in zip(stages, reached, conversion, strict=True)
-        ],
-        created=int(outcomes["n"].sum()) if not outcomes.empty else 0,
-        won=count(Opportunity.Status.WON),
-        lost=count(Opportunity.Status.LOST),
-        untouched_losses=count(Opportunity.Status.LOST, untouched_only=True),
-    )
+        for owner_id in sorted(outcomes["owner_id"].unique())
+    }
 
 
 @dataclass(frozen=True)
 class WinRate:
     won: int
     lost: int
-    rate: float | None
+
+    @property
+    def rate(self) -> float | None:
+        """Won ÷ (won + lost); None when nothing was decided."""
+        return self.won / (self.won + self.lost) if self.won + self.lost else None
+
+
+def _closed(*, viewer: User, start: date, end: date, owner: User | None, team: Team | None, pipeline: Pipeline | None):
+    closed = Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).closed_between(
+        *_bounds(start, end)
+    )
+    return closed.filter(pipeline=pipeline) if pipeline is not None else closed
+
+
+WON_AND_LOST = {
+    "won": Count("id", filter=Q(status=Opportunity.Status.WON)),
+    "lost": Count("id", filter=Q(status=Opportunity.Status.LOST)),
+}
 
 
 def win_rate(
@@ -200,17 +273,23 @@ def win_rate(
     pipeline: Pipeline | None = None,
 ) -> WinRate:
     """Won ÷ (won + lost) among opportunities closed from `start` to `end`; None when none closed; one query."""
-    closed = Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).closed_between(
-        *_bounds(start, end)
+    counts = _closed(viewer=viewer, start=start, end=end, owner=owner, team=team, pipeline=pipeline).aggregate(
+        **WON_AND_LOST
     )
-    if pipeline is not None:
-        closed = closed.filter(pipeline=pipeline)
-    counts = closed.aggregate(
-        won=Count("id", filter=Q(status=Opportunity.Status.WON)),
-        lost=Count("id", filter=Q(status=Opportunity.Status.LOST)),
+    return WinRate(won=counts["won"], lost=counts["lost"])
+
+
+def win_rate_by_owner(
+    *, viewer: User, start: date, end: date, team: Team | None = None, pipeline: Pipeline | None = None
+) -> dict[int, WinRate]:
+    """`win_rate` for each owner id who closed an opportunity in the period that the viewer sees; one query."""
+    rows = (
+        _closed(viewer=viewer, start=start, end=end, owner=None, team=team, pipeline=pipeline)
+        .values("owner_id")
+        .annotate(**WON_AND_LOST)
+        .order_by()
     )
-    decided = counts["won"] + counts["lost"]
-    return WinRate(won=counts["won"], lost=counts["lost"], rate=counts["won"] / decided if decided else None)
+    return {row["owner_id"]: WinRate(won=row["won"], lost=row["lost"]) for row in rows}
 
 
 @dataclass(frozen=True)

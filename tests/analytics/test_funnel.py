@@ -5,7 +5,15 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.selectors import funnel_flow, funnel_snapshot, untouched_losses, win_rate
+from analytics.selectors import (
+    funnel_flow,
+    funnel_flow_by_owner,
+    funnel_snapshot,
+    funnel_snapshot_by_owner,
+    untouched_losses,
+    win_rate,
+    win_rate_by_owner,
+)
 from pipeline.models import Opportunity
 from tests.analytics.conftest import at, lost, won
 from tests.factories import OpportunityFactory, StageChangeFactory, default_stage
@@ -146,3 +154,23 @@ def test_untouched_losses_come_with_a_count_per_cause(org, flow):
     assert sum(result.causes.values()) == 2
     assert set(result.causes) == {"", *Opportunity.UntouchedCause.values}
     assert untouched_losses(viewer=org.rep_b1, start=date(2026, 1, 1), end=date(2026, 5, 15)).losses == []
+
+
+def test_per_owner_variants_give_each_owner_what_the_owner_filter_gives(org, default_pipeline, flow):
+    OpportunityFactory(owner=org.rep_a2, stage=default_stage("needs"), amount=Decimal("10"))
+    OpportunityFactory(owner=org.rep_b1, stage=default_stage("needs"), amount=Decimal("20"))
+    period = {"start": date(2026, 1, 1), "end": date(2026, 5, 15)}
+
+    snapshots = funnel_snapshot_by_owner(viewer=org.manager_a, pipeline=default_pipeline)
+    flows = funnel_flow_by_owner(viewer=org.manager_a, pipeline=default_pipeline, **period)
+    rates = win_rate_by_owner(viewer=org.manager_a, **period)
+
+    assert set(snapshots) == set(flows) == {org.rep_a1.pk, org.rep_a2.pk}
+    assert set(rates) == {org.rep_a1.pk, org.rep_a2.pk}
+    for rep in (org.rep_a1, org.rep_a2):
+        assert snapshots[rep.pk] == funnel_snapshot(viewer=org.manager_a, pipeline=default_pipeline, owner=rep)
+        assert flows[rep.pk] == funnel_flow(viewer=org.manager_a, pipeline=default_pipeline, owner=rep, **period)
+        assert rates[rep.pk] == win_rate(viewer=org.manager_a, owner=rep, **period)
+    assert by_code(snapshots[org.rep_a1.pk])["needs"].count == 1
+    assert [s.reached for s in flows[org.rep_a1.pk].stages][:4] == [2, 2, 2, 2]
+    assert (rates[org.rep_a1.pk].rate, rates[org.rep_a2.pk].rate) == (1.0, 0.0)

@@ -72,7 +72,13 @@ def company(request, org, now):
 SELECTORS = {
     "funnel_snapshot": (1, lambda v, p: selectors.funnel_snapshot(viewer=v, pipeline=p)),
     "funnel_flow": (3, lambda v, p: selectors.funnel_flow(viewer=v, pipeline=p, start=START, end=END)),
+    "funnel_snapshot_by_owner": (2, lambda v, p: selectors.funnel_snapshot_by_owner(viewer=v, pipeline=p)),
+    "funnel_flow_by_owner": (
+        3,
+        lambda v, p: selectors.funnel_flow_by_owner(viewer=v, pipeline=p, start=START, end=END),
+    ),
     "win_rate": (1, lambda v, p: selectors.win_rate(viewer=v, start=START, end=END)),
+    "win_rate_by_owner": (1, lambda v, p: selectors.win_rate_by_owner(viewer=v, start=START, end=END)),
     "untouched_losses": (1, lambda v, p: selectors.untouched_losses(viewer=v, start=START, end=END)),
     "visits_per_rep_week": (2, lambda v, p: selectors.visits_per_rep_week(viewer=v, start=START, end=END)),
     "visits_vs_won": (3, lambda v, p: selectors.visits_vs_won(viewer=v, start=START, end=END)),
