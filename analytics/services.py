@@ -98,7 +98,7 @@ def compute_matrix(*, year: int) -> MatrixRun:
         for row in values.itertuples(index=False)
     ]
     with transaction.atomic():
-        AccountValue.objects.filter(year=year).delete()
+        # Writing the run row first locks it: a concurrent run of the same year waits here until this one commits.
         run, _ = MatrixRun.objects.update_or_create(
             year=year,
             defaults={
@@ -108,6 +108,7 @@ def compute_matrix(*, year: int) -> MatrixRun:
                 "thresholds_fixed": fixed_cv is not None or fixed_pv is not None,
             },
         )
+        AccountValue.objects.filter(year=year).delete()
         for row in rows:
             row.run = run
         AccountValue.objects.bulk_create(rows, batch_size=BATCH_SIZE)
@@ -145,9 +146,10 @@ def flag_untouched(*, on: date | None = None) -> int:
         if last is None or last < cutoff
     ]
     with transaction.atomic():
+        # Writing the job row first locks it: a concurrent run waits here until this one commits.
+        JobRun.objects.update_or_create(job=JobRun.UNTOUCHED, defaults={"computed_at": computed_at})
         UntouchedFlag.objects.all().delete()
         UntouchedFlag.objects.bulk_create(flags, batch_size=BATCH_SIZE)
-        JobRun.objects.update_or_create(job=JobRun.UNTOUCHED, defaults={"computed_at": computed_at})
     return len(flags)
 
 
@@ -176,9 +178,9 @@ def flag_stale(*, on: date | None = None) -> int:
         for opportunity_id, *moments in stale
     ]
     with transaction.atomic():
+        JobRun.objects.update_or_create(job=JobRun.STALE, defaults={"computed_at": computed_at})  # a lock, as above
         StaleFlag.objects.all().delete()
         StaleFlag.objects.bulk_create(flags, batch_size=BATCH_SIZE)
-        JobRun.objects.update_or_create(job=JobRun.STALE, defaults={"computed_at": computed_at})
     return len(flags)
 
 
