@@ -6,6 +6,8 @@ may answer 5xx, and every response must match the status codes, content type and
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -36,7 +38,18 @@ CHECKS = [
 
 
 @pytest.fixture
-def director_token(org, default_pipeline):
+def in_test_transaction():
+    """Keeps the test's database connection across requests, as Django's test client does: the WSGI handler would
+    otherwise close it when a request finishes (PostgreSQL), rolling the test's transaction away."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def director_token(org, default_pipeline, in_test_transaction):
     """A small company with a row of every kind, and the director's token."""
     competitor = CompetitorFactory()
     for owner in (org.rep_a1, org.rep_b1, org.manager_a):
