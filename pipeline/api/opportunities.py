@@ -74,6 +74,10 @@ class OpportunitySerializer(serializers.ModelSerializer):
     owner_name = serializers.CharField(source="owner.display_name", read_only=True)
     weighted_amount = serializers.DecimalField(max_digits=17, decimal_places=2, read_only=True)
     source = serializers.ChoiceField(choices=Opportunity.Source.choices, allow_blank=True, read_only=True)
+    criteria_values = serializers.DictField(
+        read_only=True,
+        help_text=_("Values of the manual exit criteria by code: true, a text, or a date (YYYY-MM-DD)."),
+    )
     loss_reason = serializers.ChoiceField(choices=Opportunity.LossReason.choices, allow_blank=True, read_only=True)
     untouched_cause = serializers.ChoiceField(
         choices=Opportunity.UntouchedCause.choices, allow_blank=True, read_only=True

@@ -3,8 +3,11 @@
 import pytest
 from django.test import Client
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from salesflow.api import exception_handler
+from salesflow.errors import NotAllowed
 from tests.factories import OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +104,26 @@ def test_guessing_passwords_is_throttled_per_client(org, settings):
     client = APIClient()
     codes = [client.post("/api/v1/auth/token/", {"username": "rep_a1", "password": "x"}).status_code for _ in range(4)]
     assert codes == [400, 400, 400, 429]
+
+
+def test_a_refusal_naming_a_field_answers_400_even_when_the_role_is_the_reason():
+    response = exception_handler(NotAllowed("Only for directors.", field="owner"), {})
+    assert (response.status_code, response.data) == (
+        400,
+        {"owner": ["Only for directors."], "detail": "Only for directors.", "code": "not_allowed"},
+    )
+    without_field = exception_handler(NotAllowed("Only for directors."), {})
+    assert (without_field.status_code, without_field.data) == (
+        403,
+        {"detail": "Only for directors.", "code": "not_allowed"},
+    )
+
+
+def test_nested_errors_are_flattened_into_messages_saying_where():
+    error = ValidationError({"lines": [{"units": ["Too many."]}, {}], "detail": ["Clashes with the key."]})
+    assert exception_handler(error, {}).data == {
+        "lines": ["units: Too many."],
+        "detail_errors": ["Clashes with the key."],
+        "detail": "units: Too many.",
+        "code": "invalid",
+    }
