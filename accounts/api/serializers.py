@@ -8,7 +8,7 @@ import zoneinfo
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.base import ModelSerializer, RefusedFieldsMixin, VisibleField
+from accounts.api.base import ModelSerializer, PrimaryKeyField, RefusedFieldsMixin, VisibleField
 from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
 
 FIXED_ACCOUNT = _("A record stays with its account; create a new one at the other account instead.")
@@ -83,7 +83,7 @@ class CompetitorSerializer(ModelSerializer):
 
 
 class RegionSerializer(ModelSerializer):
-    parent = serializers.PrimaryKeyRelatedField(
+    parent = PrimaryKeyField(
         queryset=Region.objects.all(), allow_null=True, required=False, help_text=_("Id of the region one level up.")
     )
 

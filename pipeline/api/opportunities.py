@@ -309,7 +309,8 @@ def _action_schema(request, summary: str, examples: list[OpenApiExample] = ()):
 )
 class OpportunityViewSet(SalesFlowViewSet):
     """Opportunities (商机) you can see. Stage, status and loss fields change only through the actions;
-    `version` is the optimistic lock (409 when stale)."""
+    `version` is the optimistic lock (409 when stale). Every representation, the list included, carries the
+    unmet exit criteria of the current stage; a list evaluates them for the whole page at once."""
 
     serializer_class = OpportunitySerializer
     create_serializer_class = OpportunityCreateSerializer

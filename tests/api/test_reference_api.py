@@ -179,3 +179,9 @@ def test_a_director_edits_a_stage_and_bad_values_are_refused(api, org, stage):
     assert client.patch(f"/api/v1/stages/{prep.pk}/", {"order": 2}).status_code == 400  # taken by "status"
     assert api(org.manager_a).patch(f"/api/v1/stages/{prep.pk}/", {"probability": 9}).status_code == 403
     assert list(Stage.objects.values()) == before
+
+
+def test_a_region_parent_id_beyond_what_the_database_holds_is_refused(api, org):
+    response = api(org.director).post("/api/v1/regions/", {"code": "SH", "name": "上海", "level": 2, "parent": 2**70})
+    assert (response.status_code, response.json()["code"]) == (400, "does_not_exist")
+    assert Region.objects.count() == 0
