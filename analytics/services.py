@@ -77,26 +77,15 @@ def compute_matrix(*, year: int) -> MatrixRun:
     )
     fixed_cv, fixed_pv = settings.SALESFLOW_CV_THRESHOLD, settings.SALESFLOW_PV_THRESHOLD
     cv_threshold, pv_threshold = matrix.thresholds(values, fixed_cv=fixed_cv, fixed_pv=fixed_pv)
+    computed_at = timezone.now()
+    rows: list[AccountValue] = []
     if not values.empty:
-        values = matrix.visit_priority(
+        classified = matrix.visit_priority(
             matrix.classify_accounts(values, cv_threshold=cv_threshold, pv_threshold=pv_threshold)
         )
-    computed_at = timezone.now()
-    rows = [
-        AccountValue(
-            account_id=int(row.account),
-            year=year,
-            cv=row.cv,
-            pv=row.pv,
-            pv_source=row.pv_source,
-            share=row.share,
-            quadrant=row.quadrant,
-            customer_type=row.customer_type,
-            priority=None if pd.isna(row.priority) else int(row.priority),
-            computed_at=computed_at,
-        )
-        for row in values.itertuples(index=False)
-    ]
+        columns = ["account", "cv", "pv", "pv_source", "share", "quadrant", "customer_type", "priority"]
+        records = classified[columns].astype(object).where(classified[columns].notna(), None).to_dict("records")
+        rows = [AccountValue(account_id=r.pop("account"), **r, year=year, computed_at=computed_at) for r in records]
     with transaction.atomic():
         # Writing the run row first locks it: a concurrent run of the same year waits here until this one commits.
         run, _ = MatrixRun.objects.update_or_create(
