@@ -134,6 +134,21 @@ class OpportunityAdmin(admin.ModelAdmin):
     search_fields = ("name", "account__name", "owner__username", "owner__last_name", "owner__first_name")
     autocomplete_fields = ("account", "owner", "pipeline", "stage", "furthest_stage", "competitors", "lost_to")
     readonly_fields = ("version", "is_untouched_loss", "updated_at")
+    # Stage, outcome and owner change only through the services (move, win, lose, reopen, reassign), which check the
+    # rules and write history; the admin edits plain fields only and cannot create opportunities without history.
+    rule_fields = (
+        "owner",
+        "pipeline",
+        "stage",
+        "furthest_stage",
+        "stage_entered_at",
+        "status",
+        "closed_at",
+        "loss_reason",
+        "lost_to",
+        "untouched_cause",
+        "created_at",
+    )
     date_hierarchy = "created_at"
     inlines = (StageChangeInline,)
     fieldsets = (
@@ -143,6 +158,12 @@ class OpportunityAdmin(admin.ModelAdmin):
         (_("Untouched loss"), {"fields": ("is_untouched_loss", "untouched_cause")}),
         (_("Record"), {"fields": ("competitors", "created_at", "updated_at", "version")}),
     )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created through the pages, the API or seed/import, which record the first StageChange
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Opportunity | None = None) -> tuple[str, ...]:
+        return (*self.readonly_fields, *self.rule_fields)
 
     def save_model(self, request: HttpRequest, obj: Opportunity, form, change: bool) -> None:
         # An edit here is a change like any other: bump the optimistic-lock token so open forms see it as stale.

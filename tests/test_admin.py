@@ -206,8 +206,14 @@ def test_untouched_loss_and_version_are_read_only_on_the_opportunity_page(admin_
     response = admin_client.get(admin_url(Opportunity, "change", opportunity.pk))
 
     form_fields = set(response.context["adminform"].form.fields)
-    assert {"is_untouched_loss", "version"}.isdisjoint(form_fields)
-    assert {"name", "stage", "status"} <= form_fields
+    assert {"is_untouched_loss", "version", "stage", "status", "owner", "closed_at"}.isdisjoint(form_fields)
+    assert {"name", "amount", "expected_close_date"} <= form_fields
+
+
+def test_opportunities_cannot_be_added_in_the_admin_because_history_would_be_missing(admin_client, db):
+    response = admin_client.get(admin_url(Opportunity, "add"))
+
+    assert response.status_code == 403
 
 
 def test_every_model_of_our_apps_has_an_admin():
