@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -156,13 +155,10 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("v1/analytics/", include("analytics.api_urls")),  # SPEC §9: /api/v1/analytics/...
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
-
-# The analytics endpoints live with analytics (SPEC §9: /api/v1/analytics/...), once that module exists.
-if importlib.util.find_spec("analytics.api_urls") is not None:
-    urlpatterns.insert(1, path("v1/analytics/", include("analytics.api_urls")))
 
 urlpatterns.append(re_path(r"", not_found))
