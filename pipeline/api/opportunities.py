@@ -35,7 +35,6 @@ from pipeline.services import (
 from salesflow.errors import SalesFlowError
 
 MAX_VERSION = 2**31 - 1
-MAX_AMOUNT = Decimal("999999999999.99")
 
 
 def version_field() -> serializers.IntegerField:
