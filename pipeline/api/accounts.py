@@ -4,7 +4,8 @@ also moves the account's open opportunities."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -13,6 +14,7 @@ from accounts.api.base import ModelSerializer, PrimaryKeyField, SalesFlowViewSet
 from accounts.models import Account, InstalledBase, User
 from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account, update_account
 from pipeline import filters
+from pipeline.selectors import customer_type_for
 from pipeline.services import reassign_account
 
 
@@ -69,8 +71,15 @@ class AccountSerializer(ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=["ours", "competitor", "mixed", "none"]))
     def get_customer_type(self, account: Account) -> str:
-        ours, theirs = getattr(account, "has_our_units", False), getattr(account, "has_competitor_units", False)
-        return {(True, True): "mixed", (True, False): "ours", (False, True): "competitor"}.get((ours, theirs), "none")
+        return customer_type_for(
+            our_units=getattr(account, "our_units", 0), competitor_units=getattr(account, "competitor_units", 0)
+        )
+
+
+def _units(*, is_ours: bool) -> Coalesce:
+    """Installed units at the row's account, ours or competitors', as a subquery (0 when none)."""
+    rows = InstalledBase.objects.filter(account=OuterRef("pk"), is_ours=is_ours).order_by().values("account")
+    return Coalesce(Subquery(rows.annotate(total=Sum("units")).values("total")[:1]), 0)
 
 
 @extend_schema_view(
@@ -90,10 +99,8 @@ class AccountViewSet(SalesFlowViewSet):
     ordering = ["name", "id"]
 
     def get_queryset(self):
-        units = InstalledBase.objects.filter(account=OuterRef("pk"))
         return Account.objects.visible_to(self.request.user).annotate(
-            has_our_units=Exists(units.filter(is_ours=True)),
-            has_competitor_units=Exists(units.filter(is_ours=False)),
+            our_units=_units(is_ours=True), competitor_units=_units(is_ours=False)
         )
 
     def perform_create(self, serializer):
