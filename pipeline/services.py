@@ -845,17 +845,22 @@ def log_visit(
     satisfaction: int | None = None,
     next_visit_at: datetime | None = None,
     next_visit_purpose: str = "",
+    owner: User | None = None,
 ) -> Visit:
     """Records a visit already done (not in the future; at most SALESFLOW_VISIT_BACKDATE_DAYS back except for
     directors), with the opportunity's current stage, and plans the next one when `next_visit_at` is given
-    (set as `.next_visit` on the returned visit). Writes nothing if it raises."""
+    (set as `.next_visit` on the returned visit). A manager or director may log it for a user they can see
+    (`owner`), e.g. to load history. Writes nothing if it raises."""
     _check_account_visible(account, logged_by)
+    owner = owner or logged_by
+    if owner.pk != logged_by.pk:
+        _check_user_assignable(owner, logged_by, field="owner")
     _check_visit_links(account=account, contact=contact, opportunity=opportunity, actor=logged_by)
     visit = Visit.objects.create(
         account=account,
         contact=contact,
         opportunity=opportunity,
-        owner=logged_by,
+        owner=owner,
         kind=_clean_kind(kind),
         status=Visit.Status.DONE,
         done_at=_clean_done_at(done_at, logged_by),
@@ -922,6 +927,34 @@ def complete_visit(
     visit = _refreshed(visit)
     visit.next_visit = next_visit
     return visit
+
+
+VISIT_EDITABLE_FIELDS = ("kind", "planned_at", "purpose", "summary", "next_step", "satisfaction")
+
+
+@_in_actor_language("changed_by")
+@transaction.atomic
+def update_visit(*, visit: Visit, changed_by: User, **fields: Any) -> Visit:
+    """Changes the plain fields of a visit the user can see (kind, planned time while planned, texts, satisfaction)
+    under the same rules as planning it; status moves only through complete/cancel. Writes nothing if it raises."""
+    current = Visit.objects.visible_to(changed_by).select_for_update().filter(pk=visit.pk).first()
+    if current is None:
+        raise NotVisible(gettext("No such visit."))
+    if unknown := sorted(set(fields) - set(VISIT_EDITABLE_FIELDS)):
+        raise ValidationFailed(gettext("This field cannot be changed here."), field=unknown[0])
+    if "kind" in fields:
+        current.kind = _clean_kind(fields["kind"])
+    if "planned_at" in fields and fields["planned_at"] != current.planned_at:
+        if current.status != Visit.Status.PLANNED:
+            raise ValidationFailed(gettext("Only a planned visit can be moved."), field="planned_at")
+        current.planned_at = _clean_planned_at(fields["planned_at"], field="planned_at")
+    for text_field in ("purpose", "summary", "next_step"):
+        if text_field in fields:
+            setattr(current, text_field, (fields[text_field] or "").strip())
+    if "satisfaction" in fields:
+        current.satisfaction = _clean_satisfaction(fields["satisfaction"])
+    current.save()
+    return current
 
 
 @_in_actor_language("cancelled_by")

@@ -12,7 +12,7 @@ from accounts.api.base import ModelSerializer, RefusedFieldsMixin, SalesFlowView
 from accounts.models import Account, Contact, User
 from pipeline import filters
 from pipeline.models import Opportunity, Visit
-from pipeline.services import cancel_visit, complete_visit, log_visit, plan_visit
+from pipeline.services import cancel_visit, complete_visit, log_visit, plan_visit, update_visit
 
 
 def satisfaction_field() -> serializers.IntegerField:
@@ -61,7 +61,9 @@ class VisitCreateSerializer(serializers.Serializer):
     contact = VisibleField(model=Contact, required=False, allow_null=True)
     opportunity = VisibleField(model=Opportunity, required=False, allow_null=True)
     owner = VisibleField(
-        model=User, required=False, help_text=_("Planned visits only: user id of who will go; defaults to you.")
+        model=User,
+        required=False,
+        help_text=_("User id of who goes (planned) or went (done); defaults to you. Managers and directors only."),
     )
     kind = serializers.ChoiceField(choices=Visit.Kind.choices, default=Visit.Kind.VISIT)
     status = serializers.ChoiceField(
@@ -82,7 +84,6 @@ class VisitCreateSerializer(serializers.Serializer):
     DONE_ONLY = ("done_at", "summary", "next_step", "satisfaction", "next_visit_at", "next_visit_purpose")
 
     def validate(self, attrs: dict) -> dict:
-        request = self.context["request"]
         if attrs["status"] == Visit.Status.PLANNED:
             errors = {name: [_("Only a done visit has this.")] for name in self.DONE_ONLY if name in attrs}
             if "planned_at" not in attrs:
@@ -91,8 +92,6 @@ class VisitCreateSerializer(serializers.Serializer):
             errors = {} if "done_at" in attrs else {"done_at": [_("Say when the visit was done.")]}
             if "planned_at" in attrs:
                 errors["planned_at"] = [_("A visit logged as done has no planned time.")]
-            if "owner" in attrs and attrs["owner"].pk != request.user.pk:
-                errors["owner"] = [_("A done visit is logged by the user who made it.")]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -186,9 +185,11 @@ class VisitViewSet(SalesFlowViewSet):
         data = dict(serializer.validated_data)
         user = self.request.user
         if data.pop("status") == Visit.Status.DONE:
-            data.pop("owner", None)
             return log_visit(logged_by=user, **data)
         return plan_visit(planned_by=user, **data)
+
+    def perform_update(self, serializer):
+        return update_visit(visit=serializer.instance, changed_by=self.request.user, **serializer.validated_data)
 
     @extend_schema(
         summary="Complete a planned visit with its outcome (optionally plan the next one)",

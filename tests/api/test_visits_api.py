@@ -244,3 +244,34 @@ def test_visits_filter_and_order(api, org, query, expected):
     VisitFactory(account=account, status="done", planned_at=None, done_at=timezone.now())
     response = api(org.rep_a1).get("/api/v1/visits/", query)
     assert [row["status"] for row in response.json()["results"]] == expected
+
+
+def test_moving_a_planned_visit_into_the_past_is_refused_like_planning_it(api, org):
+    visit = VisitFactory(account=AccountFactory(owner=org.rep_a1))
+    before = snapshot()
+    response = api(org.rep_a1).patch(
+        f"/api/v1/visits/{visit.pk}/", {"planned_at": iso(timezone.now() - timedelta(days=3))}
+    )
+    assert (response.status_code, list(response.json())[0]) == (400, "planned_at")
+    assert snapshot() == before
+
+
+def test_a_director_back_fills_a_done_visit_for_a_rep(api, org):
+    account = AccountFactory(owner=org.rep_a1)
+    done_at = timezone.now() - timedelta(days=400)
+    response = api(org.director).post(
+        "/api/v1/visits/",
+        {"account": account.pk, "owner": org.rep_a1.pk, "status": "done", "done_at": iso(done_at), "summary": "Old"},
+    )
+    assert (response.status_code, response.json()["owner"]) == (201, org.rep_a1.pk)
+    assert Visit.objects.get().done_at == done_at
+
+
+def test_a_rep_cannot_log_a_done_visit_for_someone_else(api, org):
+    account = AccountFactory(owner=org.rep_a1)
+    response = api(org.rep_a1).post(
+        "/api/v1/visits/",
+        {"account": account.pk, "owner": org.rep_a2.pk, "status": "done", "done_at": iso(timezone.now())},
+    )
+    assert (response.status_code, list(response.json())[0]) == (400, "owner")
+    assert not Visit.objects.exists()
