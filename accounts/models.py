@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import visibility_filter
+from accounts.visibility import team_visibility_filter, visibility_filter
 
 
 class VisibleQuerySet(models.QuerySet):
@@ -20,6 +20,11 @@ class VisibleQuerySet(models.QuerySet):
 
     def visible_to(self, user) -> VisibleQuerySet:
         return self.filter(visibility_filter(user, self.owner_path))
+
+
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TeamQuerySet:
+        return self.filter(team_visibility_filter(user))
 
 
 class Team(models.Model):
@@ -33,6 +38,8 @@ class Team(models.Model):
         related_name="managed_teams",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = TeamQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("team")

@@ -3,6 +3,7 @@
 - a director sees everything;
 - a manager sees what they own and what members of the teams they manage own;
 - a rep sees what they own.
+Teams are visible to their members and manager (and directors).
 Rows of other models are visible when their owner is (a visit through its owner, a contact through its account).
 """
 
@@ -36,3 +37,13 @@ def visibility_filter(user: User, owner_path: str = "owner", *, team_path: str |
         return by_user
     by_team = Q(**{f"{team_path}__manager": user.pk}) if user.role == "manager" else nothing
     return Q(**{f"{team_path}__isnull": True}) & by_user | Q(**{f"{team_path}__isnull": False}) & by_team
+
+
+def team_visibility_filter(user: User) -> Q:
+    """Returns a Q selecting the teams `user` may see: a director all; anyone else the team they belong to and the
+    teams they manage."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.role == "director":
+        return Q()
+    return Q(pk=user.team_id) | Q(manager=user.pk)

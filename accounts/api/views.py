@@ -6,7 +6,6 @@ The `accounts` resource itself lives in pipeline/api (changing an account's owne
 from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from accounts import filters
@@ -170,12 +169,10 @@ class TeamViewSet(ReferenceDataViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        user = self.request.user
         teams = Team.objects.prefetch_related("members")
-        if getattr(self, "swagger_fake_view", False) or user.is_director:
+        if getattr(self, "swagger_fake_view", False):
             return teams
-        # A team is visible to its members and its manager, like the users in it.
-        return teams.filter(Q(pk=user.team_id) | Q(manager=user.pk))
+        return teams.visible_to(self.request.user)
 
 
 @extend_schema_view(

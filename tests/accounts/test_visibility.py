@@ -59,3 +59,22 @@ def test_an_inactive_user_sees_nothing(org):
     AccountFactory(owner=org.rep_a1)
     org.director.is_active = False
     assert not Account.objects.visible_to(org.director).exists()
+
+
+def test_teams_are_visible_to_their_members_their_manager_and_directors(org):
+    from accounts.models import Team
+
+    def seen(user):
+        return sorted(Team.objects.visible_to(user).values_list("name", flat=True))
+
+    assert (seen(org.director), seen(org.manager_a), seen(org.rep_b1)) == (["A", "B"], ["A"], ["B"])
+
+
+def test_a_time_zone_activated_during_a_request_does_not_leak_into_the_next(org, client, settings):
+    from django.utils import timezone
+
+    org.rep_a1.time_zone = "Europe/Berlin"
+    org.rep_a1.save()
+    client.force_login(org.rep_a1)
+    client.get("/")
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE
