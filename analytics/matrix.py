@@ -1,8 +1,12 @@
-"""The CV/PV matrix of SPEC §7 as pure pandas steps on frames the services read in bulk; nothing here queries."""
+"""The CV/PV matrix of SPEC §7 as pure pandas steps on frames the services read in bulk; nothing here queries.
+
+Money arrives and leaves as `Decimal`. In between, the steps work on whole cents in int64 columns (`*_cents`), which
+is exact for every amount the database can hold (two decimal places) and lets numpy do the per-account arithmetic.
+"""
 
 from __future__ import annotations
 
-import statistics
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -18,99 +22,123 @@ QUADRANTS: list[str] = [Quadrant.CORE.value, Quadrant.DEVELOP.value, Quadrant.MA
 PRIORITY_QUADRANT_ORDER: list[str] = [QUADRANTS[1], QUADRANTS[0], QUADRANTS[2], QUADRANTS[3]]
 CustomerType = AccountValue.CustomerType
 PvSource = AccountValue.PvSource
+INT64_MAX = np.iinfo(np.int64).max
 
 
-def _money(value) -> Decimal:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return Decimal(0)
-    return Decimal(value)
+def whole_cents(value: Decimal | int) -> int:
+    """`value` in cents; raises ValueError for an amount finer than a cent rather than rounding it."""
+    cents = Decimal(value).scaleb(2)
+    if cents != cents.to_integral_value():
+        raise ValueError(f"{value} is not a whole number of cents")
+    return int(cents)
+
+
+def cents_array(values: Iterable[Decimal | None]) -> pd.api.extensions.ExtensionArray:
+    """Money values read from the database (two decimal places) as nullable int64 cents; None stays missing."""
+    return pd.array([None if v is None else whole_cents(v) for v in values], dtype="Int64")
+
+
+def money(cents: Iterable[int]) -> list[Decimal]:
+    """Cents back to Decimal amounts with two decimal places."""
+    return [Decimal(int(c)).scaleb(-2) for c in cents]
+
+
+def _times(counts: np.ndarray, cents: np.ndarray | int) -> np.ndarray:
+    """counts × cents element by element in int64; raises OverflowError instead of wrapping around."""
+    limits = INT64_MAX // np.maximum(np.abs(counts), 1)
+    if (np.abs(cents) > limits).any():
+        raise OverflowError("an amount is too large to compute in cents")
+    return counts * cents
 
 
 def customer_types(our_units: pd.Series, competitor_units: pd.Series) -> list[str]:
-    """SPEC §2's customer type of each account from its installed units."""
-    return [
-        customer_type_for(our_units=int(ours), competitor_units=int(theirs))
-        for ours, theirs in zip(our_units, competitor_units, strict=True)
-    ]
+    """SPEC §2's customer type of each account from its installed units (customer_type_for once per unit pair)."""
+    pairs = list(zip(our_units.astype(int).tolist(), competitor_units.astype(int).tolist(), strict=True))
+    kinds = {pair: customer_type_for(our_units=pair[0], competitor_units=pair[1]) for pair in set(pairs)}
+    return [kinds[pair] for pair in pairs]
 
 
 def account_values(inputs: pd.DataFrame, *, value_per_unit: Decimal, default_spend: Decimal) -> pd.DataFrame:
-    """Adds cv, pv, pv_source and customer_type; keeps the accounts whose CV or PV is above zero.
+    """Adds cv, pv (Decimal), cv_cents, pv_cents, pv_source and customer_type; keeps accounts with CV or PV above 0.
 
-    `inputs` has one row per account: won, other_revenue, potential_value (None when not set), our_units,
-    competitor_units, employee_count (None when unknown) and spend_per_employee (None for the default).
+    `inputs` has one row per account: won_cents, other_cents (0 when none), potential_cents (missing when not set),
+    our_units, competitor_units, employee_count (missing when unknown) and spend_cents (missing for the default).
+    `value_per_unit` and `default_spend` are whole cents (ValueError otherwise), as their integer settings are.
     """
     if inputs.empty:
-        return inputs.assign(cv=[], pv=[], pv_source=[], customer_type=[])
-    cv = [_money(won) + _money(other) for won, other in zip(inputs["won"], inputs["other_revenue"], strict=True)]
-    pv, source = [], []
-    for explicit, ours, theirs, employees, spend in zip(
-        inputs["potential_value"],
-        inputs["our_units"],
-        inputs["competitor_units"],
-        inputs["employee_count"],
-        inputs["spend_per_employee"],
-        strict=True,
-    ):
-        # The three steps of SPEC §7, in order: an explicit estimate, installed units, employees × spend.
-        units = int(ours) + int(theirs)
-        if explicit is not None and not pd.isna(explicit):
-            pv.append(Decimal(explicit))
-            source.append(PvSource.EXPLICIT.value)
-        elif units > 0:
-            pv.append(units * value_per_unit)
-            source.append(PvSource.INSTALLED_BASE.value)
-        elif employees is not None and not pd.isna(employees) and int(employees) > 0:
-            per_employee = default_spend if spend is None or pd.isna(spend) else Decimal(spend)
-            pv.append(int(employees) * per_employee)
-            source.append(PvSource.EMPLOYEES.value)
-        else:
-            pv.append(Decimal(0))
-            source.append("")
-    values = inputs.assign(
-        cv=pd.Series(cv, index=inputs.index, dtype=object),
-        pv=pd.Series(pv, index=inputs.index, dtype=object),
-        pv_source=source,
-        customer_type=customer_types(inputs["our_units"], inputs["competitor_units"]),
+        return inputs.assign(cv=[], pv=[], cv_cents=[], pv_cents=[], pv_source=[], customer_type=[])
+    ours = inputs["our_units"].to_numpy(np.int64)
+    theirs = inputs["competitor_units"].to_numpy(np.int64)
+    units = ours + theirs
+    employees = inputs["employee_count"].fillna(0).to_numpy(np.int64)
+    spend = inputs["spend_cents"].fillna(whole_cents(default_spend)).to_numpy(np.int64)
+    explicit = inputs["potential_cents"]
+    # The three steps of SPEC §7, in order: an explicit estimate, installed units, employees × spend.
+    by_explicit = explicit.notna().to_numpy()
+    by_units = ~by_explicit & (units > 0)
+    by_employees = ~by_explicit & ~by_units & (employees > 0)
+    pv = (
+        explicit.fillna(0).to_numpy(np.int64)
+        + _times(np.where(by_units, units, 0), whole_cents(value_per_unit))
+        + _times(np.where(by_employees, employees, 0), spend)
     )
-    in_matrix = [c > 0 or p > 0 for c, p in zip(values["cv"], values["pv"], strict=True)]
-    return values[in_matrix]
+    source = np.select(
+        [by_explicit, by_units, by_employees],
+        [PvSource.EXPLICIT.value, PvSource.INSTALLED_BASE.value, PvSource.EMPLOYEES.value],
+        default="",
+    )
+    cv = inputs["won_cents"].to_numpy(np.int64) + inputs["other_cents"].to_numpy(np.int64)
+    in_matrix = (cv > 0) | (pv > 0)
+    values = inputs[in_matrix]
+    return values.assign(
+        cv_cents=cv[in_matrix],
+        pv_cents=pv[in_matrix],
+        cv=money(cv[in_matrix]),
+        pv=money(pv[in_matrix]),
+        pv_source=source[in_matrix],
+        customer_type=customer_types(values["our_units"], values["competitor_units"]),
+    )
 
 
-def median_threshold(values: pd.Series) -> Decimal | None:
-    """The exact median of money values, rounded half up to the cent; None for no values."""
-    if values.empty:
+def median_threshold(cents: pd.Series) -> Decimal | None:
+    """The exact median of amounts in cents, in CNY rounded half up to the cent; None for no values."""
+    if cents.empty:
         return None
-    return Decimal(statistics.median(values)).quantize(CENT, rounding=ROUND_HALF_UP)
+    ordered = np.sort(cents.to_numpy(np.int64))
+    middle = len(ordered) // 2
+    twice = 2 * int(ordered[middle]) if len(ordered) % 2 else int(ordered[middle - 1]) + int(ordered[middle])
+    return (Decimal(twice) / 200).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def thresholds(
     values: pd.DataFrame, *, fixed_cv: float | None, fixed_pv: float | None
 ) -> tuple[Decimal | None, Decimal | None]:
     """CV and PV thresholds: the fixed value where one is set, else the company-wide median of the matrix."""
-    cv = Decimal(str(fixed_cv)).quantize(CENT) if fixed_cv is not None else median_threshold(values["cv"])
-    pv = Decimal(str(fixed_pv)).quantize(CENT) if fixed_pv is not None else median_threshold(values["pv"])
+    cv = Decimal(str(fixed_cv)).quantize(CENT) if fixed_cv is not None else median_threshold(values["cv_cents"])
+    pv = Decimal(str(fixed_pv)).quantize(CENT) if fixed_pv is not None else median_threshold(values["pv_cents"])
     return cv, pv
 
 
 def classify_accounts(values: pd.DataFrame, *, cv_threshold: Decimal, pv_threshold: Decimal) -> pd.DataFrame:
-    """Adds quadrant (≥ a threshold is high) and share (CV ÷ PV, None without PV) to a frame with cv and pv."""
-    high_cv = np.array([cv >= cv_threshold for cv in values["cv"]], dtype=bool)
-    high_pv = np.array([pv >= pv_threshold for pv in values["pv"]], dtype=bool)
+    """Adds quadrant (≥ a threshold is high) and share (CV ÷ PV, None without PV) to a frame with cv and pv cents."""
+    cv, pv = values["cv_cents"].to_numpy(np.int64), values["pv_cents"].to_numpy(np.int64)
+    high_cv, high_pv = cv >= whole_cents(cv_threshold), pv >= whole_cents(pv_threshold)
     quadrant = np.select(
         [high_pv & high_cv, high_pv, high_cv],
         [Quadrant.CORE.value, Quadrant.DEVELOP.value, Quadrant.MAINTAIN.value],
         default=Quadrant.OBSERVE.value,
     )
-    share = [float(cv / pv) if pv > 0 else None for cv, pv in zip(values["cv"], values["pv"], strict=True)]
+    has_pv = pv > 0
+    ratio = np.divide(cv, pv, out=np.zeros(len(pv)), where=has_pv)
+    share = np.where(has_pv, ratio.astype(object), None)
     return values.assign(quadrant=quadrant, share=pd.Series(share, index=values.index, dtype=object))
 
 
 def visit_priority(values: pd.DataFrame) -> pd.DataFrame:
     """Adds priority (1 first, None outside the visit list) in the decks' order.
 
-    Accounts with our installed base (`ours`, `mixed`), then `competitor` accounts, then other targets; within
-    each group by quadrant (develop, core, maintain, observe), then region code, then name.
+    Accounts with our installed base (`ours`, `mixed`), then `competitor` accounts, then other targets; within each
+    group by quadrant (develop, core, maintain, observe), then region code, then name.
     """
     group = np.select(
         [

@@ -25,13 +25,12 @@ BATCH_SIZE = 2000
 
 
 def _matrix_inputs(*, year: int) -> pd.DataFrame:
-    """One row per account with what CV and PV of `year` are made of, in four queries (one per table)."""
+    """One row per account with what CV and PV of `year` are made of (money in cents), in four queries."""
     start, end = year_bounds(year)
-    accounts = pd.DataFrame.from_records(
+    accounts = list(
         Account.objects.values_list(
             "id", "name", "is_target", "employee_count", "industry__spend_per_employee", "region__code"
-        ).order_by(),
-        columns=["account", "name", "is_target", "employee_count", "spend_per_employee", "region_code"],
+        ).order_by()
     )
     won = dict(
         Opportunity.objects.won()
@@ -49,22 +48,30 @@ def _matrix_inputs(*, year: int) -> pd.DataFrame:
     }
     # Installed base is today's; units installed after `year` were not there yet.
     units = {
-        row["account_id"]: (row["ours"] or 0, row["theirs"] or 0)
-        for row in InstalledBase.objects.filter(Q(year__isnull=True) | Q(year__lte=year))
+        account_id: (ours or 0, theirs or 0)
+        for account_id, ours, theirs in InstalledBase.objects.filter(Q(year__isnull=True) | Q(year__lte=year))
         .values("account_id")
         .annotate(ours=Sum("units", filter=Q(is_ours=True)), theirs=Sum("units", filter=Q(is_ours=False)))
+        .values_list("account_id", "ours", "theirs")
         .order_by()
     }
-    if accounts.empty:
-        return accounts.assign(won=[], other_revenue=[], potential_value=[], our_units=[], competitor_units=[])
-    ids = accounts["account"]
-    return accounts.assign(
-        employee_count=accounts["employee_count"].astype(object).where(accounts["employee_count"].notna(), None),
-        won=pd.Series([won.get(i, Decimal(0)) for i in ids], index=accounts.index, dtype=object),
-        other_revenue=pd.Series([years.get(i, (Decimal(0), None))[0] for i in ids], index=accounts.index, dtype=object),
-        potential_value=pd.Series([years.get(i, (None, None))[1] for i in ids], index=accounts.index, dtype=object),
-        our_units=[units.get(i, (0, 0))[0] for i in ids],
-        competitor_units=[units.get(i, (0, 0))[1] for i in ids],
+    columns = [list(column) for column in zip(*accounts, strict=True)] or [[] for _ in range(6)]
+    ids, names, is_target, employees, spend, region_codes = columns
+    no_year, no_units = (0, None), (0, 0)
+    return pd.DataFrame(
+        {
+            "account": pd.array(ids, dtype="int64"),
+            "name": names,
+            "is_target": pd.array(is_target, dtype=bool),
+            "region_code": pd.array(region_codes, dtype=object),
+            "employee_count": pd.array(employees, dtype="Int64"),
+            "spend_cents": matrix.cents_array(spend),
+            "won_cents": matrix.cents_array(won.get(i, 0) for i in ids),
+            "other_cents": matrix.cents_array(years.get(i, no_year)[0] or 0 for i in ids),
+            "potential_cents": matrix.cents_array(years.get(i, no_year)[1] for i in ids),
+            "our_units": pd.array([units.get(i, no_units)[0] for i in ids], dtype="int64"),
+            "competitor_units": pd.array([units.get(i, no_units)[1] for i in ids], dtype="int64"),
+        }
     )
 
 
@@ -84,8 +91,23 @@ def compute_matrix(*, year: int) -> MatrixRun:
             matrix.classify_accounts(values, cv_threshold=cv_threshold, pv_threshold=pv_threshold)
         )
         columns = ["account", "cv", "pv", "pv_source", "share", "quadrant", "customer_type", "priority"]
-        records = classified[columns].astype(object).where(classified[columns].notna(), None).to_dict("records")
-        rows = [AccountValue(account_id=r.pop("account"), **r, year=year, computed_at=computed_at) for r in records]
+        rows = [
+            AccountValue(
+                account_id=account,
+                year=year,
+                cv=cv,
+                pv=pv,
+                pv_source=pv_source,
+                share=share,
+                quadrant=quadrant,
+                customer_type=customer_type,
+                priority=None if priority is pd.NA else priority,
+                computed_at=computed_at,
+            )
+            for account, cv, pv, pv_source, share, quadrant, customer_type, priority in zip(
+                *(classified[column].tolist() for column in columns), strict=True
+            )
+        ]
     with transaction.atomic():
         # Writing the run row first locks it: a concurrent run of the same year waits here until this one commits.
         run, _ = MatrixRun.objects.update_or_create(
@@ -99,7 +121,7 @@ def compute_matrix(*, year: int) -> MatrixRun:
         )
         AccountValue.objects.filter(year=year).delete()
         for row in rows:
-            row.run = run
+            row.run_id = run.pk
         AccountValue.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return run
 
