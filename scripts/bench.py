@@ -1,9 +1,12 @@
-"""Times seed_demo and the home page on the configured database server, in a throwaway database.
+"""Times seed_demo, the home page and the nightly analytics jobs on the configured database server, in a throwaway
+database.
 
-Usage: python scripts/bench.py [--scale 1] [--runs 20] [--json bench-results/bench.json]
+Usage: python scripts/bench.py [--scale 1] [--runs 20] [--job-runs 5] [--json bench-results/bench.json]
 DATABASE_URL picks the server (SQLite by default). The benchmark never touches the configured database itself: it
 creates `<name>_bench` beside it (a temporary file for SQLite), migrates it, measures, and drops it.
-Prints one row per benchmark: runs, median / min / max wall time in milliseconds, and SQL queries per run.
+Prints one row per benchmark: runs, median / min / max wall time in milliseconds, and SQL queries per run; then each
+nightly job next to a plain read of its input rows (scripts/bench_analytics.py). Exits 1 if a job takes more than
+twice its read.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from django.urls import reverse  # noqa: E402
 
 from accounts.models import Account, User  # noqa: E402
 from pipeline.models import Opportunity, Pipeline, Visit  # noqa: E402
+from scripts.bench_analytics import nightly_jobs, print_jobs  # noqa: E402
 
 ROLES = ["director", "manager1", "rep1"]
 
@@ -114,13 +118,13 @@ def bench_home_page(username: str, runs: int) -> Result:
 
 
 def bench_home_selector(username: str, runs: int) -> Result:
-    from pipeline.selectors import open_opportunities_by_stage
+    from analytics.selectors import funnel_snapshot
 
     viewer = User.objects.get(username=username)
     pipeline = Pipeline.objects.get(is_default=True)
     return measure(
-        f"open_opportunities_by_stage ({username})",
-        lambda: open_opportunities_by_stage(viewer=viewer, pipeline=pipeline),
+        f"funnel_snapshot ({username})",
+        lambda: funnel_snapshot(viewer=viewer, pipeline=pipeline),
         runs=runs,
     )
 
@@ -137,6 +141,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=1, help="seed_demo --scale (default 1)")
     parser.add_argument("--runs", type=int, default=20, help="measured runs per page or selector (default 20)")
+    parser.add_argument(
+        "--job-runs", type=int, default=5, help="measured runs per nightly job and its read (default 5)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     options = parser.parse_args()
 
@@ -150,13 +157,21 @@ def main() -> int:
             results = [bench_seed_demo(options.scale)]
             results += [bench_home_page(username, options.runs) for username in ROLES]
             results += [bench_home_selector(username, options.runs) for username in ROLES]
+            jobs = nightly_jobs(runs=options.job_runs)
         finally:
             connection.creation.destroy_test_db(configured, verbosity=0)
     print_table(results)
+    say()
+    print_jobs(jobs)
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps({"database": engine, "results": [asdict(r) for r in results]}, indent=2))
-    return 0
+        body = {
+            "database": engine,
+            "results": [asdict(r) for r in results],
+            "jobs": [{**asdict(j), "ratio": j.ratio, "passed": j.passed} for j in jobs],
+        }
+        options.json.write_text(json.dumps(body, indent=2))
+    return 0 if all(j.passed for j in jobs) else 1
 
 
 if __name__ == "__main__":
