@@ -101,6 +101,31 @@ def funnel_snapshot(
     ]
 
 
+def without_empty_after_sales(rows: list[FunnelStage]) -> list[FunnelStage]:
+    """The funnel rows a chart shows: after-sales stages only while they hold open opportunities; runs no query."""
+    return [row for row in rows if row.count or not row.stage.is_after_sales]
+
+
+@dataclass(frozen=True)
+class FunnelTotal:
+    count: int
+    amount: Decimal
+    weighted_amount: Decimal
+    max_count: int
+    max_amount: Decimal
+
+
+def funnel_total(rows: list[FunnelStage]) -> FunnelTotal:
+    """Sums funnel rows and gives the largest count and amount (for scaling bars); runs no query."""
+    return FunnelTotal(
+        count=sum(r.count for r in rows),
+        amount=sum((r.amount for r in rows), Decimal(0)),
+        weighted_amount=sum((r.weighted_amount for r in rows), Decimal(0)),
+        max_count=max((r.count for r in rows), default=0),
+        max_amount=max((r.amount for r in rows), default=Decimal(0)),
+    )
+
+
 def funnel_snapshot_by_owner(
     *, viewer: User, pipeline: Pipeline, team: Team | None = None
 ) -> dict[int, list[FunnelStage]]:

@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from analytics.selectors import funnel_snapshot, funnel_total, without_empty_after_sales
 from pipeline.models import Pipeline
-from pipeline.selectors import funnel_total, open_opportunities_by_stage
 
 
 def _pipeline_heading(user) -> str:
@@ -23,7 +23,7 @@ def _pipeline_heading(user) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in user's start page: their visible open pipeline of the default pipeline, by stage."""
     pipeline = Pipeline.objects.filter(is_default=True).first()
-    rows = open_opportunities_by_stage(viewer=request.user, pipeline=pipeline) if pipeline else []
+    rows = without_empty_after_sales(funnel_snapshot(viewer=request.user, pipeline=pipeline)) if pipeline else []
     context = {
         "pipeline": pipeline,
         "pipeline_heading": _pipeline_heading(request.user),

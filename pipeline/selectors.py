@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     BooleanField,
     Count,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -25,70 +24,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from accounts.visibility import visibility_filter
 from pipeline.models import Opportunity, OpportunityQuerySet, Pipeline, Reassignment, Stage, StageChange, Visit
 
 if TYPE_CHECKING:
     from accounts.models import User
-
-
-@dataclass(frozen=True)
-class StageFunnelRow:
-    """Open opportunities currently in one stage."""
-
-    stage: Stage
-    count: int
-    amount: Decimal
-    weighted_amount: Decimal
-
-
-@dataclass(frozen=True)
-class FunnelTotal:
-    count: int
-    amount: Decimal
-    weighted_amount: Decimal
-    max_count: int
-    max_amount: Decimal
-
-
-def open_opportunities_by_stage(*, viewer: User, pipeline: Pipeline) -> list[StageFunnelRow]:
-    """Returns the viewer's visible open opportunities per stage of the pipeline, in stage order, in one query.
-
-    Empty stages are included, except after-sales stages, which appear only when they hold open opportunities.
-    """
-    in_funnel = Q(opportunities__status=Opportunity.Status.OPEN) & visibility_filter(viewer, "opportunities__owner")
-    money = DecimalField(max_digits=16, decimal_places=2)
-    weighted = ExpressionWrapper(F("opportunities__amount") * F("opportunities__probability") / 100, output_field=money)
-    stages = (
-        Stage.objects.filter(pipeline=pipeline)
-        .order_by("order")
-        .annotate(
-            open_count=Count("opportunities", filter=in_funnel),
-            open_amount=Sum("opportunities__amount", filter=in_funnel, default=Decimal(0)),
-            open_weighted=Sum(weighted, filter=in_funnel, default=Decimal(0), output_field=money),
-        )
-    )
-    return [
-        StageFunnelRow(
-            stage=s,
-            count=s.open_count,
-            amount=Decimal(s.open_amount),
-            weighted_amount=Decimal(s.open_weighted).quantize(Decimal("0.01")),
-        )
-        for s in stages
-        if s.open_count or not s.is_after_sales
-    ]
-
-
-def funnel_total(rows: list[StageFunnelRow]) -> FunnelTotal:
-    """Sums funnel rows and gives the largest count and amount (for scaling bars); runs no query."""
-    return FunnelTotal(
-        count=sum(r.count for r in rows),
-        amount=sum((r.amount for r in rows), Decimal(0)),
-        weighted_amount=sum((r.weighted_amount for r in rows), Decimal(0)),
-        max_count=max((r.count for r in rows), default=0),
-        max_amount=max((r.amount for r in rows), default=Decimal(0)),
-    )
 
 
 # --- board & opportunity pages ---
@@ -683,3 +622,26 @@ def todays_visits(*, user: User) -> TodaysVisits:
         today=[v for v in visits if v.planned_at >= today_start],
         overdue=[v for v in visits if v.planned_at < today_start],
     )
+
+
+def plan_adherence_by_owner(*, viewer: User, week_start: date) -> dict[int, PlanAdherence]:
+    """`plan_adherence` for each owner id with visits planned in the week that the viewer sees; one query."""
+    start, end = week_bounds(week_start)
+    rows = (
+        Visit.objects.visible_to(viewer)
+        .filter(planned_at__gte=start, planned_at__lt=end)
+        .values("owner_id")
+        .annotate(
+            planned=Count("pk"),
+            done=Count("pk", filter=Q(status=Visit.Status.DONE)),
+            cancelled=Count("pk", filter=Q(status=Visit.Status.CANCELLED)),
+            open=Count("pk", filter=Q(status=Visit.Status.PLANNED)),
+        )
+        .order_by()
+    )
+    return {
+        row["owner_id"]: PlanAdherence(
+            planned=row["planned"], done=row["done"], cancelled=row["cancelled"], open=row["open"]
+        )
+        for row in rows
+    }

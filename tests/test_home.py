@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pipeline.selectors import StageFunnelRow, funnel_total, open_opportunities_by_stage
+from analytics.selectors import FunnelStage, funnel_snapshot, funnel_total, without_empty_after_sales
 from tests.factories import OpportunityFactory, UserFactory, default_stage
 
 pytestmark = pytest.mark.django_db
@@ -142,33 +142,39 @@ def test_selector_counts_open_visible_opportunities_per_stage_in_one_query(
     OpportunityFactory(owner=org.rep_b1, stage=needs, amount=Decimal("1000"))
 
     with django_assert_num_queries(1):
-        rows = open_opportunities_by_stage(viewer=org.rep_a1, pipeline=default_pipeline)
+        rows = funnel_snapshot(viewer=org.rep_a1, pipeline=default_pipeline)
 
     assert [(r.stage.code, r.count, r.amount) for r in rows if r.count] == [("needs", 2, Decimal("200"))]
-    assert len(rows) == 8  # the after-sales stage only shows when it holds open opportunities
+    assert [r.stage.code for r in rows][-1] == "implement"  # every stage, the after-sales one included
+    with django_assert_num_queries(0):
+        shown = without_empty_after_sales(rows)
+    assert len(shown) == 8  # the after-sales stage only shows when it holds open opportunities
 
 
-def test_selector_shows_an_after_sales_stage_that_holds_open_opportunities(org, default_pipeline):
+def test_home_shows_an_after_sales_stage_that_holds_open_opportunities(client, org):
     OpportunityFactory(owner=org.rep_a1, stage=default_stage("implement"), amount=Decimal("10"))
+    client.force_login(org.rep_a1)
 
-    rows = open_opportunities_by_stage(viewer=org.rep_a1, pipeline=default_pipeline)
+    response = client.get(reverse("home"))
 
-    assert (rows[-1].stage.code, rows[-1].count, rows[-1].amount) == ("implement", 1, Decimal("10"))
+    rows = response.context["funnel_rows"]
+    assert (len(rows), rows[-1].stage.code, rows[-1].count, rows[-1].amount) == (9, "implement", 1, Decimal("10"))
+    assert _rendered_figures(response.content.decode(), "implement") == ("1", "¥10")
 
 
 def test_selector_shows_nothing_to_an_inactive_user(org, default_pipeline):
     OpportunityFactory(owner=org.rep_a1, stage=default_stage("needs"))
     former = UserFactory(username="former", role="director", is_active=False)
 
-    rows = open_opportunities_by_stage(viewer=former, pipeline=default_pipeline)
+    rows = funnel_snapshot(viewer=former, pipeline=default_pipeline)
 
     assert sum(r.count for r in rows) == 0
 
 
 def test_funnel_total_sums_rows_and_finds_the_largest_figures(stage):
     rows = [
-        StageFunnelRow(stage=stage("prep"), count=3, amount=Decimal("10"), weighted_amount=Decimal("0.50")),
-        StageFunnelRow(stage=stage("needs"), count=1, amount=Decimal("40"), weighted_amount=Decimal("12")),
+        FunnelStage(stage=stage("prep"), count=3, amount=Decimal("10"), weighted_amount=Decimal("0.50")),
+        FunnelStage(stage=stage("needs"), count=1, amount=Decimal("40"), weighted_amount=Decimal("12")),
     ]
 
     total = funnel_total(rows)
