@@ -28,7 +28,7 @@ NODE_STAMP := node_modules/.installed
 .PHONY: help install run test lint format bench bench-analytics messages worker beat clean distclean
 
 help:  ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 install: $(PY_STAMP) $(NODE_STAMP)  ## Create .venv and node_modules if missing or out of date
 
