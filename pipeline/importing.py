@@ -518,6 +518,8 @@ def _owner_of(
     if owner is None:
         errors.add(row.number, "owner", gettext("Unknown user “%(username)s”.") % {"username": username})
         return None
+    if row.existing is not None and row.existing.owner_id == owner.pk:
+        return owner  # unchanged, even if they have left since: re-importing the same file must not fail
     if not owner.is_active or owner.role not in SELLER_ROLES:
         errors.add(
             row.number,
@@ -526,8 +528,7 @@ def _owner_of(
             % {"username": username},
         )
         return None
-    changes_hands = row.existing is not None and row.existing.owner_id != owner.pk
-    if changes_hands and (imported_by is None or not imported_by.is_director or not imported_by.is_active):
+    if row.existing is not None and (imported_by is None or not imported_by.is_director or not imported_by.is_active):
         errors.add(
             row.number,
             "owner",

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from accounts.models import Account
+from accounts.models import Account, User
 from pipeline.importing import ROW_NUMBER, ImportRejected, RowError, import_accounts, read_rows
 from pipeline.models import Opportunity, Reassignment, Visit
 from tests.factories import (
@@ -379,6 +379,15 @@ def test_an_owner_change_is_a_reassignment_that_takes_open_opportunities_and_pla
     }
 
 
+def test_reimporting_keeps_an_owner_who_has_left_since(reference, org, tmp_path):
+    path = write_csv(tmp_path, [["external_key", "name", "owner"], ["C001", "甲", "rep_a1"]])
+    run(path)
+    User.objects.filter(pk=org.rep_a1.pk).update(is_active=False)
+
+    assert run(path) == "Created 0, updated 0, unchanged 1."
+    assert Account.objects.get(external_key="C001").owner == org.rep_a1
+
+
 def test_an_owner_change_without_a_director_is_refused_and_nothing_is_written(reference, org, tmp_path):
     account = AccountFactory(external_key="C001", owner=org.rep_a1)
     path = write_csv(
@@ -466,6 +475,44 @@ def test_an_unknown_headquarters_is_reported_once_the_rows_are_otherwise_valid(r
         "Row 2, column parent_external_key: No account has the external key “NOPE”, in this file or already imported."
     ]
     assert not Account.objects.exists()
+
+
+def test_a_branch_of_a_bad_row_gets_no_second_misleading_error(reference, org, tmp_path):
+    path = write_csv(
+        tmp_path,
+        [
+            ["external_key", "name", "industry", "owner", "parent_external_key"],
+            ["BR", "分公司", "mfg", "rep_a1", "HQ"],
+            ["HQ", "总部", "mining", "rep_a1", ""],
+        ],
+    )
+
+    assert refused(path) == ["Row 3, column industry: Unknown industry “mining”: use an industry code or name."]
+    assert not Account.objects.exists()
+
+
+def test_an_account_with_branches_stays_a_headquarters_whatever_its_cell_says(reference, org, tmp_path):
+    hq = AccountFactory(external_key="HQ", owner=org.rep_a1, is_headquarters=True)
+    AccountFactory(external_key="BR", owner=org.rep_a1, parent=hq)
+
+    output = run(write_csv(tmp_path, [["external_key", "is_headquarters"], ["HQ", "否"], ["BR", "否"]]))
+
+    assert output == "Created 0, updated 0, unchanged 2."
+    assert dict(Account.objects.values_list("external_key", "is_headquarters")) == {"HQ": True, "BR": False}
+
+
+def test_a_dry_run_counts_an_owner_change_as_an_update_and_records_nothing(reference, org, tmp_path):
+    account = AccountFactory(external_key="C001", owner=org.rep_a1)
+    opportunity = OpportunityFactory(account=account, owner=org.rep_a1)
+
+    output = run(write_csv(tmp_path, [["external_key", "owner"], ["C001", "rep_b1"]]), "--dry-run", "--by", "director")
+
+    assert output == "Dry run: would create 0, update 1, unchanged 0; nothing written."
+    assert (Account.objects.get(pk=account.pk).owner, Opportunity.objects.get(pk=opportunity.pk).owner) == (
+        org.rep_a1,
+        org.rep_a1,
+    )
+    assert not Reassignment.objects.exists()
 
 
 def test_a_headquarters_cycle_is_refused_whether_it_runs_through_the_file_or_the_database(reference, org, tmp_path):
