@@ -149,3 +149,10 @@ def update_contact(*, contact: Contact, changed_by: User, **fields: Any) -> Cont
         setattr(contact, field, value)
     contact.save()
     return contact
+
+
+def set_digest_opt_out(*, user: User, opt_out: bool) -> User:
+    """Stores whether `user` stays out of the weekly digest (SPEC §8); writes only that field."""
+    User.objects.filter(pk=user.pk).update(digest_opt_out=opt_out)
+    user.digest_opt_out = opt_out
+    return user

@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "analytics.tasks.enqueue_nightly_analytics_task",
         "schedule": crontab(hour=1, minute=0),
     },
+    # Weekly digests go out at Monday 08:00 in each user's own time zone; every 15 minutes enqueues those now due.
+    "weekly-digests": {
+        "task": "analytics.tasks.enqueue_weekly_digests_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 # SalesFlow: every number of SPEC lives here and nowhere else.

@@ -13,6 +13,7 @@ urlpatterns = [
     # Before the i18n include, which has Django's own view under the same path and name.
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("analytics.urls")),
+    path("digest/", include("analytics.digest_urls")),
     path("", include("pipeline.account_urls")),
     path("", include("pipeline.urls")),
     path("api/", include("salesflow.api")),

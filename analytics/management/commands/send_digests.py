@@ -1,0 +1,48 @@
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics import digests
+from analytics.dates import today
+from pipeline.periods import period_start
+
+
+def _monday(value: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--week must be a date as YYYY-MM-DD, got {value!r}.") from None
+    if day.weekday() != 0:
+        monday = period_start("week", day)
+        raise CommandError(f"--week must be a Monday; {value} is a {day:%A} (that week's Monday is {monday}).")
+    return day
+
+
+class Command(BaseCommand):
+    help = (
+        "Sends the weekly digest of a week to every active user who did not opt out and has not been sent it yet. "
+        "Safe to run twice: nobody gets a week's digest twice. A failed send is kept as failed and retried next run."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--week", help="the Monday of the week, YYYY-MM-DD (default: this week)")
+        parser.add_argument("--dry-run", action="store_true", help="list who would get it; send and write nothing")
+
+    def handle(self, *args, week: str | None = None, dry_run: bool = False, **options) -> None:
+        week_start = _monday(week) if week else period_start("week", today())
+        recipients = list(digests.digest_recipients(week_start=week_start).only("pk", "username", "email"))
+        if dry_run:
+            for user in recipients:
+                self.stdout.write(f"would send to {user.username} <{user.email}>")
+            self.stdout.write(f"week of {week_start}: {len(recipients)} digests would be sent (dry run)")
+            return
+        sent = failed = 0
+        for user in recipients:
+            try:
+                sent += digests.send_weekly_digest(user_id=user.pk, week_start=week_start)
+            except Exception as error:  # one user's failure (kept on their delivery) must not stop the others
+                failed += 1
+                self.stderr.write(f"failed for {user.username}: {type(error).__name__}: {error}")
+        self.stdout.write(f"week of {week_start}: {sent} digests sent, {failed} failed")
+        if failed:
+            raise CommandError(f"{failed} digests failed; they stay failed and are retried on the next run.")
