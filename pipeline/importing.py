@@ -26,12 +26,11 @@ from typing import Any
 from zipfile import BadZipFile
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Account, Industry, Region, User
-from pipeline.models import Opportunity, Reassignment, Visit
+from pipeline.services import hand_over_accounts
 from salesflow.errors import ValidationFailed
 
 ROW_NUMBER = "_row"  # key `read_rows` adds to each row: its number in the spreadsheet, the header being row 1
@@ -657,47 +656,8 @@ def _write(rows: list[_Row], flagged: list[Account], *, reassigned_by: User | No
         Account.objects.bulk_update(list(changed.values()), sorted(fields | {"updated_at"}), batch_size=BULK_BATCH_SIZE)
     moved = {row.account.pk: row for row in rows if row.previous_owner_id is not None}
     if moved:
-        _record_reassignments(moved, reassigned_by=reassigned_by, now=now)
-
-
-def _record_reassignments(moved: dict[int, _Row], *, reassigned_by: User | None, now: datetime) -> None:
-    """As reassign_account, for many accounts at once: each account's open opportunities and planned visits owned
-    by its previous owner follow it, and every account and opportunity that changed hands gets a Reassignment."""
-    records = [
-        Reassignment(
-            account_id=pk,
-            from_owner_id=row.previous_owner_id,
-            to_owner=row.owner,
+        hand_over_accounts(
+            moves={pk: (row.previous_owner_id, row.owner.pk) for pk, row in moved.items()},
             reassigned_by=reassigned_by,
-            reassigned_at=now,
+            at=now,
         )
-        for pk, row in moved.items()
-    ]
-    opportunities, visits = [], []
-    for chunk in _chunks(moved):
-        opportunities += Opportunity.objects.open().filter(account_id__in=chunk).only("pk", "account_id", "owner_id")
-        visits += Visit.objects.planned().filter(account_id__in=chunk).only("pk", "account_id", "owner_id")
-    opportunities = [o for o in opportunities if o.owner_id == moved[o.account_id].previous_owner_id]
-    for opportunity in opportunities:
-        row = moved[opportunity.account_id]
-        records.append(
-            Reassignment(
-                opportunity_id=opportunity.pk,
-                from_owner_id=row.previous_owner_id,
-                to_owner=row.owner,
-                reassigned_by=reassigned_by,
-                reassigned_at=now,
-            )
-        )
-        opportunity.owner = row.owner
-        opportunity.version = F("version") + 1
-        opportunity.updated_at = now
-    visits = [v for v in visits if v.owner_id == moved[v.account_id].previous_owner_id]
-    for visit in visits:
-        visit.owner = moved[visit.account_id].owner
-        visit.updated_at = now
-    if opportunities:
-        Opportunity.objects.bulk_update(opportunities, ["owner", "version", "updated_at"], batch_size=BULK_BATCH_SIZE)
-    if visits:
-        Visit.objects.bulk_update(visits, ["owner", "updated_at"], batch_size=BULK_BATCH_SIZE)
-    Reassignment.objects.bulk_create(records, batch_size=BULK_BATCH_SIZE)

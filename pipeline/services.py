@@ -700,32 +700,66 @@ def reassign_account(
         return _refreshed(account)
     now = timezone.now()
     Account.objects.filter(pk=locked.pk).update(owner=to_owner, updated_at=now)
+    hand_over_accounts(
+        moves={locked.pk: (from_owner_id, to_owner.pk)},
+        reassigned_by=reassigned_by,
+        at=now,
+        with_open_opportunities=with_open_opportunities,
+    )
+    return _refreshed(account)
+
+
+HANDOVER_IDS_PER_QUERY = 5000
+HANDOVER_BATCH_SIZE = 500
+
+
+def hand_over_accounts(
+    *,
+    moves: dict[int, tuple[int | None, int]],
+    reassigned_by: User | None,
+    at: datetime,
+    with_open_opportunities: bool = True,
+) -> None:
+    """Records accounts that changed owner (account id -> (previous owner id, new owner id)) and, by default, gives
+    each previous owner's open opportunities (each recorded, version bumped) and planned visits at that account to
+    the new owner. The caller has already changed the accounts' owner and checked who may do it. Its queries do not
+    grow with the number of accounts (reads in chunks of HANDOVER_IDS_PER_QUERY ids)."""
     records = [
-        Reassignment(
-            account=locked,
-            from_owner_id=from_owner_id,
-            to_owner=to_owner,
-            reassigned_by=reassigned_by,
-            reassigned_at=now,
-        )
+        Reassignment(account_id=pk, from_owner_id=old, to_owner_id=new, reassigned_by=reassigned_by, reassigned_at=at)
+        for pk, (old, new) in moves.items()
     ]
     if with_open_opportunities:
-        moving = Opportunity.objects.open().filter(account=locked, owner_id=from_owner_id)
-        ids = list(moving.values_list("pk", flat=True))
-        Opportunity.objects.filter(pk__in=ids).update(owner=to_owner, version=F("version") + 1, updated_at=now)
-        records += [
-            Reassignment(
-                opportunity_id=pk,
-                from_owner_id=from_owner_id,
-                to_owner=to_owner,
-                reassigned_by=reassigned_by,
-                reassigned_at=now,
+        ids = sorted(moves)
+        opportunities, visits = [], []
+        for start in range(0, len(ids), HANDOVER_IDS_PER_QUERY):
+            chunk = ids[start : start + HANDOVER_IDS_PER_QUERY]
+            opportunities += (
+                Opportunity.objects.open().filter(account_id__in=chunk).only("pk", "account_id", "owner_id")
             )
-            for pk in ids
-        ]
-        Visit.objects.planned().filter(account=locked, owner_id=from_owner_id).update(owner=to_owner, updated_at=now)
-    Reassignment.objects.bulk_create(records)
-    return _refreshed(account)
+            visits += Visit.objects.planned().filter(account_id__in=chunk).only("pk", "account_id", "owner_id")
+        opportunities = [o for o in opportunities if o.owner_id == moves[o.account_id][0]]
+        visits = [v for v in visits if v.owner_id == moves[v.account_id][0]]
+        for opportunity in opportunities:
+            old, new = moves[opportunity.account_id]
+            records.append(
+                Reassignment(
+                    opportunity_id=opportunity.pk,
+                    from_owner_id=old,
+                    to_owner_id=new,
+                    reassigned_by=reassigned_by,
+                    reassigned_at=at,
+                )
+            )
+            opportunity.owner_id, opportunity.version, opportunity.updated_at = new, F("version") + 1, at
+        for visit in visits:
+            visit.owner_id, visit.updated_at = moves[visit.account_id][1], at
+        if opportunities:
+            Opportunity.objects.bulk_update(
+                opportunities, ["owner", "version", "updated_at"], batch_size=HANDOVER_BATCH_SIZE
+            )
+        if visits:
+            Visit.objects.bulk_update(visits, ["owner", "updated_at"], batch_size=HANDOVER_BATCH_SIZE)
+    Reassignment.objects.bulk_create(records, batch_size=HANDOVER_BATCH_SIZE)
 
 
 # --- visits ---------------------------------------------------------------------------------------------------------
