@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from analytics import views
 
 app_name = "analytics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("team/", views.team, name="team"),
+    path("matrix/", views.matrix, name="matrix"),
+    path("territory/", views.territory, name="territory"),
+    path("targets/", views.targets, name="targets"),
+]

@@ -20,7 +20,15 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("accounts:list", _("Accounts"), ("accounts:detail",)),
     ("pipeline:visit_list", _("Visits"), ("pipeline:visit", "pipeline:visit_log")),
     ("pipeline:visit_plan", _("Visit plan"), ()),
+    ("analytics:team", _("Team"), ()),
+    ("analytics:matrix", _("CV/PV matrix"), ()),
+    ("analytics:territory", _("Territory"), ()),
+    ("analytics:targets", _("Targets"), ()),
 ]
+# Links only some roles see (URL name -> roles); a link not listed here is shown to everyone.
+NAV_ROLES: dict[str, tuple[str, ...]] = {
+    "analytics:team": ("manager", "director"),
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,11 @@ def nav_links(context) -> list[NavLink]:
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else ""
+    role = getattr(context.get("user"), "role", None)
     links = []
     for name, label, also_active in NAV_ITEMS:
+        if name in NAV_ROLES and role not in NAV_ROLES[name]:
+            continue
         if url := _url_or_blank(name):
             links.append(NavLink(label=str(label), url=url, is_active=current == name or current in also_active))
     return links

@@ -1,0 +1,56 @@
+"""Query-string forms of the analytics pages: they check the shape of `?year=`, `?dimension=` and the like only."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from analytics.selectors import TERRITORY_DIMENSIONS
+
+YEAR_MIN, YEAR_MAX = 1900, 2999
+
+MATRIX_SORTS = ["priority", "name", "-cv", "cv", "-pv", "pv", "-share", "share"]
+TEAM_PERIODS = [("month", _("This month")), ("quarter", _("This quarter")), ("year", _("This year"))]
+TARGET_PERIOD_TYPES = [("month", _("Month")), ("quarter", _("Quarter")), ("year", _("Year"))]
+TERRITORY_LABELS = {
+    "region": _("Region"),
+    "industry_size": _("Industry × size"),
+    "org": _("HQ and branches"),
+    "competitor": _("Competitor installed base"),
+    "revenue": _("Last year's revenue"),
+}
+
+
+def _year_field() -> forms.IntegerField:
+    return forms.IntegerField(label=_("Year"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
+
+
+class MatrixQueryForm(forms.Form):
+    year = _year_field()
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[(s, s) for s in MATRIX_SORTS])
+
+
+class TerritoryQueryForm(forms.Form):
+    dimension = forms.ChoiceField(
+        label=_("View"), required=False, choices=[(d, TERRITORY_LABELS.get(d, d)) for d in TERRITORY_DIMENSIONS]
+    )
+
+
+class TargetsQueryForm(forms.Form):
+    period_type = forms.ChoiceField(label=_("Period"), required=False, choices=TARGET_PERIOD_TYPES)
+    year = _year_field()
+
+
+class TeamQueryForm(forms.Form):
+    """The team is checked against what the viewer may see in the view (an unseen team answers 404)."""
+
+    team = forms.CharField(label=_("Team"), required=False)
+    period = forms.ChoiceField(label=_("Period"), required=False, choices=TEAM_PERIODS)
+
+    def clean_team(self) -> int | None:
+        value = self.cleaned_data["team"]
+        if value in ("", None):
+            return None
+        if not value.isdigit() or len(value) > 18:
+            raise forms.ValidationError(_("Choose a team from the list."), code="invalid")
+        return int(value)
