@@ -293,3 +293,16 @@ def test_the_digest_runs_the_same_queries_whatever_the_data(org, monday, django_
     assert digest.outcomes.won == (
         scale if username == "rep_a1" else 2 * scale if username == "manager_a" else 3 * scale
     )
+
+
+def test_a_manager_who_sells_has_a_line_of_their_own_beside_their_reps(org, monday):
+    opportunity(org.manager_a, "needs", "经理自己的商机")
+
+    digest = weekly_digest(user=org.manager_a, week_start=WEEK)
+
+    assert [(p.user.username, p.open_count) for p in digest.team.people] == [
+        ("manager_a", 1),
+        ("rep_a1", 0),
+        ("rep_a2", 0),
+    ]
+    assert [u.username for u in digest.team.idle_reps] == ["rep_a1", "rep_a2"]
