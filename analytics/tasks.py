@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, datetime
+from smtplib import SMTPException
 
-from celery import shared_task
+from celery import group, shared_task
+from django.db import transaction
+from django.utils import timezone
 
-from analytics import services
+from analytics import digests, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -34,19 +40,6 @@ def enqueue_nightly_analytics_task() -> None:
 
 
 # Weekly digest (SPEC §8) --------------------------------------------------------------------------------------------
-
-import logging  # noqa: E402
-from datetime import datetime  # noqa: E402
-from smtplib import SMTPException  # noqa: E402
-
-from celery import group  # noqa: E402
-from django.db import transaction  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from analytics import digests  # noqa: E402
-
-logger = logging.getLogger(__name__)
-
 DIGEST_ENQUEUE_CHUNK = 200
 
 
