@@ -26,10 +26,10 @@ from analytics.forms import (
     TeamQueryForm,
     TerritoryQueryForm,
 )
-from analytics.models import AccountValue, Quadrant
+from analytics.models import Quadrant
 from pipeline.models import Pipeline
 from pipeline.periods import period_end, period_start
-from pipeline.selectors import PlanAdherence, plan_adherence_by_owner
+from pipeline.selectors import CUSTOMER_TYPE_LABELS, PlanAdherence, plan_adherence_by_owner
 
 HOME_LIST_LENGTH = 10
 HOME_ATTAINMENT_ROWS = 8
@@ -203,7 +203,7 @@ def matrix(request: HttpRequest) -> HttpResponse:
         "sorts": MATRIX_SORTS,
         "chart": _matrix_chart(result),
         "quadrant_labels": quadrant_labels,
-        "customer_types": dict(AccountValue.CustomerType.choices),
+        "customer_types": CUSTOMER_TYPE_LABELS,
         "transitions": [
             (quadrant_labels[src], [counts[dst] for dst in quadrant_labels])
             for src, counts in result.transitions.items()

@@ -12,6 +12,14 @@
     return "¥" + compact.format(value);
   }
 
+  // Log axes: label only 1, 2 and 5 times a power of ten, so ticks do not crowd.
+  // On a narrow chart only the powers of ten themselves.
+  function logTick(value) {
+    var lead = value / Math.pow(10, Math.floor(Math.log10(value) + 1e-9));
+    var shown = this.chart.width < 500 ? [1] : [1, 2, 5];
+    return shown.indexOf(Math.round(lead)) >= 0 && Math.abs(lead - Math.round(lead)) < 1e-6 ? yuan(value) : "";
+  }
+
   function readData(canvas) {
     var source = document.getElementById(canvas.getAttribute("data-source"));
     return source ? JSON.parse(source.textContent) : null;
@@ -49,15 +57,30 @@
     },
   };
 
+  // Values spread over several orders of magnitude, so both axes are logarithmic; a value of 0 (no revenue yet)
+  // is drawn on the floor of its axis, half the smallest value above 0, and the tooltip gives the real figure.
+  function logFloor(values) {
+    var positive = values.filter(function (v) { return v > 0; });
+    return positive.length ? Math.min.apply(null, positive) / 2 : 1;
+  }
+
   function matrixChart(canvas, data) {
+    var xFloor = logFloor(data.points.map(function (p) { return p.x; }).concat([data.pv_threshold || 0]));
+    var yFloor = logFloor(data.points.map(function (p) { return p.y; }).concat([data.cv_threshold || 0]));
     var datasets = data.quadrants.map(function (quadrant) {
       return {
         label: quadrant.label,
-        data: data.points.filter(function (p) { return p.quadrant === quadrant.code; }),
+        data: data.points
+          .filter(function (p) { return p.quadrant === quadrant.code; })
+          .map(function (p) {
+            return { x: Math.max(p.x, xFloor), y: Math.max(p.y, yFloor), pv: p.x, cv: p.y, name: p.name };
+          }),
         backgroundColor: quadrant.colour + "b3",
         borderColor: quadrant.colour,
         pointRadius: 4,
         pointHoverRadius: 6,
+        clip: false, // the largest accounts sit on the edge of the axes; draw them whole
+
       };
     });
     return new window.Chart(canvas, {
@@ -66,9 +89,10 @@
       options: {
         maintainAspectRatio: false,
         animation: false,
+        layout: { padding: { top: 8, right: 8 } },
         scales: {
-          x: { title: { display: true, text: data.axes.x }, ticks: { callback: yuan }, beginAtZero: true },
-          y: { title: { display: true, text: data.axes.y }, ticks: { callback: yuan }, beginAtZero: true },
+          x: { type: "logarithmic", min: xFloor, title: { display: true, text: data.axes.x }, ticks: { callback: logTick, maxRotation: 0, autoSkip: false } },
+          y: { type: "logarithmic", min: yFloor, title: { display: true, text: data.axes.y }, ticks: { callback: logTick, autoSkip: false } },
         },
         plugins: {
           legend: { position: "bottom", labels: { usePointStyle: true, boxWidth: 8 } },
@@ -77,7 +101,7 @@
             callbacks: {
               label: function (item) {
                 var p = item.raw;
-                return p.name + " · CV ¥" + whole.format(p.y) + " · PV ¥" + whole.format(p.x);
+                return p.name + " · CV ¥" + whole.format(p.cv) + " · PV ¥" + whole.format(p.pv);
               },
             },
           },

@@ -174,6 +174,7 @@ def test_team_page_shows_a_manager_each_person_of_their_team_side_by_side(client
     assert (cell(html, person, "month"), cell(html, person, "quarter")) == ("30%", "50%")
     assert cell(html, 'data-person="rep_a2"', "visits") == "0"
     assert cell(html, 'data-person="manager_a"', "visits") == "—"
+    assert cell(html, 'data-person="manager_a"', "month") == "—"  # no target: no attainment, not "%"
     assert [r.username for r in overview.idle_reps] == ["rep_a2"]
     assert 'data-idle="rep_a2"' in html and "rep_b1" not in html
     needs = next(row for row in overview.total if row.stage.code == "needs")
