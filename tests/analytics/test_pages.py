@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account
+from analytics import selectors
 from analytics.models import AccountValue, MatrixRun, StaleFlag, UntouchedFlag
 from pipeline.models import Visit
 from tests.analytics.conftest import NOW, at, done_visit, lost, won
@@ -508,3 +509,38 @@ def test_each_page_runs_the_same_queries_whatever_the_data_size(
         response = client.get(reverse(name), query)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("name", ["analytics:matrix", "analytics:territory", "analytics:targets"])
+def test_each_page_runs_the_same_queries_for_a_rep_whatever_the_data_size(
+    client, org, company, django_assert_num_queries, name
+):
+    client.force_login(org.rep_a1)
+    queries = {"analytics:matrix": 2 + 1 + 2, "analytics:territory": 2 + 5, "analytics:targets": 2 + 3 + 2}[name]
+
+    with django_assert_num_queries(queries):
+        response = client.get(reverse(name))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("viewer", ["rep_a1", "manager_a", "director"])
+def test_the_page_selectors_run_their_fixed_number_of_queries(
+    org, default_pipeline, company, django_assert_num_queries, viewer
+):
+    user = getattr(org, viewer)
+    with django_assert_num_queries(2):
+        agenda = selectors.visit_agenda(viewer=user)
+    with django_assert_num_queries(1):
+        people = selectors.team_people(viewer=user)
+    with django_assert_num_queries(1):
+        assert selectors.matrix_years() == [2026, 2025]
+    with django_assert_num_queries(20):
+        overview = selectors.team_overview(
+            viewer=user, pipeline=default_pipeline, start=date(2026, 4, 1), end=NOW.date()
+        )
+
+    visible_reps = {"rep_a1": 1, "manager_a": 2, "director": 3}[viewer]
+    assert agenda.later_count == visible_reps * company  # one visit planned tomorrow per account
+    assert len([p for p in people if p.is_rep]) == visible_reps
+    assert len([m for m in overview.members if m.person.is_rep]) == visible_reps
