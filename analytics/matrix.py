@@ -110,12 +110,17 @@ def median_threshold(cents: pd.Series) -> Decimal | None:
     return (Decimal(twice) / 200).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def fixed_thresholds(*, fixed_cv: float | None, fixed_pv: float | None) -> tuple[Decimal | None, Decimal | None]:
+    """The thresholds set in settings as amounts in CNY to the cent; None where none is set."""
+    return tuple(None if fixed is None else Decimal(str(fixed)).quantize(CENT) for fixed in (fixed_cv, fixed_pv))
+
+
 def thresholds(
-    values: pd.DataFrame, *, fixed_cv: float | None, fixed_pv: float | None
+    values: pd.DataFrame, *, fixed_cv: Decimal | None, fixed_pv: Decimal | None
 ) -> tuple[Decimal | None, Decimal | None]:
-    """CV and PV thresholds: the fixed value where one is set, else the company-wide median of the matrix."""
-    cv = Decimal(str(fixed_cv)).quantize(CENT) if fixed_cv is not None else median_threshold(values["cv_cents"])
-    pv = Decimal(str(fixed_pv)).quantize(CENT) if fixed_pv is not None else median_threshold(values["pv_cents"])
+    """CV and PV thresholds: the fixed amount where one is set, else the company-wide median of the matrix."""
+    cv = fixed_cv if fixed_cv is not None else median_threshold(values["cv_cents"])
+    pv = fixed_pv if fixed_pv is not None else median_threshold(values["pv_cents"])
     return cv, pv
 
 

@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from celery.schedules import crontab
 from django.core.management import call_command
+from django.db import connection
 
 from analytics import matrix, tasks
 from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
-from analytics.services import compute_matrix, flag_stale, flag_untouched
+from analytics.services import compute_matrix, flag_stale, flag_untouched, write_matrix_snapshot_portable
 from salesflow.celery import app
 from tests.analytics.conftest import NOW, at, won
 from tests.factories import AccountFactory, AccountYearFactory, OpportunityFactory
@@ -90,7 +91,7 @@ def test_a_failing_computation_keeps_the_previous_snapshot(company, monkeypatch)
 
     monkeypatch.setattr(matrix, "classify_accounts", broken)
     with pytest.raises(RuntimeError):
-        compute_matrix(year=2026)
+        write_matrix_snapshot_portable(year=2026)  # the pandas twin; on PostgreSQL compute_matrix runs no pandas step
 
     assert snapshot() == before
 
@@ -99,22 +100,31 @@ def test_a_failing_computation_keeps_the_previous_snapshot(company, monkeypatch)
     ("job", "model"),
     [(lambda: compute_matrix(year=2026), AccountValue), (flag_untouched, UntouchedFlag), (flag_stale, StaleFlag)],
 )
-def test_a_job_that_fails_while_writing_leaves_the_previous_snapshot(company, monkeypatch, job, model):
+def test_a_job_that_fails_while_writing_leaves_the_previous_snapshot(company, job, model):
     compute_matrix(year=2026)
     flag_untouched()
     flag_stale()
     before = snapshot()
     jobs_before = list(JobRun.objects.values_list("job", "computed_at"))
+    rows_before = sorted(model.objects.values_list("pk", "computed_at"))
+    runs_before = list(MatrixRun.objects.values_list("year", "computed_at"))
+    insert = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)}"
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("the database went away mid-write")
+    def broken(execute, sql, params, many, context):
+        # The statement that writes the new rows (a bulk insert, or on PostgreSQL the matrix's one statement) runs,
+        # then the connection fails before the job's transaction ends.
+        result = execute(sql, params, many, context)
+        if insert in sql:
+            raise RuntimeError("the database went away mid-write")
+        return result
 
-    monkeypatch.setattr(model.objects, "bulk_create", broken)
-    with pytest.raises(RuntimeError):
+    with connection.execute_wrapper(broken), pytest.raises(RuntimeError, match="went away mid-write"):
         job()
 
     assert snapshot() == before
     assert list(JobRun.objects.values_list("job", "computed_at")) == jobs_before
+    assert sorted(model.objects.values_list("pk", "computed_at")) == rows_before
+    assert list(MatrixRun.objects.values_list("year", "computed_at")) == runs_before
 
 
 def test_compute_analytics_without_a_year_runs_the_nightly_jobs_and_twice_changes_nothing(company):
