@@ -199,3 +199,11 @@ def test_pages_load_htmx_from_our_static_files_and_send_the_csrf_token_with_htmx
     assert f"""<body hx-headers='{{"X-CSRFToken": "{token}"}}'>""" in html
     assert '<script src="/static/vendor/htmx/htmx.min.js" defer></script>' in html
     assert "//cdn" not in html and "https://" not in html
+
+
+def test_every_page_links_to_the_weekly_digest_preview(client, org):
+    client.force_login(org.rep_a1)
+
+    response = client.get("/")
+
+    assert 'href="/digest/preview/"' in response.content.decode()
