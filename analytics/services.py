@@ -159,13 +159,13 @@ def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
     return run
 
 
-# write_matrix_snapshot_portable's steps (analytics.matrix) as one statement on exact numerics. The medians are the
-# mean of the middle value(s) rounded half up to the cent (ROUND on numeric; amounts are never negative); region codes
-# and names sort by code point (COLLATE "C"), as Python compares strings; share is float cents ÷ float cents, as numpy
-# divides. The year's rows are updated in place, with rows inserted for accounts new to the matrix and deleted for
-# accounts that left it: an UPDATE that keeps account and run skips the foreign key checks that an INSERT of every row
-# would queue (one row lock on the account each, at commit). All parts see the same data (one statement, one snapshot)
-# and touch disjoint rows.
+# write_matrix_snapshot_portable's steps (analytics.matrix) as one statement, on bigint cents as numpy works on int64
+# cents (an amount too large raises, as there). The medians are the exact mean of the middle value(s) (the same one
+# twice for an odd count) rounded half up to the cent (ROUND on numeric; amounts are never negative); region codes and
+# names sort by code point (COLLATE "C"), as Python compares strings; share is cents made float and divided, as numpy
+# does. The year's rows are updated in place, with rows inserted for accounts new to the matrix and deleted for those
+# that left it: an UPDATE that keeps account and run skips the foreign key checks that an INSERT of every row queues
+# (a row lock on the account each, at commit). All parts see the same data (one statement) and touch disjoint rows.
 _MATRIX_SQL = """
 WITH won AS (
     SELECT account_id, SUM(amount) AS amount
@@ -181,10 +181,11 @@ WITH won AS (
     GROUP BY account_id
 ), inputs AS (
     SELECT a.id AS account_id, a.name, a.is_target, r.code AS region_code,
-           COALESCE(w.amount, 0) + COALESCE(y.other_revenue, 0) AS cv,
-           y.potential_value, COALESCE(u.ours, 0) AS ours, COALESCE(u.theirs, 0) AS theirs,
-           COALESCE(a.employee_count, 0) AS employees,
-           COALESCE(i.spend_per_employee, %(default_spend)s::numeric) AS spend
+           ((COALESCE(w.amount, 0) + COALESCE(y.other_revenue, 0)) * 100)::bigint AS cv,
+           (y.potential_value * 100)::bigint AS potential,
+           COALESCE(u.ours, 0) AS ours, COALESCE(u.theirs, 0) AS theirs,
+           COALESCE(a.employee_count, 0)::bigint AS employees,
+           COALESCE((i.spend_per_employee * 100)::bigint, %(default_spend)s) AS spend
     FROM {account} a
     LEFT JOIN {industry} i ON i.id = a.industry_id
     LEFT JOIN {region} r ON r.id = a.region_id
@@ -193,7 +194,7 @@ WITH won AS (
     LEFT JOIN units u ON u.account_id = a.id
 ), sourced AS (
     SELECT *,
-           CASE WHEN potential_value IS NOT NULL THEN %(explicit)s
+           CASE WHEN potential IS NOT NULL THEN %(explicit)s
                 WHEN ours + theirs > 0 THEN %(installed_base)s
                 WHEN employees > 0 THEN %(employees)s
                 ELSE '' END AS pv_source,
@@ -206,37 +207,33 @@ WITH won AS (
     SELECT *
     FROM (
         SELECT account_id, name, is_target, region_code, cv, pv_source, customer_type,
-               CASE pv_source WHEN %(explicit)s THEN potential_value
-                              WHEN %(installed_base)s THEN (ours + theirs) * %(value_per_unit)s::numeric
+               CASE pv_source WHEN %(explicit)s THEN potential
+                              WHEN %(installed_base)s THEN (ours + theirs) * %(value_per_unit)s
                               WHEN %(employees)s THEN employees * spend
                               ELSE 0 END AS pv
         FROM sourced
     ) v
     WHERE cv > 0 OR pv > 0
 ), thresholds AS MATERIALIZED (
-    SELECT COALESCE(%(fixed_cv)s::numeric, (
-               SELECT ROUND(AVG(cv), 2)
-               FROM (SELECT cv, ROW_NUMBER() OVER (ORDER BY cv) AS n, COUNT(*) OVER () AS total FROM valued) c
-               WHERE n IN ((total + 1) / 2, total / 2 + 1)
-           )) AS cv,
-           COALESCE(%(fixed_pv)s::numeric, (
-               SELECT ROUND(AVG(pv), 2)
-               FROM (SELECT pv, ROW_NUMBER() OVER (ORDER BY pv) AS n, COUNT(*) OVER () AS total FROM valued) p
-               WHERE n IN ((total + 1) / 2, total / 2 + 1)
-           )) AS pv
+    SELECT cv, pv, (cv * 100)::bigint AS cv_cents, (pv * 100)::bigint AS pv_cents
+    FROM (
+        SELECT COALESCE(%(fixed_cv)s::numeric, ROUND((c[(n + 1) / 2] + c[n / 2 + 1])::numeric / 200, 2)) AS cv,
+               COALESCE(%(fixed_pv)s::numeric, ROUND((p[(n + 1) / 2] + p[n / 2 + 1])::numeric / 200, 2)) AS pv
+        FROM (SELECT array_agg(cv ORDER BY cv) AS c, array_agg(pv ORDER BY pv) AS p, count(*) AS n FROM valued) sorted
+    ) medians
 ), classified AS (
     SELECT v.account_id, v.name, v.region_code, v.cv, v.pv, v.pv_source, v.customer_type,
-           CASE WHEN v.pv >= t.pv AND v.cv >= t.cv THEN %(core)s
-                WHEN v.pv >= t.pv THEN %(develop)s
-                WHEN v.cv >= t.cv THEN %(maintain)s
+           CASE WHEN v.pv >= t.pv_cents AND v.cv >= t.cv_cents THEN %(core)s
+                WHEN v.pv >= t.pv_cents THEN %(develop)s
+                WHEN v.cv >= t.cv_cents THEN %(maintain)s
                 ELSE %(observe)s END AS quadrant,
            CASE WHEN v.customer_type IN (%(ours)s, %(mixed)s) THEN 0
                 WHEN v.customer_type = %(competitor)s THEN 1
                 WHEN v.is_target THEN 2 END AS visit_group
     FROM valued v CROSS JOIN thresholds t
 ), snapshot AS MATERIALIZED (
-    SELECT account_id, cv, pv, pv_source, quadrant, customer_type,
-           CASE WHEN pv > 0 THEN (cv * 100)::float8 / (pv * 100)::float8 END AS share,
+    SELECT account_id, cv * 0.01 AS cv, pv * 0.01 AS pv, pv_source, quadrant, customer_type,
+           CASE WHEN pv > 0 THEN cv::float8 / pv::float8 END AS share,
            CASE WHEN visit_group IS NOT NULL THEN ROW_NUMBER() OVER (
                ORDER BY visit_group NULLS LAST, array_position(%(quadrant_order)s::text[], quadrant),
                         region_code IS NULL, region_code COLLATE "C", name COLLATE "C", account_id
@@ -261,7 +258,7 @@ WITH won AS (
     WHERE NOT EXISTS (SELECT 1 FROM {account_value} o WHERE o.year = %(year)s AND o.account_id = s.account_id)
 ), deleted AS (
     DELETE FROM {account_value} AS o
-    WHERE o.year = %(year)s AND NOT EXISTS (SELECT 1 FROM snapshot s WHERE s.account_id = o.account_id)
+    WHERE o.year = %(year)s AND o.account_id NOT IN (SELECT account_id FROM snapshot)
 )
 SELECT cv_threshold, pv_threshold FROM run
 """
@@ -295,8 +292,8 @@ def write_matrix_snapshot_postgresql(*, year: int) -> MatrixRun:
         "start": start,
         "end": end,
         "won": Opportunity.Status.WON.value,
-        "value_per_unit": value_per_unit,
-        "default_spend": default_spend,
+        "value_per_unit": matrix.whole_cents(value_per_unit),
+        "default_spend": matrix.whole_cents(default_spend),
         "fixed_cv": fixed_cv,
         "fixed_pv": fixed_pv,
         "explicit": AccountValue.PvSource.EXPLICIT.value,
