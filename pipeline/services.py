@@ -971,7 +971,7 @@ VISIT_EDITABLE_FIELDS = ("kind", "planned_at", "purpose", "summary", "next_step"
 def update_visit(*, visit: Visit, changed_by: User, **fields: Any) -> Visit:
     """Changes the plain fields of a visit the user can see (kind, planned time while planned, texts, satisfaction)
     under the same rules as planning it; status moves only through complete/cancel. Writes nothing if it raises."""
-    current = Visit.objects.visible_to(changed_by).select_for_update().filter(pk=visit.pk).first()
+    current = Visit.objects.visible_to(changed_by).select_for_update(of=("self",)).filter(pk=visit.pk).first()
     if current is None:
         raise NotVisible(gettext("No such visit."))
     if unknown := sorted(set(fields) - set(VISIT_EDITABLE_FIELDS)):

@@ -63,3 +63,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
     on_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
     if os.environ.get("REDIS_URL") and on_sqlite and not database.get("TEST", {}).get("NAME"):
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture
+def celery_eager():
+    """Runs Celery tasks in-process for this test even when REDIS_URL points at a real broker (as in CI)."""
+    from salesflow.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

@@ -67,7 +67,7 @@ def test_the_email_goes_to_the_user_as_plain_text_with_an_html_alternative(rep):
     assert html.startswith("<!DOCTYPE html>") and "Your weekly digest" in html
 
 
-def test_the_task_sends_once_however_often_it_runs(rep):
+def test_the_task_sends_once_however_often_it_runs(rep, celery_eager):
     send_weekly_digest_task.delay(rep.pk, WEEK.isoformat())
     send_weekly_digest_task.delay(rep.pk, WEEK.isoformat())
 

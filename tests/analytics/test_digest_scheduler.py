@@ -72,7 +72,9 @@ def test_picking_who_is_due_is_one_query(people, django_assert_num_queries):
         digests_due(now=datetime(2026, 5, 18, 9, 0, tzinfo=BERLIN))
 
 
-def test_the_scheduler_sends_each_due_digest_once_however_often_it_runs(people, django_capture_on_commit_callbacks):
+def test_the_scheduler_sends_each_due_digest_once_however_often_it_runs(
+    people, django_capture_on_commit_callbacks, celery_eager
+):
     with (
         time_machine.travel(datetime(2026, 5, 18, 8, 5, tzinfo=SHANGHAI), tick=False),
         django_capture_on_commit_callbacks(execute=True),

@@ -20,15 +20,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def eager_celery():
-    """Runs tasks in-process even when REDIS_URL is set for the suite (the worker test covers the broker)."""
-    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
-
-
-@pytest.fixture
 def company(now):
     """Accounts with values in 2025 and 2026, an untouched target and a stale opportunity."""
     accounts = []
@@ -154,7 +145,7 @@ def test_flag_untouched_command_flags_and_is_safe_to_repeat(company):
     assert not MatrixRun.objects.exists()
 
 
-def test_tasks_call_the_services_and_running_them_twice_has_one_effect(company, eager_celery):
+def test_tasks_call_the_services_and_running_them_twice_has_one_effect(company, celery_eager):
     for _ in range(2):
         tasks.compute_matrix_task.delay(2026)
         tasks.flag_untouched_task.delay()
@@ -164,7 +155,7 @@ def test_tasks_call_the_services_and_running_them_twice_has_one_effect(company, 
     assert (UntouchedFlag.objects.count(), StaleFlag.objects.count()) == (1, 1)
 
 
-def test_the_nightly_entry_task_runs_every_job(company, eager_celery):
+def test_the_nightly_entry_task_runs_every_job(company, celery_eager):
     tasks.enqueue_nightly_analytics_task.delay()
     first = snapshot()
     tasks.enqueue_nightly_analytics_task.delay()

@@ -30,6 +30,13 @@ EXCEL_DATE = datetime(2024, 3, 5)  # noqa: DTZ001 - openpyxl reads Excel dates a
 HEADER = ["external_key", "name", "industry", "employee_count", "region", "owner", "is_target", "target_since"]
 
 
+@pytest.fixture(autouse=True)
+def _in_english():
+    """The messages are asserted in English; the command speaks the active language (zh-hans by default)."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def reference(org):
     """Industries and a region tree with an ambiguous district name, as a real territory has."""
@@ -650,3 +657,8 @@ def test_the_number_of_queries_does_not_grow_with_the_rows(reference, org, djang
         )
     assert set(Account.objects.values_list("owner__username", "is_target").distinct()) == {("rep_b1", False)}
     assert Reassignment.objects.count() == 110
+
+
+def test_errors_are_printed_in_the_default_chinese_too(tmp_path):
+    with translation.override("zh-hans"), pytest.raises(CommandError, match="无法读取"):
+        call_command("import_accounts", str(tmp_path / "missing.csv"), stdout=StringIO())
