@@ -299,7 +299,7 @@ class Contact(models.Model):
         SOCIAL = "social", _("Social")
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)

@@ -10,12 +10,19 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from analytics.models import DigestDelivery
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """The output is asserted in English; commands speak the active language (zh-hans by default)."""
+    with translation.override("en"):
+        yield
 
 
 class FailingBackend(BaseEmailBackend):
@@ -55,7 +62,7 @@ def test_sends_this_weeks_digest_to_every_active_user_who_did_not_opt_out(users)
         ("ann", date(2026, 5, 18), "sent"),
         ("bob", date(2026, 5, 18), "sent"),
     ]
-    assert output.strip().endswith("week of 2026-05-18: 2 digests sent, 0 failed")
+    assert output.strip().endswith("Week of 2026-05-18: 2 digests sent, 0 failed")
 
 
 def test_a_rerun_sends_nothing_twice(users):
@@ -64,7 +71,7 @@ def test_a_rerun_sends_nothing_twice(users):
 
     assert len(mail.outbox) == 2
     assert DigestDelivery.objects.filter(week_start=date(2026, 5, 11), status="sent").count() == 2
-    assert output.strip().endswith("week of 2026-05-11: 0 digests sent, 0 failed")
+    assert output.strip().endswith("Week of 2026-05-11: 0 digests sent, 0 failed")
 
 
 def test_a_rerun_sends_only_to_whoever_did_not_get_it_yet(users):
@@ -79,9 +86,9 @@ def test_dry_run_lists_who_would_get_it_and_sends_and_writes_nothing(users):
     output = run("--dry-run", "--week", "2026-05-18")
 
     assert output.splitlines() == [
-        "would send to ann <ann@example.com>",
-        "would send to bob <bob@example.com>",
-        "week of 2026-05-18: 2 digests would be sent (dry run)",
+        "Would send to ann <ann@example.com>",
+        "Would send to bob <bob@example.com>",
+        "Week of 2026-05-18: 2 digests would be sent (dry run)",
     ]
     assert mail.outbox == []
     assert not DigestDelivery.objects.exists()

@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from pipeline.criteria import IMPLEMENTED_CHECKS
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion, Visit
@@ -67,8 +68,10 @@ def test_loading_the_templates_keeps_the_default_pipeline_as_it_was():
     ]
 
 
-def test_the_command_reports_what_it_loaded():
-    assert load("handbook").strip() == "Loaded handbook: 7 stages, 14 exit criteria."
+def test_the_command_reports_what_it_loaded_in_the_active_language():
+    assert load("handbook").strip() == "已加载 handbook：7 个阶段，14 项退出标准。"
+    with translation.override("en"):
+        assert load("handbook").strip() == "Loaded handbook: 7 stages, 14 exit criteria."
 
 
 def test_an_unknown_template_name_lists_the_valid_ones():

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
 
 from analytics import services
 
@@ -15,10 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args, year: int | None = None, **options) -> None:
         if year is not None:
             run = services.compute_matrix(year=year)
-            self.stdout.write(f"CV/PV {year}: {run.values.count()} accounts")
+            self.stdout.write(_("CV/PV %(year)s: %(count)s accounts") % {"year": year, "count": run.values.count()})
             return
         for matrix_year in services.nightly_matrix_years():
             run = services.compute_matrix(year=matrix_year)
-            self.stdout.write(f"CV/PV {matrix_year}: {run.values.count()} accounts")
-        self.stdout.write(f"untouched target accounts: {services.flag_untouched()}")
-        self.stdout.write(f"stale opportunities: {services.flag_stale()}")
+            self.stdout.write(
+                _("CV/PV %(year)s: %(count)s accounts") % {"year": matrix_year, "count": run.values.count()}
+            )
+        self.stdout.write(_("Untouched target accounts: %(count)s") % {"count": services.flag_untouched()})
+        self.stdout.write(_("Stale opportunities: %(count)s") % {"count": services.flag_stale()})

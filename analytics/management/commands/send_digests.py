@@ -1,6 +1,7 @@
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from analytics import digests
 from analytics.dates import today
@@ -33,8 +34,13 @@ class Command(BaseCommand):
         recipients = list(digests.digest_recipients(week_start=week_start).only("pk", "username", "email"))
         if dry_run:
             for user in recipients:
-                self.stdout.write(f"would send to {user.username} <{user.email}>")
-            self.stdout.write(f"week of {week_start}: {len(recipients)} digests would be sent (dry run)")
+                self.stdout.write(
+                    _("Would send to %(user)s <%(email)s>") % {"user": user.username, "email": user.email}
+                )
+            self.stdout.write(
+                _("Week of %(week)s: %(count)s digests would be sent (dry run)")
+                % {"week": week_start, "count": len(recipients)}
+            )
             return
         sent = failed = 0
         for user in recipients:
@@ -42,7 +48,15 @@ class Command(BaseCommand):
                 sent += digests.send_weekly_digest(user_id=user.pk, week_start=week_start)
             except Exception as error:  # one user's failure (kept on their delivery) must not stop the others
                 failed += 1
-                self.stderr.write(f"failed for {user.username}: {type(error).__name__}: {error}")
-        self.stdout.write(f"week of {week_start}: {sent} digests sent, {failed} failed")
+                self.stderr.write(
+                    _("Failed for %(user)s: %(error)s")
+                    % {"user": user.username, "error": f"{type(error).__name__}: {error}"}
+                )
+        self.stdout.write(
+            _("Week of %(week)s: %(sent)s digests sent, %(failed)s failed")
+            % {"week": week_start, "sent": sent, "failed": failed}
+        )
         if failed:
-            raise CommandError(f"{failed} digests failed; they stay failed and are retried on the next run.")
+            raise CommandError(
+                _("%(count)s digests failed; they stay failed and are retried on the next run.") % {"count": failed}
+            )
