@@ -76,7 +76,10 @@ def _matrix_inputs(*, year: int) -> pd.DataFrame:
 
 
 def compute_matrix(*, year: int) -> MatrixRun:
-    """Replaces the CV/PV snapshot of `year` (thresholds, a row per account); keeps the old one if it raises."""
+    """Replaces the CV/PV snapshot of `year` (thresholds, a row per account); keeps the old one if it raises.
+
+    The run's computed_at is this run; a row's computed_at is the run that last changed one of its values.
+    """
     return _write_matrix_snapshot(year=year)
 
 
@@ -114,8 +117,15 @@ def _lock_matrix_run(
     return run
 
 
+# What a row of the matrix stores besides its keys and computed_at: a row whose values all stay keeps computed_at.
+_MATRIX_VALUE_COLUMNS = ("cv", "pv", "pv_source", "share", "quadrant", "customer_type", "priority")
+
+
 def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
-    """compute_matrix on any database: reads the inputs, computes with pandas, then writes in one transaction."""
+    """compute_matrix on any database: reads the inputs, computes with pandas, then writes in one transaction.
+
+    Every row is written anew, but a row whose values did not change keeps its computed_at (when it last changed).
+    """
     value_per_unit, default_spend, fixed_cv, fixed_pv = _matrix_settings()
     values = matrix.account_values(
         _matrix_inputs(year=year), value_per_unit=value_per_unit, default_spend=default_spend
@@ -152,9 +162,19 @@ def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
             thresholds=(cv_threshold, pv_threshold),
             fixed=fixed_cv is not None or fixed_pv is not None,
         )
-        AccountValue.objects.filter(year=year).delete()
+        # Read under the run's lock, so no concurrent run of the year changes the rows between here and the write.
+        previous = {
+            account_id: (stored, changed_at)
+            for account_id, changed_at, *stored in AccountValue.objects.filter(year=year)
+            .values_list("account_id", "computed_at", "run_id", *_MATRIX_VALUE_COLUMNS)
+            .order_by()
+        }
         for row in rows:
             row.run_id = run.pk
+            stored, changed_at = previous.get(row.account_id, (None, None))
+            if stored == [getattr(row, column) for column in ("run_id", *_MATRIX_VALUE_COLUMNS)]:
+                row.computed_at = changed_at  # unchanged: keeps when it last changed, as the statement leaves it
+        AccountValue.objects.filter(year=year).delete()
         AccountValue.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return run
 
@@ -165,7 +185,9 @@ def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
 # names sort by code point (COLLATE "C"), as Python compares strings; share is cents made float and divided, as numpy
 # does. The year's rows are updated in place, with rows inserted for accounts new to the matrix and deleted for those
 # that left it: an UPDATE that keeps account and run skips the foreign key checks that an INSERT of every row queues
-# (a row lock on the account each, at commit). All parts see the same data (one statement) and touch disjoint rows.
+# (a row lock on the account each, at commit). Only rows whose values change are updated (and stamped computed_at),
+# as the twin keeps an unchanged row's computed_at: most nights most rows stay, and an update that writes nothing
+# leaves no dead row and no index entry behind. All parts see the same data (one statement) and touch disjoint rows.
 _MATRIX_SQL = """
 WITH won AS (
     SELECT account_id, SUM(amount) AS amount
@@ -250,6 +272,8 @@ WITH won AS (
         customer_type = s.customer_type, priority = s.priority, computed_at = %(computed_at)s
     FROM snapshot s
     WHERE o.year = %(year)s AND o.account_id = s.account_id
+      AND (o.run_id, o.cv, o.pv, o.pv_source, o.share, o.quadrant, o.customer_type, o.priority)
+          IS DISTINCT FROM (%(run)s, s.cv, s.pv, s.pv_source, s.share, s.quadrant, s.customer_type, s.priority)
 ), inserted AS (
     INSERT INTO {account_value}
         (run_id, account_id, year, cv, pv, pv_source, share, quadrant, customer_type, priority, computed_at)
@@ -271,8 +295,9 @@ def _table(model: type[Model]) -> str:
 def write_matrix_snapshot_postgresql(*, year: int) -> MatrixRun:
     """compute_matrix on PostgreSQL: write_matrix_snapshot_portable's rows, computed and written in the database.
 
-    One transaction: the run row (locked first), then one statement that replaces the year's rows and stores the
-    thresholds; no account row travels to Python.
+    One transaction: the run row (locked first), then one statement that updates the year's rows whose values
+    change, inserts and deletes rows of accounts that joined or left, and stores the thresholds; no account row
+    travels to Python.
     """
     value_per_unit, default_spend, fixed_cv, fixed_pv = _matrix_settings()
     start, end = year_bounds(year)

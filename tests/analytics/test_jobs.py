@@ -9,6 +9,7 @@ from celery.schedules import crontab
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import AccountYear
 from analytics import matrix, tasks
 from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
 from analytics.services import compute_matrix, flag_stale, flag_untouched, write_matrix_snapshot_portable
@@ -71,6 +72,49 @@ def test_a_rerun_replaces_rows_of_accounts_that_left_the_matrix(company):
 
     assert AccountValue.objects.get(account__name="c").cv == Decimal("3000.00")
     assert AccountValue.objects.filter(year=2026).count() == 4
+
+
+MATRIX_PATHS = pytest.mark.parametrize(
+    "write", [compute_matrix, write_matrix_snapshot_portable], ids=["compute_matrix", "portable twin"]
+)
+
+
+def row_stamps(year: int) -> dict[str, object]:
+    return dict(AccountValue.objects.filter(year=year).values_list("account__name", "computed_at"))
+
+
+@MATRIX_PATHS
+def test_a_rerun_on_unchanged_data_stamps_the_run_and_keeps_every_row_as_it_was(company, time_machine, write):
+    write(year=2026)
+    first = snapshot()
+    later = NOW + timedelta(days=1, minutes=7)
+    time_machine.move_to(later, tick=False)
+
+    run = write(year=2026)
+
+    assert snapshot() == first
+    assert row_stamps(2026) == {"a": NOW, "b": NOW, "c": NOW}
+    assert run.computed_at == later
+    assert MatrixRun.objects.values_list("computed_at", flat=True).get() == later
+
+
+@MATRIX_PATHS
+def test_a_rerun_stamps_only_the_rows_whose_values_changed(company, time_machine, write):
+    write(year=2026)
+    later = NOW + timedelta(days=1)
+    time_machine.move_to(later, tick=False)
+    AccountYear.objects.filter(account__name="c", year=2026).update(other_revenue=Decimal(500))
+
+    write(year=2026)
+
+    # c: CV 3000 + 500; the medians (CV 2000, PV 9000) and so the others' quadrants stay
+    assert row_stamps(2026) == {"a": NOW, "b": NOW, "c": later}
+    assert AccountValue.objects.values_list("cv", "share", "quadrant").get(account__name="c") == (
+        Decimal("3500.00"),
+        3500 / 8000,
+        "maintain",
+    )
+    assert MatrixRun.objects.values_list("computed_at", flat=True).get() == later
 
 
 def test_a_failing_computation_keeps_the_previous_snapshot(company, monkeypatch):

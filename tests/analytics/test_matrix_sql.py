@@ -2,6 +2,7 @@
 
 Each test runs both paths on the same PostgreSQL data, with the clock pinned so both stamp the same computed_at, and
 compares every column of the run and of every row (all but the row id: the portable twin deletes and re-inserts).
+Both keep the computed_at of a row whose values stay: the statement does not even rewrite it.
 """
 
 import random
@@ -9,12 +10,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import DataError, connection
+from django.db import DataError, connection, transaction
 
 from accounts.models import Account, AccountYear, InstalledBase
 from analytics.models import AccountValue, MatrixRun
 from analytics.services import compute_matrix, write_matrix_snapshot_portable, write_matrix_snapshot_postgresql
-from tests.analytics.conftest import at, won
+from tests.analytics.conftest import NOW, at, won
 from tests.factories import AccountFactory, AccountYearFactory, CompetitorFactory, IndustryFactory, RegionFactory
 
 pytestmark = [
@@ -189,3 +190,44 @@ def test_compute_matrix_on_postgresql_reads_no_account_row_into_python(now, djan
         compute_matrix(year=2026)
 
     assert "INSERT INTO" in queries.captured_queries[5]["sql"]
+
+
+def row_versions(year: int) -> dict[int, str]:
+    """Each row's xmin by account: the (sub)transaction that last wrote it, which changes when a row is rewritten."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT account_id, xmin::text FROM {connection.ops.quote_name(AccountValue._meta.db_table)} "
+            "WHERE year = %s",
+            [year],
+        )
+        return dict(cursor.fetchall())
+
+
+def test_the_statement_rewrites_only_rows_whose_values_change_and_both_paths_stamp_those_alone(
+    varied_company, time_machine
+):
+    write_matrix_snapshot_postgresql(year=2026)
+    first, versions = stored(2026), row_versions(2026)
+    later = NOW + timedelta(days=1)
+    time_machine.move_to(later, tick=False)
+
+    write_matrix_snapshot_postgresql(year=2026)
+
+    assert row_versions(2026) == versions  # nothing changed: no row written
+    assert stored(2026)[1] == first[1]
+    assert stored(2026)[0][RUN_COLUMNS.index("computed_at")] == later
+
+    changed = sorted(versions)[::20]
+    for account_id in changed:
+        won(account=Account.objects.get(pk=account_id), amount="0.01", closed_at=at(2026, 3, 1))
+    with transaction.atomic():
+        by_statement = returned(write_matrix_snapshot_postgresql(year=2026)), stored(2026)
+        rewritten = {account for account, version in row_versions(2026).items() if versions[account] != version}
+        transaction.set_rollback(True)
+    by_twin = returned(write_matrix_snapshot_portable(year=2026)), stored(2026)
+
+    assert by_twin == by_statement
+    stamps = {row[ROW_COLUMNS.index("account_id")]: row[ROW_COLUMNS.index("computed_at")] for row in by_twin[1][1]}
+    assert set(stamps) == set(versions)
+    assert rewritten == {account for account, stamp in stamps.items() if stamp == later} >= set(changed)
+    assert {stamp for account, stamp in stamps.items() if account not in rewritten} == {NOW}
