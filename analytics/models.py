@@ -58,8 +58,9 @@ class AccountValue(models.Model):
         NONE = "none", _("No installed base")
 
     run = models.ForeignKey(MatrixRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="values")
+    # No index of its own: the unique (account, year) constraint's index starts with the account.
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="values"
+        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="values", db_index=False
     )
     year = models.PositiveSmallIntegerField(_("year"))
     cv = models.DecimalField(_("current value"), max_digits=16, decimal_places=2)
@@ -72,6 +73,8 @@ class AccountValue(models.Model):
     )
     # Company-wide visit priority (1 first) in the decks' order; empty for an account outside the visit list.
     priority = models.PositiveIntegerField(_("visit priority"), null=True, blank=True)
+    # The run that last changed one of the values above (a run that changes nothing keeps it); MatrixRun.computed_at
+    # is when the matrix was last computed.
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
 
     objects = AccountValueQuerySet.as_manager()
