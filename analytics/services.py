@@ -187,7 +187,9 @@ def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
 # that left it: an UPDATE that keeps account and run skips the foreign key checks that an INSERT of every row queues
 # (a row lock on the account each, at commit). Only rows whose values change are updated (and stamped computed_at),
 # as the twin keeps an unchanged row's computed_at: most nights most rows stay, and an update that writes nothing
-# leaves no dead row and no index entry behind. All parts see the same data (one statement) and touch disjoint rows.
+# leaves no dead row and no index entry behind. One full join of the snapshot with the year's stored rows (`changes`)
+# finds the rows to update, insert and delete, so the stored rows are read once. All parts see the same data (one
+# statement) and touch disjoint rows.
 _MATRIX_SQL = """
 WITH won AS (
     SELECT account_id, SUM(amount) AS amount
@@ -266,23 +268,29 @@ WITH won AS (
     FROM thresholds t
     WHERE {run}.id = %(run)s
     RETURNING {run}.cv_threshold, {run}.pv_threshold
+), changes AS MATERIALIZED (
+    SELECT o.id AS row_id, s.*
+    FROM snapshot s
+    FULL JOIN (SELECT * FROM {account_value} WHERE year = %(year)s) o ON o.account_id = s.account_id
+    WHERE o.id IS NULL OR s.account_id IS NULL
+       OR (o.run_id, o.cv, o.pv, o.pv_source, o.share, o.quadrant, o.customer_type, o.priority)
+          IS DISTINCT FROM (%(run)s, s.cv, s.pv, s.pv_source, s.share, s.quadrant, s.customer_type, s.priority)
 ), updated AS (
     UPDATE {account_value} AS o
-    SET run_id = %(run)s, cv = s.cv, pv = s.pv, pv_source = s.pv_source, share = s.share, quadrant = s.quadrant,
-        customer_type = s.customer_type, priority = s.priority, computed_at = %(computed_at)s
-    FROM snapshot s
-    WHERE o.year = %(year)s AND o.account_id = s.account_id
-      AND (o.run_id, o.cv, o.pv, o.pv_source, o.share, o.quadrant, o.customer_type, o.priority)
-          IS DISTINCT FROM (%(run)s, s.cv, s.pv, s.pv_source, s.share, s.quadrant, s.customer_type, s.priority)
+    SET run_id = %(run)s, cv = c.cv, pv = c.pv, pv_source = c.pv_source, share = c.share, quadrant = c.quadrant,
+        customer_type = c.customer_type, priority = c.priority, computed_at = %(computed_at)s
+    FROM changes c
+    WHERE o.id = c.row_id AND c.account_id IS NOT NULL
 ), inserted AS (
     INSERT INTO {account_value}
         (run_id, account_id, year, cv, pv, pv_source, share, quadrant, customer_type, priority, computed_at)
     SELECT %(run)s, account_id, %(year)s, cv, pv, pv_source, share, quadrant, customer_type, priority, %(computed_at)s
-    FROM snapshot s
-    WHERE NOT EXISTS (SELECT 1 FROM {account_value} o WHERE o.year = %(year)s AND o.account_id = s.account_id)
+    FROM changes
+    WHERE row_id IS NULL
 ), deleted AS (
     DELETE FROM {account_value} AS o
-    WHERE o.year = %(year)s AND o.account_id NOT IN (SELECT account_id FROM snapshot)
+    USING changes c
+    WHERE o.id = c.row_id AND c.account_id IS NULL
 )
 SELECT cv_threshold, pv_threshold FROM run
 """
