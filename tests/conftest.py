@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone, translation
 
 from pipeline.models import Pipeline, Stage
 from tests.factories import TeamFactory, UserFactory
@@ -13,6 +14,17 @@ def _test_settings(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language_and_time_zone(settings):
+    # Each test starts in the company defaults (zh-hans, Asia/Shanghai), whatever an earlier test in this process
+    # left active on the thread.
+    translation.activate(settings.LANGUAGE_CODE)
+    timezone.deactivate()
+    yield
+    translation.deactivate()
+    timezone.deactivate()
 
 
 @pytest.fixture

@@ -69,6 +69,10 @@ ERROR_RESPONSES: dict[str, tuple[str, dict[str, Any]]] = {
             "version": ["Someone else changed this record in the meantime. Reload it and try again."],
         },
     ),
+    "415": (
+        "The request body could not be read in its content type (send `application/json`).",
+        {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"},
+    ),
     "429": (
         "Too many requests; retry after the number of seconds in the Retry-After header.",
         {"detail": "Request was throttled. Expected available in 30 seconds.", "code": "throttled"},
@@ -76,10 +80,11 @@ ERROR_RESPONSES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Adds the documented error responses (400/401/403/404/409/429 as they apply) to every operation.
+    """Adds the documented error responses (400/401/403/404/409/415/429 as they apply) to every operation.
 
     A view opts out of 401 with `authentication_classes = []`, and into 409 with `versioned = True` (its writes
     take an optimistic-lock `version`).
@@ -106,6 +111,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")  # a record (in the path, body or a filter) you cannot see, or a page past the end
         if is_write and is_detail and getattr(self.view, "versioned", False):
             codes.append("409")
+        if self.method in BODY_METHODS:
+            codes.append("415")
         codes.append("429")
         return codes
 

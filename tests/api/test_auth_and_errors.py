@@ -127,3 +127,9 @@ def test_nested_errors_are_flattened_into_messages_saying_where():
         "detail": "units: Too many.",
         "code": "invalid",
     }
+
+
+def test_a_body_in_a_type_the_api_cannot_read_answers_415_as_documented(api, org):
+    response = api(org.director).post("/api/v1/competitors/", data="name=x", content_type="text/plain")
+
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")

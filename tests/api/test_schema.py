@@ -70,7 +70,7 @@ def test_every_action_documents_its_request_its_answer_and_its_errors(schema):
         assert operation["requestBody"]["content"]["application/json"]["schema"], path
         answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         assert answer in ("#/components/schemas/Opportunity", "#/components/schemas/Visit"), path
-        assert {"400", "401", "403", "404", "429"} <= set(operation["responses"]), path
+        assert {"400", "401", "403", "404", "415", "429"} <= set(operation["responses"]), path
         assert ("409" in operation["responses"]) == path.startswith("/api/v1/opportunities/"), path
 
 
