@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='contact',
-            name='name',
-            field=models.CharField(max_length=100, verbose_name='full name'),
+            model_name="contact",
+            name="name",
+            field=models.CharField(max_length=100, verbose_name="full name"),
         ),
     ]
