@@ -73,7 +73,7 @@ class AccountFilter(filters.FilterSet):
     )
     employees_min = IntFilter(field_name="employee_count", lookup_expr="gte", label=_("At least this many employees"))
     employees_max = IntFilter(field_name="employee_count", lookup_expr="lte", label=_("At most this many employees"))
-    created_from, created_to = date_range("created_at", _("Created"))
+    created_from, created_to = date_range("created_at", _("Creation time"))
 
     class Meta:
         model = Account

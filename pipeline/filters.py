@@ -25,8 +25,8 @@ class OpportunityFilter(filters.FilterSet):
     amount_min = AmountFilter(field_name="amount", lookup_expr="gte", label=_("Amount at least (CNY)"))
     amount_max = AmountFilter(field_name="amount", lookup_expr="lte", label=_("Amount at most (CNY)"))
     expected_close_from, expected_close_to = date_range("expected_close_date", _("Expected close"))
-    closed_from, closed_to = date_range("closed_at", _("Closed"))
-    created_from, created_to = date_range("created_at", _("Created"))
+    closed_from, closed_to = date_range("closed_at", _("Closing time"))
+    created_from, created_to = date_range("created_at", _("Creation time"))
 
     class Meta:
         model = Opportunity
@@ -41,8 +41,8 @@ class VisitFilter(filters.FilterSet):
     account = IdFilter(field_name="account", label=_("Account id"))
     contact = IdFilter(field_name="contact", label=_("Contact id"))
     opportunity = IdFilter(field_name="opportunity", label=_("Opportunity id"))
-    planned_from, planned_to = date_range("planned_at", _("Planned"))
-    done_from, done_to = date_range("done_at", _("Done"))
+    planned_from, planned_to = date_range("planned_at", _("Planned time"))
+    done_from, done_to = date_range("done_at", _("Done time"))
 
     class Meta:
         model = Visit
