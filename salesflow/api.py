@@ -26,7 +26,7 @@ from accounts.api import views as accounts_views
 from accounts.api.base import LocalizedViewMixin
 from pipeline.api.accounts import AccountViewSet
 from pipeline.api.opportunities import OpportunityViewSet
-from pipeline.api.planning import SalesTargetViewSet, StageViewSet
+from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
 from pipeline.api.visits import VisitViewSet
 from salesflow.errors import SalesFlowError
 
@@ -145,6 +145,7 @@ router.register("opportunities", OpportunityViewSet, basename="opportunity")
 router.register("visits", VisitViewSet, basename="visit")
 router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
+router.register("week-comments", WeekCommentViewSet, basename="week-comment")
 
 
 @csrf_exempt

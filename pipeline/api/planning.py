@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -16,8 +18,9 @@ from accounts.api.base import (
 )
 from accounts.models import Team, User
 from pipeline import filters
-from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion
+from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion, VisitWeekComment
 from pipeline.periods import period_start
+from pipeline.services import comment_on_visit_week
 
 
 class ManagedTeamField(PrimaryKeyField):
@@ -157,3 +160,43 @@ class StageViewSet(SalesFlowViewSet):
 
     def get_queryset(self):
         return Stage.objects.select_related("pipeline").prefetch_related("criteria")
+
+
+class WeekCommentSerializer(ModelSerializer):
+    rep = VisibleField(model=User, help_text=_("User id of the rep whose week it is."))
+    author = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("User id of who wrote it."))
+
+    class Meta:
+        model = VisitWeekComment
+        fields = ["id", "rep", "week_start", "author", "text", "created_at"]
+        read_only_fields = ["author", "created_at"]
+
+    def validate_week_start(self, value):
+        if value.weekday() != 0:
+            raise serializers.ValidationError(_("A week starts on a Monday."))
+        return value
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List comments on reps' weeks of visits that you can see"),
+    create=extend_schema(summary="Comment on a rep's week of visits (the rep's manager or a director)"),
+    retrieve=extend_schema(summary="A comment on a rep's week"),
+)
+class WeekCommentViewSet(SalesFlowViewSet):
+    """Managers' comments on a rep's week of visits (the C and A of P-D-C-A); the rep reads them."""
+
+    http_method_names: ClassVar[list[str]] = ["get", "post", "head", "options"]
+    serializer_class = WeekCommentSerializer
+    filterset_fields = ["rep", "week_start"]
+    search_fields = ["text"]
+    ordering_fields = ["week_start", "created_at"]
+    ordering = ["-week_start", "created_at", "id"]
+
+    def get_queryset(self):
+        return VisitWeekComment.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        return comment_on_visit_week(
+            rep=data["rep"], week_start=data["week_start"], author=self.request.user, text=data["text"]
+        )
