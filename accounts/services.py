@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, User
-from salesflow.errors import NotAllowed, ValidationFailed
+from core.errors import NotAllowed, ValidationFailed
 
 ACCOUNT_FIELDS = frozenset(
     {

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-
-def _safe_next(request: HttpRequest) -> str:
-    for candidate in (request.POST.get("next"), request.META.get("HTTP_REFERER")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-    return "/"
+from core.views import safe_next
 
 
 @require_POST
@@ -25,7 +17,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     their profile, which UserPreferencesMiddleware activates on every later request and the digest uses.
     An unknown language changes nothing.
     """
-    response = HttpResponseRedirect(_safe_next(request))
+    response = HttpResponseRedirect(safe_next(request, use_referer=True) or "/")
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
         return response

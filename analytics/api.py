@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.base import LocalizedViewMixin
 from accounts.models import User
 from analytics import selectors
-from analytics.dates import today
 from analytics.models import JobRun
+from core.api import LocalizedViewMixin
+from core.calendar import today
 from pipeline.models import Pipeline, SalesTarget
 
 MONEY = {"max_digits": 20, "decimal_places": 2}

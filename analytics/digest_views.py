@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.services import set_digest_opt_out
-from analytics.digests import render_weekly_digest, user_time_zone
-from pipeline.periods import period_start
-
-
-def _week_from(value: str | None, *, today: date) -> date:
-    """The Monday of the week containing the ISO date `value`; this week when it is missing or not a date."""
-    try:
-        day = date.fromisoformat(value) if value else today
-    except ValueError:
-        day = today
-    return period_start("week", day)
+from analytics.digests import render_weekly_digest
+from core.calendar import user_today, week_from, week_start_of
 
 
 @login_required
 def preview(request: HttpRequest) -> HttpResponse:
     """The user's digest of this week (or `?week=`) as the email would show it; `?format=text` for the plain text."""
-    today = timezone.localdate(timezone=user_time_zone(request.user))
-    week_start = _week_from(request.GET.get("week"), today=today)
+    today = user_today(request.user)
+    week_start = week_from(request.GET.get("week"), today=today)
     rendered = render_weekly_digest(user=request.user, week_start=week_start)
     if request.GET.get("format") == "text":
         return HttpResponse(rendered.text, content_type="text/plain; charset=utf-8")
@@ -40,7 +30,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         "week_start": week_start,
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
-        "this_week": period_start("week", today),
+        "this_week": week_start_of(today),
     }
     return render(request, "analytics/digest_preview.html", context)
 

@@ -12,7 +12,6 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
 from typing import Generic, TypeVar
 
 from django.conf import settings
@@ -25,11 +24,10 @@ from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import Team, User
 from analytics import selectors
-from analytics.dates import day_start
 from analytics.models import DigestDelivery
+from core.calendar import day_start, known_time_zones, period_start, user_time_zone
 from pipeline import selectors as pipeline_selectors
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, Visit
-from pipeline.periods import period_start
 from pipeline.selectors import PlanAdherence
 
 logger = logging.getLogger(__name__)
@@ -413,18 +411,6 @@ class RenderedDigest:
     html: str
 
 
-@cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def user_time_zone(user: User) -> zoneinfo.ZoneInfo:
-    """The user's time zone, or the company's when theirs is not a known zone."""
-    if user.time_zone in _known_time_zones():
-        return zoneinfo.ZoneInfo(user.time_zone)
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
-
-
 def _absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
@@ -477,7 +463,7 @@ def digests_due(*, now: datetime) -> list[tuple[int, date]]:
     Every time zone on a Monday at `now` is on the same Monday, so one week start serves them all.
     """
     due_zones, monday = [], None
-    for name in _known_time_zones():
+    for name in known_time_zones():
         local = now.astimezone(zoneinfo.ZoneInfo(name))
         if local.weekday() == 0 and local.time() >= SEND_AT:
             due_zones.append(name)
@@ -486,7 +472,7 @@ def digests_due(*, now: datetime) -> list[tuple[int, date]]:
         return []
     in_due_zone = Q(time_zone__in=due_zones)
     if settings.TIME_ZONE in due_zones:  # users with an unknown zone get theirs on the company's clock
-        in_due_zone |= ~Q(time_zone__in=_known_time_zones())
+        in_due_zone |= ~Q(time_zone__in=known_time_zones())
     ids = _receiving_users().filter(in_due_zone).filter(~_sent(monday)).order_by("pk").values_list("pk", flat=True)
     return [(user_id, monday) for user_id in ids]
 

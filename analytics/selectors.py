@@ -22,10 +22,19 @@ from django.utils.translation import gettext as _
 from accounts.models import Account, InstalledBase, Region, Team, User, size_band_for
 from accounts.visibility import visibility_filter
 from analytics import funnel, matrix, territory
-from analytics.dates import company_tz, current_quarter_bounds, day_start, local_date, period_bounds, today, year_bounds
 from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from core.calendar import (
+    company_tz,
+    current_quarter_bounds,
+    day_start,
+    local_date,
+    period_bounds,
+    period_end,
+    period_start,
+    today,
+    year_bounds,
+)
 from pipeline.models import Opportunity, Pipeline, SalesTarget, Stage, StageChange, Visit
-from pipeline.periods import period_end, period_start
 
 CENT = Decimal("0.01")
 MONEY = DecimalField(max_digits=20, decimal_places=4)

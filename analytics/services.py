@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountYear, Industry, InstalledBase, Region
 from analytics import matrix
-from analytics.dates import day_start, today, year_bounds
 from analytics.models import AccountValue, JobRun, MatrixRun, Quadrant, StaleFlag, UntouchedFlag
+from core.calendar import day_start, today, year_bounds
 from pipeline.models import Opportunity, StageChange, Visit
 from pipeline.selectors import is_stale_expression
 

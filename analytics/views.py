@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Team, User
 from analytics import selectors
-from analytics.dates import today
 from analytics.forms import (
     MATRIX_SORTS,
     TERRITORY_LABELS,
@@ -27,8 +26,8 @@ from analytics.forms import (
     TerritoryQueryForm,
 )
 from analytics.models import Quadrant
+from core.calendar import period_end, period_start, today
 from pipeline.models import Pipeline
-from pipeline.periods import period_end, period_start
 from pipeline.selectors import CUSTOMER_TYPE_LABELS, PlanAdherence, plan_adherence_by_owner
 
 HOME_LIST_LENGTH = 10

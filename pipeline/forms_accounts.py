@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region, User
+from core.forms import DateInput
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -63,13 +64,6 @@ def communication_advice(style: str) -> StyleAdvice | None:
             ),
         )
     return None
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class RegionChoiceField(forms.ModelChoiceField):

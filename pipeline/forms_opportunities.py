@@ -10,25 +10,12 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Competitor
+from core.forms import DateInput
 from pipeline.models import Opportunity, Pipeline, Stage
 from pipeline.selectors import OPPORTUNITY_SORTS, OpportunityFilters, owner_choices
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from salesflow.errors import SalesFlowError
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
-def add_service_error(form: forms.Form, error: SalesFlowError) -> None:
-    """Shows a service's refusal on the field it names, or above the form when the form has no such field."""
-    field = error.field if error.field in form.fields and not form.fields[error.field].widget.is_hidden else None
-    form.add_error(field, str(error.message))
 
 
 class OpportunityFilterForm(forms.Form):

@@ -8,28 +8,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, User
+from core.forms import DateInput, DateTimeLocalInput
 from pipeline.models import Opportunity, Visit
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-
-    from salesflow.errors import SalesFlowError
-
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format=DATETIME_FORMAT)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 def visit_opportunities(*, user: User, account: Account | None) -> QuerySet[Opportunity]:
@@ -174,9 +157,3 @@ class VisitFilterForm(forms.Form):
         self.fields["owner"].empty_label = _("All")
         self.fields["sort"].choices = list(self.SORTS.items())
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Account, contact, purpose, summary")})
-
-
-def add_service_error(form: forms.Form, error: SalesFlowError) -> None:
-    """Shows a service's refusal on the field it names, or above the form when the form shows no such field."""
-    field = error.field if error.field in form.fields and not form.fields[error.field].widget.is_hidden else None
-    form.add_error(field, str(error.message))

@@ -30,8 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Account, Industry, Region, User
+from core.errors import ValidationFailed
 from pipeline.services import hand_over_accounts
-from salesflow.errors import ValidationFailed
 
 ROW_NUMBER = "_row"  # key `read_rows` adds to each row: its number in the spreadsheet, the header being row 1
 

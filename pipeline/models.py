@@ -578,6 +578,6 @@ class SalesTarget(models.Model):
     @property
     def period_end(self) -> date:
         """The first day after the period."""
-        from pipeline.periods import period_end
+        from core.calendar import period_end
 
         return period_end(self.period_type, self.period_start)

@@ -234,8 +234,8 @@ from django.utils.translation import gettext_lazy  # noqa: E402
 
 from accounts.models import Account, Contact, InstalledBase, Region  # noqa: E402
 from accounts.models import User as UserModel  # noqa: E402
+from core.calendar import week_bounds  # noqa: E402
 from pipeline.models import VisitWeekComment  # noqa: E402
-from pipeline.periods import period_start  # noqa: E402
 
 ACCOUNT_PAGE_TIMELINE_LENGTH = 30
 
@@ -245,23 +245,6 @@ CUSTOMER_TYPE_LABELS = {
     "mixed": gettext_lazy("Mixed"),
     "none": gettext_lazy("None"),
 }
-
-
-def week_start_of(day: date) -> date:
-    """The Monday of the week containing `day`."""
-    return period_start("week", day)
-
-
-def week_start_of_moment(moment: datetime) -> date:
-    """The Monday of the company week in which `moment` falls."""
-    return week_start_of(timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE)).date())
-
-
-def week_bounds(week_start: date) -> tuple[datetime, datetime]:
-    """[Monday 00:00, next Monday 00:00) of a week in the company's time zone, as aware datetimes."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start = datetime.combine(week_start, time.min, tzinfo=tz)
-    return start, datetime.combine(week_start + timedelta(days=7), time.min, tzinfo=tz)
 
 
 def customer_type_for(*, our_units: int, competitor_units: int) -> str:

@@ -24,6 +24,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, Contact, User
+from core.errors import (
+    ExitCriteriaNotMet,
+    InvalidMove,
+    NotAllowed,
+    NotVisible,
+    OverrideNotAllowed,
+    SalesFlowError,
+    StaleVersion,
+    ValidationFailed,
+)
 from pipeline.criteria import unmet_exit_criteria
 from pipeline.models import (
     Opportunity,
@@ -34,16 +44,6 @@ from pipeline.models import (
     StageCriterion,
     Visit,
     VisitWeekComment,
-)
-from salesflow.errors import (
-    ExitCriteriaNotMet,
-    InvalidMove,
-    NotAllowed,
-    NotVisible,
-    OverrideNotAllowed,
-    SalesFlowError,
-    StaleVersion,
-    ValidationFailed,
 )
 
 EDITABLE_OPPORTUNITY_FIELDS = ("name", "amount", "expected_close_date", "source", "competitors", "probability")

@@ -23,12 +23,12 @@ from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.api import views as accounts_views
-from accounts.api.base import LocalizedViewMixin
+from core.api import LocalizedViewMixin
+from core.errors import SalesFlowError
 from pipeline.api.accounts import AccountViewSet
 from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
 from pipeline.api.visits import VisitViewSet
-from salesflow.errors import SalesFlowError
 
 RESERVED_KEYS = frozenset({"detail", "code", "unmet"})
 

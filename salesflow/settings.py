@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "core",
     "accounts",
     "pipeline",
     "analytics",
@@ -155,12 +156,12 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "salesflow.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.api.throttles.AnonRateThrottle",
-        "accounts.api.throttles.UserRateThrottle",
-        "accounts.api.throttles.ScopedRateThrottle",
+        "core.throttles.AnonRateThrottle",
+        "core.throttles.UserRateThrottle",
+        "core.throttles.ScopedRateThrottle",
     ],
     # Read per request, so the environment (and tests) can change them.
     "DEFAULT_THROTTLE_RATES": {

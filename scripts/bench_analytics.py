@@ -32,7 +32,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Account, AccountYear, InstalledBase, User  # noqa: E402
 from analytics import selectors, services  # noqa: E402
-from analytics.dates import today, year_bounds  # noqa: E402
+from core.calendar import today, year_bounds  # noqa: E402
 from pipeline.models import Opportunity, Pipeline, StageChange, Visit  # noqa: E402
 
 MAX_RATIO = 2.0

@@ -8,8 +8,8 @@ import zoneinfo
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.api.base import ModelSerializer, PrimaryKeyField, RefusedFieldsMixin, VisibleField
 from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
+from core.api import ModelSerializer, PrimaryKeyField, RefusedFieldsMixin, VisibleField
 
 FIXED_ACCOUNT = _("A record stays with its account; create a new one at the other account instead.")
 

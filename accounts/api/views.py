@@ -9,7 +9,6 @@ from django.contrib.auth.hashers import make_password
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from accounts import filters
-from accounts.api.base import IsDirectorOrReadOnly, SalesFlowViewSet
 from accounts.api.serializers import (
     AccountYearSerializer,
     CompetitorSerializer,
@@ -22,6 +21,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
 from accounts.services import CONTACT_FIELDS, create_contact, update_contact
+from core.api import IsDirectorOrReadOnly, SalesFlowViewSet
 
 
 @extend_schema_view(

@@ -17,8 +17,9 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.base import PrimaryKeyField, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from accounts.models import Account, Competitor, User
+from core.api import PrimaryKeyField, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
+from core.errors import SalesFlowError
 from pipeline import filters
 from pipeline.criteria import evaluate_current_stage_criteria, evaluate_stage_criteria
 from pipeline.models import Opportunity, Pipeline
@@ -32,7 +33,6 @@ from pipeline.services import (
     update_opportunity,
     win_opportunity,
 )
-from salesflow.errors import SalesFlowError
 
 MAX_VERSION = 2**31 - 1
 

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from accounts.api.base import (
+from accounts.models import Team, User
+from core.api import (
     IsDirectorOrReadOnly,
     IsManagerOrDirectorOrReadOnly,
     ModelSerializer,
@@ -16,10 +17,9 @@ from accounts.api.base import (
     SalesFlowViewSet,
     VisibleField,
 )
-from accounts.models import Team, User
+from core.calendar import period_start
 from pipeline import filters
 from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion, VisitWeekComment
-from pipeline.periods import period_start
 from pipeline.services import comment_on_visit_week
 
 

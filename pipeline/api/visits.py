@@ -8,8 +8,8 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.api.base import ModelSerializer, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from accounts.models import Account, Contact, User
+from core.api import ModelSerializer, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from pipeline import filters
 from pipeline.models import Opportunity, Visit
 from pipeline.services import cancel_visit, complete_visit, log_visit, plan_visit, update_visit

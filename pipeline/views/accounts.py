@@ -21,11 +21,11 @@ from django_htmx.http import reswap, retarget
 
 from accounts.models import Account, Contact, User
 from accounts.services import assignable_owners, create_account, create_contact, update_account, update_contact
+from core.errors import SalesFlowError
+from core.forms import add_service_error
 from pipeline.forms_accounts import AccountFilterForm, AccountForm, ContactForm, StyleAdvice, communication_advice
-from pipeline.forms_visits import add_service_error
 from pipeline.selectors import account_for_page, account_page, accounts_for_list
 from pipeline.services import reassign_account
-from salesflow.errors import SalesFlowError
 
 ACCOUNTS_PER_PAGE = 25
 

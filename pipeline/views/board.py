@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
 from pipeline.forms_opportunities import BoardFilterForm, MoveForm
 from pipeline.models import Opportunity, Pipeline
 from pipeline.selectors import board_columns
 from pipeline.services import move_opportunity
-from salesflow.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
 
 if TYPE_CHECKING:
     from pipeline.criteria import UnmetCriterion

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.errors import ExitCriteriaNotMet, SalesFlowError
+from core.forms import add_service_error
 from pipeline.criteria import evaluate_stage_criteria
 from pipeline.forms_opportunities import (
     CriterionValueForm,
@@ -27,7 +29,6 @@ from pipeline.forms_opportunities import (
     OpportunityListFilterForm,
     ProbabilityForm,
     VersionForm,
-    add_service_error,
 )
 from pipeline.models import Opportunity, StageCriterion
 from pipeline.selectors import days_between, filtered_opportunities, opportunity_history, stage_path
@@ -40,7 +41,6 @@ from pipeline.services import (
     update_opportunity,
     win_opportunity,
 )
-from salesflow.errors import ExitCriteriaNotMet, SalesFlowError
 
 PAGE_SIZE = 25
 

@@ -7,7 +7,6 @@ included. Writes go through pipeline/services.py; a refusal becomes a form error
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,20 +16,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from accounts.models import Account, User
-from pipeline.forms_visits import (
-    VisitCompleteForm,
-    VisitFilterForm,
-    VisitLogForm,
-    VisitPlanForm,
-    WeekCommentForm,
-    add_service_error,
-)
+from core.calendar import today, week_from, week_start_of, week_start_of_moment
+from core.errors import SalesFlowError
+from core.forms import add_service_error
+from core.views import safe_next
+from pipeline.forms_visits import VisitCompleteForm, VisitFilterForm, VisitLogForm, VisitPlanForm, WeekCommentForm
 from pipeline.models import Visit
 from pipeline.selectors import (
     account_search,
@@ -40,8 +35,6 @@ from pipeline.selectors import (
     visit_plan_week,
     visits_for_list,
     week_comments,
-    week_start_of,
-    week_start_of_moment,
 )
 from pipeline.services import (
     cancel_visit,
@@ -51,24 +44,12 @@ from pipeline.services import (
     may_comment_on_visit_week,
     plan_visit,
 )
-from salesflow.errors import SalesFlowError
 
 VISITS_PER_PAGE = 25
 
 
-def _company_today() -> date:
-    return timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE))
-
-
 def _now_to_the_minute() -> datetime:
     return timezone.localtime().replace(second=0, microsecond=0)
-
-
-def _safe_next(request: HttpRequest) -> str | None:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return None
 
 
 def _visible_account(request: HttpRequest, value: str | None) -> Account | None:
@@ -82,15 +63,6 @@ def _visible_account(request: HttpRequest, value: str | None) -> Account | None:
 
 def _plan_url(*, rep: User, week_start: date) -> str:
     return f"{reverse('pipeline:visit_plan')}?rep={rep.pk}&week={week_start.isoformat()}"
-
-
-def _week_from(value: str | None) -> date:
-    """The Monday of the week containing the ISO date `value`; this week when it is missing or not a date."""
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        day = _company_today()
-    return week_start_of(day)
 
 
 # --- logging, completing and cancelling ---------------------------------------------------------------------
@@ -128,7 +100,7 @@ def visit_log(request: HttpRequest) -> HttpResponse:
                     messages.success(request, _("Visit logged and the next one planned."))
                 else:
                     messages.success(request, _("Visit logged."))
-                return redirect(_safe_next(request) or visit.account.get_absolute_url())
+                return redirect(safe_next(request) or visit.account.get_absolute_url())
     else:
         form = VisitLogForm(
             user=request.user,
@@ -140,7 +112,7 @@ def visit_log(request: HttpRequest) -> HttpResponse:
         "account": account,
         "todays_visits": todays_visits(user=request.user),
         "backdate_days": settings.SALESFLOW_VISIT_BACKDATE_DAYS,
-        "next": _safe_next(request) or "",
+        "next": safe_next(request) or "",
     }
     return render(request, "pipeline/visit_log.html", context)
 
@@ -202,12 +174,12 @@ def visit_complete(request: HttpRequest, pk: int) -> HttpResponse:
                 if inline:
                     return _plan_card_response(request, _visit_for(request, visit.pk))
                 messages.success(request, _("Visit completed."))
-                return redirect(_safe_next(request) or visit.account.get_absolute_url())
+                return redirect(safe_next(request) or visit.account.get_absolute_url())
     elif visit.status != Visit.Status.PLANNED and not inline:
         return redirect(visit)  # nothing left to complete: show what happened
     else:
         form = VisitCompleteForm(prefix=prefix)
-    context = {"visit": visit, "form": form, "next": _safe_next(request) or ""}
+    context = {"visit": visit, "form": form, "next": safe_next(request) or ""}
     if inline:
         return render(request, "pipeline/visit_complete.html#inline_form", context)
     return render(request, "pipeline/visit_complete.html", context)
@@ -224,11 +196,11 @@ def visit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         if request.htmx:
             return HttpResponse(str(error.message), status=error.status)
         messages.error(request, str(error.message))
-        return redirect(_safe_next(request) or visit.get_absolute_url())
+        return redirect(safe_next(request) or visit.get_absolute_url())
     if request.htmx:
         return _plan_card_response(request, _visit_for(request, visit.pk))
     messages.success(request, _("Visit cancelled."))
-    return redirect(_safe_next(request) or visit.get_absolute_url())
+    return redirect(safe_next(request) or visit.get_absolute_url())
 
 
 # --- planning -------------------------------------------------------------------------------------------------
@@ -268,19 +240,19 @@ def visit_plan_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Visit planned."))
                 week_start = week_start_of_moment(visit.planned_at)
-                return redirect(_safe_next(request) or _plan_url(rep=visit.owner, week_start=week_start))
+                return redirect(safe_next(request) or _plan_url(rep=visit.owner, week_start=week_start))
     else:
         try:
             day = date.fromisoformat(data.get("date", ""))
         except ValueError:
-            day = _company_today() + timedelta(days=1)
+            day = today() + timedelta(days=1)
         initial = {
             "planned_at": datetime.combine(day, time(9, 0)),
             "kind": Visit.Kind.VISIT,
             "owner": data.get("rep") if owners is not None else None,
         }
         form = VisitPlanForm(user=request.user, account=account, owners=owners, initial=initial)
-    context = {"form": form, "account": account, "next": _safe_next(request) or ""}
+    context = {"form": form, "account": account, "next": safe_next(request) or ""}
     return render(request, "pipeline/visit_plan_form.html", context)
 
 
@@ -298,7 +270,7 @@ def visit_plan(request: HttpRequest) -> HttpResponse:
         rep = next((person for person in reps if person.pk == request.user.pk), reps[0] if reps else None)
         if rep is None:
             raise Http404
-    week_start = _week_from(request.GET.get("week"))
+    week_start = week_from(request.GET.get("week"), today=today())
     context = {
         "rep": rep,
         "reps": reps,
@@ -306,7 +278,7 @@ def visit_plan(request: HttpRequest) -> HttpResponse:
         "week_end": week_start + timedelta(days=6),
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
-        "this_week": week_start_of(_company_today()),
+        "this_week": week_start_of(today()),
         "days": visit_plan_week(rep=rep, week_start=week_start),
         "adherence": plan_adherence(rep=rep, week_start=week_start),
         "comments": week_comments(rep=rep, week_start=week_start),
@@ -325,7 +297,7 @@ def visit_week_comment(request: HttpRequest) -> HttpResponse:
     if not rep_id.isdigit():
         raise Http404
     rep = get_object_or_404(User.objects.visible_to(request.user), pk=rep_id)
-    week_start = _week_from(request.POST.get("week"))
+    week_start = week_from(request.POST.get("week"), today=today())
     if not may_comment_on_visit_week(author=request.user, rep=rep):
         return HttpResponseForbidden(_("Only the rep's manager or a director may comment on a rep's week."))
     form = WeekCommentForm(request.POST)

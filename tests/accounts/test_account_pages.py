@@ -12,9 +12,9 @@ from django.utils import translation
 
 from accounts.models import Account, Contact
 from accounts.services import create_account, update_account
+from core.errors import NotAllowed, ValidationFailed
 from pipeline.models import Reassignment
 from pipeline.selectors import account_for_page, account_page, customer_type_for
-from salesflow.errors import NotAllowed, ValidationFailed
 from tests.factories import (
     AccountFactory,
     CompetitorFactory,

@@ -6,8 +6,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from core.errors import NotAllowed
 from salesflow.api import exception_handler
-from salesflow.errors import NotAllowed
 from tests.factories import OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
+from core.errors import ExitCriteriaNotMet, InvalidMove, NotVisible, OverrideNotAllowed, StaleVersion
 from pipeline.models import Opportunity, StageChange
 from pipeline.services import move_opportunity, update_opportunity
-from salesflow.errors import ExitCriteriaNotMet, InvalidMove, NotVisible, OverrideNotAllowed, StaleVersion
 from tests.factories import OpportunityFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import NotAllowed, NotVisible, StaleVersion, ValidationFailed
 from pipeline.models import Opportunity, StageChange, Visit
 from pipeline.services import create_opportunity, set_criterion_value, update_opportunity
-from salesflow.errors import NotAllowed, NotVisible, StaleVersion, ValidationFailed
 from tests.factories import AccountFactory, CompetitorFactory, OpportunityFactory, VisitFactory, default_stage
 
 pytestmark = pytest.mark.django_db

@@ -4,11 +4,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
+from core.errors import ExitCriteriaNotMet
 from pipeline.criteria import IMPLEMENTED_CHECKS
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion, Visit
 from pipeline.process_templates import TEMPLATES
 from pipeline.services import move_opportunity, win_opportunity
-from salesflow.errors import ExitCriteriaNotMet
 from tests.factories import OpportunityFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account
+from core.errors import NotAllowed, NotVisible, StaleVersion, ValidationFailed
 from pipeline.models import Opportunity, Reassignment, StageChange, Visit
 from pipeline.services import move_opportunity, reassign_account, reassign_opportunity
-from salesflow.errors import NotAllowed, NotVisible, StaleVersion, ValidationFailed
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

@@ -3,9 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, StaleVersion, ValidationFailed
 from pipeline.models import Opportunity, StageChange, Visit
 from pipeline.services import lose_opportunity, reopen_opportunity, win_opportunity
-from salesflow.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, StaleVersion, ValidationFailed
 from tests.factories import CompetitorFactory, OpportunityFactory, VisitFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

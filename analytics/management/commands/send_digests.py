@@ -4,8 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from analytics import digests
-from analytics.dates import today
-from pipeline.periods import period_start
+from core.calendar import period_start, today
 
 
 def _monday(value: str) -> date:
