@@ -12,8 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
+from accounts.facts import customer_type_for
 from analytics.models import AccountValue, Quadrant
-from pipeline.selectors import customer_type_for
 
 CENT = Decimal("0.01")
 QUADRANTS: list[str] = [Quadrant.CORE.value, Quadrant.DEVELOP.value, Quadrant.MAINTAIN.value, Quadrant.OBSERVE.value]

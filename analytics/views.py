@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from accounts.facts import CUSTOMER_TYPE_LABELS
 from accounts.models import Team, User
 from analytics import selectors
 from analytics.forms import (
@@ -28,7 +29,7 @@ from analytics.forms import (
 from analytics.models import Quadrant
 from core.calendar import period_end, period_start, today
 from pipeline.models import Pipeline
-from pipeline.selectors import CUSTOMER_TYPE_LABELS, PlanAdherence, plan_adherence_by_owner
+from pipeline.selectors import PlanAdherence, plan_adherence_by_owner
 
 HOME_LIST_LENGTH = 10
 HOME_ATTAINMENT_ROWS = 8

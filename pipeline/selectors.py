@@ -230,30 +230,14 @@ from datetime import time  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from django.db.models import Case, Max, Subquery, Value, When  # noqa: E402
-from django.utils.translation import gettext_lazy  # noqa: E402
 
+from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for  # noqa: E402
 from accounts.models import Account, Contact, InstalledBase, Region  # noqa: E402
 from accounts.models import User as UserModel  # noqa: E402
 from core.calendar import week_bounds  # noqa: E402
 from pipeline.models import VisitWeekComment  # noqa: E402
 
 ACCOUNT_PAGE_TIMELINE_LENGTH = 30
-
-CUSTOMER_TYPE_LABELS = {
-    "ours": gettext_lazy("Ours"),
-    "competitor": gettext_lazy("Competitor"),
-    "mixed": gettext_lazy("Mixed"),
-    "none": gettext_lazy("None"),
-}
-
-
-def customer_type_for(*, our_units: int, competitor_units: int) -> str:
-    """SPEC §2's customer type from installed units: ours, competitor, mixed or none."""
-    if our_units and competitor_units:
-        return "mixed"
-    if our_units:
-        return "ours"
-    return "competitor" if competitor_units else "none"
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
+from accounts.facts import customer_type_for
 from accounts.models import Account, InstalledBase, User
 from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account, update_account
 from core.api import ModelSerializer, PrimaryKeyField, SalesFlowViewSet, VisibleField
 from pipeline import filters
-from pipeline.selectors import customer_type_for
 from pipeline.services import reassign_account
 
 

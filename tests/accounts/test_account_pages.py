@@ -10,11 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.facts import customer_type_for
 from accounts.models import Account, Contact
 from accounts.services import create_account, update_account
 from core.errors import NotAllowed, ValidationFailed
 from pipeline.models import Reassignment
-from pipeline.selectors import account_for_page, account_page, customer_type_for
+from pipeline.selectors import account_for_page, account_page
 from tests.factories import (
     AccountFactory,
     CompetitorFactory,
