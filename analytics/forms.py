@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from analytics.selectors import TERRITORY_DIMENSIONS
+from analytics.selectors.territory import TERRITORY_DIMENSIONS
 
 YEAR_MIN, YEAR_MAX = 1900, 2999
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import VisibleQuerySet
+from core.models import Delivery
 
 
 class Quadrant(models.TextChoices):
@@ -159,24 +158,13 @@ class DigestDeliveryQuerySet(VisibleQuerySet):
     owner_path = "user"
 
 
-class DigestDelivery(models.Model):
+class DigestDelivery(Delivery):
     """One weekly digest for one user: sent exactly once per user and week."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="digests"
     )
     week_start = models.DateField(_("week starting"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
 
     objects = DigestDeliveryQuerySet.as_manager()
 
@@ -193,9 +181,3 @@ class DigestDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.week_start} {self.status}"
-
-    @staticmethod
-    def claimable() -> Q:
-        """Pending or failed, or claimed by a worker that died (a claim older than the task time limit)."""
-        stale_claim = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-        return Q(status__in=["pending", "failed"]) | Q(status="sending", claimed_at__lt=stale_claim)

@@ -19,7 +19,7 @@ from analytics import matrix
 from analytics.models import AccountValue, JobRun, MatrixRun, Quadrant, StaleFlag, UntouchedFlag
 from core.calendar import day_start, today, year_bounds
 from pipeline.models import Opportunity, StageChange, Visit
-from pipeline.selectors import is_stale_expression
+from pipeline.selectors.opportunities import is_stale_expression
 
 BATCH_SIZE = 2000
 
@@ -397,9 +397,9 @@ def flag_untouched(*, on: date | None = None) -> int:
 def flag_stale(*, on: date | None = None) -> int:
     """Replaces the stale-opportunity snapshot; returns how many open opportunities it flagged.
 
-    Stale is the board's rule (pipeline.selectors.is_stale_expression) as of the start of `on`: activity on the day
-    SALESFLOW_STALE_DAYS before still counts. Each flag keeps the last of stage entry, stage change and completed
-    visit on the opportunity. Runs one query and one transaction.
+    Stale is the board's rule (pipeline.selectors.opportunities.is_stale_expression) as of the start of `on`: activity
+    on the day SALESFLOW_STALE_DAYS before still counts. Each flag keeps the last of stage entry, stage change and
+    completed visit on the opportunity. Runs one query and one transaction.
     """
     last_change = StageChange.objects.filter(opportunity=OuterRef("pk")).order_by("-changed_at").values("changed_at")
     last_visit = (

@@ -10,7 +10,8 @@ from celery import group, shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import digests, services
+from analytics import services
+from analytics.digests import sending as digests
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,23 @@
+"""Analytics pages (app "analytics") and, as `digest_urlpatterns`, the weekly digest's pages (namespace "digest",
+included by salesflow/urls.py under /digest/; SPEC §8)."""
+
 from django.urls import path
 
-from analytics import views
+from analytics.views import digest, pages
 
 app_name = "analytics"
 
 urlpatterns = [
-    path("team/", views.team, name="team"),
-    path("matrix/", views.matrix, name="matrix"),
-    path("territory/", views.territory, name="territory"),
-    path("targets/", views.targets, name="targets"),
+    path("team/", pages.team, name="team"),
+    path("matrix/", pages.matrix, name="matrix"),
+    path("territory/", pages.territory, name="territory"),
+    path("targets/", pages.targets, name="targets"),
 ]
+
+digest_urlpatterns = (
+    [
+        path("preview/", digest.preview, name="preview"),
+        path("opt-out/", digest.opt_out, name="opt_out"),
+    ],
+    "digest",
+)

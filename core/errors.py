@@ -7,12 +7,18 @@ language when rendered; `ExitCriteriaNotMet` is built in the acting user's langu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext, gettext_lazy
 
-if TYPE_CHECKING:
-    from pipeline.criteria import UnmetCriterion
+
+class UnmetCriterion(Protocol):
+    """What an error needs to know of an unmet exit criterion (pipeline.criteria.UnmetCriterion has it)."""
+
+    stage_code: str
+    code: str
+    label: Any
+    reason: Any
 
 
 class SalesFlowError(Exception):

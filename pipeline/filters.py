@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from accounts.filters import AccountFilter, AmountFilter, IdFilter, IntFilter, date_range
+from accounts.filters import AccountFilter
+from core.filters import AmountFilter, IdFilter, IntFilter, date_range
 from pipeline.models import Opportunity, SalesTarget, Stage, Visit
 
 __all__ = ["AccountFilter", "OpportunityFilter", "SalesTargetFilter", "StageFilter", "VisitFilter"]

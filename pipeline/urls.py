@@ -1,9 +1,55 @@
-from django.urls import include, path
+"""Pipeline pages: board, opportunities and visits in the "pipeline" namespace, and the account pages.
+
+The account pages live in pipeline because they show opportunities and visits (imports go pipeline → accounts);
+their names keep the "accounts" namespace (accounts:detail, accounts:list): salesflow/urls.py includes
+`account_urlpatterns` on its own.
+"""
+
+from django.urls import path
+
+from pipeline.views import accounts, board, opportunities, visits
 
 app_name = "pipeline"
 
-# One URL module per page area, so each can grow on its own; all names live in the "pipeline" namespace.
 urlpatterns = [
-    path("", include("pipeline.opportunity_urls")),
-    path("", include("pipeline.visit_urls")),
+    # Board and opportunity pages.
+    path("pipeline/board/", board.board, name="board"),
+    path("pipeline/board/<int:pk>/move/", board.board_move, name="board_move"),
+    path("opportunities/", opportunities.opportunity_list, name="opportunity_list"),
+    path("opportunities/new/", opportunities.opportunity_create, name="opportunity_create"),
+    path("opportunities/<int:pk>/", opportunities.opportunity_detail, name="opportunity"),
+    path("opportunities/<int:pk>/move/", opportunities.opportunity_move, name="opportunity_move"),
+    path(
+        "opportunities/<int:pk>/criteria/<slug:code>/",
+        opportunities.opportunity_criterion,
+        name="opportunity_criterion",
+    ),
+    path("opportunities/<int:pk>/win/", opportunities.opportunity_win, name="opportunity_win"),
+    path("opportunities/<int:pk>/lose/", opportunities.opportunity_lose, name="opportunity_lose"),
+    path("opportunities/<int:pk>/reopen/", opportunities.opportunity_reopen, name="opportunity_reopen"),
+    path("opportunities/<int:pk>/probability/", opportunities.opportunity_probability, name="opportunity_probability"),
+    path("opportunities/<int:pk>/edit/", opportunities.opportunity_edit, name="opportunity_edit"),
+    # Visit pages: log, plan, week plan, list, one visit, and their htmx pieces.
+    path("visits/", visits.visit_list, name="visit_list"),
+    path("visits/log/", visits.visit_log, name="visit_log"),
+    path("visits/plan/", visits.visit_plan, name="visit_plan"),
+    path("visits/plan/new/", visits.visit_plan_create, name="visit_plan_create"),
+    path("visits/plan/comments/", visits.visit_week_comment, name="visit_week_comment"),
+    path("visits/accounts/search/", visits.visit_account_search, name="visit_account_search"),
+    path("visits/accounts/picker/", visits.visit_account_picker, name="visit_account_picker"),
+    path("visits/<int:pk>/", visits.visit_detail, name="visit"),
+    path("visits/<int:pk>/complete/", visits.visit_complete, name="visit_complete"),
+    path("visits/<int:pk>/cancel/", visits.visit_cancel, name="visit_cancel"),
 ]
+
+account_urlpatterns = (
+    [
+        path("accounts/", accounts.account_list, name="list"),
+        path("accounts/new/", accounts.account_create, name="create"),
+        path("accounts/<int:pk>/", accounts.account_detail, name="detail"),
+        path("accounts/<int:pk>/edit/", accounts.account_edit, name="edit"),
+        path("accounts/<int:pk>/contacts/new/", accounts.contact_create, name="contact_create"),
+        path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", accounts.contact_edit, name="contact_edit"),
+    ],
+    "accounts",
+)

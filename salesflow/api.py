@@ -156,7 +156,7 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 
 urlpatterns = [
     path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
-    path("v1/analytics/", include("analytics.api_urls")),  # SPEC §9: /api/v1/analytics/...
+    path("v1/analytics/", include("analytics.api.urls")),  # SPEC §9: /api/v1/analytics/...
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "accounts",
     "pipeline",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "salesflow.navigation.navigation",
             ],
         },
     },
@@ -140,7 +142,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Django REST framework. Viewsets set pagination and filter backends themselves (accounts/api/base.py); the
+# Django REST framework. Viewsets set pagination and filter backends themselves (core/api.py); the
 # schema class and throttles live in modules DRF can import while it defines its own views.
 REST_FRAMEWORK = {
     # Token first: an unauthenticated request answers 401 with WWW-Authenticate: Token.

@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.views import set_language
-from analytics.views import home
+from analytics.urls import digest_urlpatterns
+from analytics.views.pages import home
+from pipeline.urls import account_urlpatterns
 
 urlpatterns = [
     # Un-namespaced page names from the contract: "home", "login", "logout", "set_language".
@@ -13,8 +15,8 @@ urlpatterns = [
     # Before the i18n include, which has Django's own view under the same path and name.
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("analytics.urls")),
-    path("digest/", include("analytics.digest_urls")),
-    path("", include("pipeline.account_urls")),
+    path("digest/", include(digest_urlpatterns)),
+    path("", include(account_urlpatterns)),
     path("", include("pipeline.urls")),
     path("api/", include("salesflow.api")),
     path("admin/", admin.site.urls),

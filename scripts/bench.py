@@ -118,7 +118,7 @@ def bench_home_page(username: str, runs: int) -> Result:
 
 
 def bench_home_selector(username: str, runs: int) -> Result:
-    from analytics.selectors import funnel_snapshot
+    from analytics.selectors.funnel import funnel_snapshot
 
     viewer = User.objects.get(username=username)
     pipeline = Pipeline.objects.get(is_default=True)

@@ -31,7 +31,14 @@ from django.db.models import Q  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Account, AccountYear, InstalledBase, User  # noqa: E402
-from analytics import selectors, services  # noqa: E402
+from analytics import services  # noqa: E402
+from analytics.selectors.activity import visits_per_rep_week, visits_vs_won  # noqa: E402
+from analytics.selectors.attainment import attainment, stability  # noqa: E402
+from analytics.selectors.coverage import stale_opportunities, target_coverage, untouched_accounts  # noqa: E402
+from analytics.selectors.funnel import funnel_flow, funnel_snapshot  # noqa: E402
+from analytics.selectors.matrix import cvpv_matrix  # noqa: E402
+from analytics.selectors.outcomes import untouched_losses, win_rate  # noqa: E402
+from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis  # noqa: E402
 from core.calendar import today, year_bounds  # noqa: E402
 from pipeline.models import Opportunity, Pipeline, StageChange, Visit  # noqa: E402
 
@@ -163,21 +170,20 @@ def time_selectors(*, runs: int) -> None:
     this_year = today().year
     start, end = today().replace(month=1, day=1), today()
     reads = {
-        "funnel_snapshot": lambda: selectors.funnel_snapshot(viewer=director, pipeline=pipeline),
-        "funnel_flow": lambda: selectors.funnel_flow(viewer=director, pipeline=pipeline, start=start, end=end),
-        "win_rate": lambda: selectors.win_rate(viewer=director, start=start, end=end),
-        "untouched_losses": lambda: selectors.untouched_losses(viewer=director, start=start, end=end),
-        "visits_per_rep_week": lambda: selectors.visits_per_rep_week(viewer=director, start=start, end=end),
-        "visits_vs_won": lambda: selectors.visits_vs_won(viewer=director, start=start, end=end),
-        "cvpv_matrix": lambda: selectors.cvpv_matrix(viewer=director, year=this_year),
-        "untouched_accounts": lambda: selectors.untouched_accounts(viewer=director),
-        "target_coverage": lambda: selectors.target_coverage(viewer=director),
-        "stale_opportunities": lambda: selectors.stale_opportunities(viewer=director),
-        "attainment (month)": lambda: selectors.attainment(viewer=director, period_type="month", year=this_year),
-        "stability": lambda: selectors.stability(viewer=director),
+        "funnel_snapshot": lambda: funnel_snapshot(viewer=director, pipeline=pipeline),
+        "funnel_flow": lambda: funnel_flow(viewer=director, pipeline=pipeline, start=start, end=end),
+        "win_rate": lambda: win_rate(viewer=director, start=start, end=end),
+        "untouched_losses": lambda: untouched_losses(viewer=director, start=start, end=end),
+        "visits_per_rep_week": lambda: visits_per_rep_week(viewer=director, start=start, end=end),
+        "visits_vs_won": lambda: visits_vs_won(viewer=director, start=start, end=end),
+        "cvpv_matrix": lambda: cvpv_matrix(viewer=director, year=this_year),
+        "untouched_accounts": lambda: untouched_accounts(viewer=director),
+        "target_coverage": lambda: target_coverage(viewer=director),
+        "stale_opportunities": lambda: stale_opportunities(viewer=director),
+        "attainment (month)": lambda: attainment(viewer=director, period_type="month", year=this_year),
+        "stability": lambda: stability(viewer=director),
         **{
-            f"territory {d}": lambda d=d: selectors.territory_analysis(viewer=director, dimension=d)
-            for d in selectors.TERRITORY_DIMENSIONS
+            f"territory {d}": lambda d=d: territory_analysis(viewer=director, dimension=d) for d in TERRITORY_DIMENSIONS
         },
     }
     say()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.selectors import FunnelStage, funnel_snapshot, funnel_total, without_empty_after_sales
+from analytics.selectors.funnel import FunnelStage, funnel_snapshot, funnel_total, without_empty_after_sales
 from tests.factories import OpportunityFactory, UserFactory, default_stage
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,8 @@
-"""The `accounts` resource. It lives in pipeline because changing an account's owner is `reassign_account`, which
-also moves the account's open opportunities."""
+"""The `accounts` resource. It lives in pipeline because an account edit is `edit_account`, whose owner change also
+moves the account's open opportunities."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
@@ -12,10 +11,10 @@ from rest_framework import serializers
 
 from accounts.facts import customer_type_for
 from accounts.models import Account, InstalledBase, User
-from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account, update_account
+from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account
 from core.api import ModelSerializer, PrimaryKeyField, SalesFlowViewSet, VisibleField
 from pipeline import filters
-from pipeline.services import reassign_account
+from pipeline.services.accounts import edit_account
 
 
 class AssignableOwnerField(PrimaryKeyField):
@@ -109,12 +108,7 @@ class AccountViewSet(SalesFlowViewSet):
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        owner = data.pop("owner", None)
-        account = serializer.instance
-        with transaction.atomic():
-            fields = {k: v for k, v in data.items() if k in ACCOUNT_FIELDS}
-            if fields:
-                account = update_account(account=account, changed_by=self.request.user, **fields)
-            if owner is not None and owner.pk != account.owner_id:
-                account = reassign_account(account=account, to_owner=owner, reassigned_by=self.request.user)
-        return account
+        fields = {k: v for k, v in data.items() if k in ACCOUNT_FIELDS}
+        return edit_account(
+            account=serializer.instance, changed_by=self.request.user, owner=data.get("owner"), **fields
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -23,15 +22,12 @@ from core.errors import SalesFlowError
 from pipeline import filters
 from pipeline.criteria import evaluate_current_stage_criteria, evaluate_stage_criteria
 from pipeline.models import Opportunity, Pipeline
-from pipeline.services import (
+from pipeline.services.moves import lose_opportunity, move_opportunity, reopen_opportunity, win_opportunity
+from pipeline.services.opportunities import (
     create_opportunity,
-    lose_opportunity,
-    move_opportunity,
-    reassign_opportunity,
-    reopen_opportunity,
+    edit_opportunity,
+    record_closed_opportunity,
     set_criterion_value,
-    update_opportunity,
-    win_opportunity,
 )
 
 MAX_VERSION = 2**31 - 1
@@ -149,6 +145,16 @@ REFUSED_ON_UPDATE = {
 }
 
 
+# Create input only history (status won or lost) takes, in the order a refusal names them.
+HISTORY_ONLY = {
+    "closed_at": _("Only a closed opportunity has this value."),
+    "loss_reason": _("Only a closed opportunity has this value."),
+    "lost_to": _("Only a closed opportunity has this value."),
+    "untouched_cause": _("Only a closed opportunity has this value."),
+    "created_at": _("Only history can be created in the past."),
+}
+
+
 class OpportunityCreateSerializer(serializers.Serializer):
     """A new opportunity, open by default. Directors may record history: status won/lost with a past closed_at."""
 
@@ -182,6 +188,14 @@ class OpportunityCreateSerializer(serializers.Serializer):
     untouched_cause = serializers.ChoiceField(
         choices=Opportunity.UntouchedCause.choices, required=False, allow_blank=True
     )
+
+    def validate(self, attrs: dict) -> dict:
+        """An open opportunity takes no history field: one sent with a value is refused, an empty one dropped."""
+        if attrs.get("status", Opportunity.Status.OPEN) != Opportunity.Status.OPEN:
+            return attrs
+        if given := next((name for name in HISTORY_ONLY if attrs.get(name)), None):
+            raise serializers.ValidationError({given: [HISTORY_ONLY[given]]})
+        return {name: value for name, value in attrs.items() if name not in HISTORY_ONLY}
 
 
 class OpportunityUpdateSerializer(RefusedFieldsMixin, serializers.Serializer):
@@ -344,28 +358,30 @@ class OpportunityViewSet(SalesFlowViewSet):
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
-        status = data.pop("status", None)
-        return create_opportunity(
+        status, stage_code = data.pop("status", Opportunity.Status.OPEN), data.pop("stage", None)
+        if status == Opportunity.Status.OPEN:
+            return create_opportunity(created_by=self.request.user, stage_code=stage_code, **data)
+        return record_closed_opportunity(
             created_by=self.request.user,
-            stage_code=data.pop("stage", None),
-            backfill_status=None if status == Opportunity.Status.OPEN else status,
+            status=status,
+            stage_code=stage_code,
+            closed_at=data.pop("closed_at", None),
             **data,
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
-        version, owner = data.pop("version", None), data.pop("owner", None)
-        opportunity = serializer.instance
-        with transaction.atomic(), fields_renamed({"to_owner": "owner"}):
-            # With no plain field this still checks the version under the same rules.
-            opportunity = update_opportunity(
-                opportunity=opportunity, changed_by=self.request.user, expected_version=version, **data
-            )
-            if owner is not None and owner.pk != opportunity.owner_id:
-                opportunity = reassign_opportunity(
-                    opportunity=opportunity, to_owner=owner, reassigned_by=self.request.user
-                )
-        return opportunity
+        opportunity, owner = serializer.instance, data.pop("owner", None)
+        if owner is not None and owner.pk == opportunity.owner_id:
+            owner = None  # sending back the current owner (a PUT of what a GET returned) is not a reassignment
+        # With no plain field this still checks the version under the same rules.
+        return edit_opportunity(
+            opportunity=opportunity,
+            changed_by=self.request.user,
+            owner=owner,
+            expected_version=data.pop("version", None),
+            **data,
+        )
 
     def run_action(self, serializer_class, service):
         """Validates the body, calls `service(opportunity, user, data)` and answers the opportunity as it is now."""
@@ -445,12 +461,12 @@ class OpportunityViewSet(SalesFlowViewSet):
     )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
-        def reassign(o, user, data):
-            with transaction.atomic(), fields_renamed({"to_owner": "owner"}):
-                o = update_opportunity(opportunity=o, changed_by=user, expected_version=data.get("version"))
-                return reassign_opportunity(opportunity=o, to_owner=data["owner"], reassigned_by=user)
-
-        return self.run_action(ReassignSerializer, reassign)
+        return self.run_action(
+            ReassignSerializer,
+            lambda o, user, data: edit_opportunity(
+                opportunity=o, changed_by=user, owner=data["owner"], expected_version=data.get("version")
+            ),
+        )
 
     @_action_schema(
         CriterionValueSerializer,

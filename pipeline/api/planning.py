@@ -20,7 +20,7 @@ from core.api import (
 from core.calendar import period_start
 from pipeline import filters
 from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion, VisitWeekComment
-from pipeline.services import comment_on_visit_week
+from pipeline.services.planning import comment_on_visit_week
 
 
 class ManagedTeamField(PrimaryKeyField):

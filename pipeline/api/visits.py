@@ -12,7 +12,7 @@ from accounts.models import Account, Contact, User
 from core.api import ModelSerializer, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from pipeline import filters
 from pipeline.models import Opportunity, Visit
-from pipeline.services import cancel_visit, complete_visit, log_visit, plan_visit, update_visit
+from pipeline.services.visits import cancel_visit, complete_visit, log_visit, plan_visit, update_visit
 
 
 def satisfaction_field() -> serializers.IntegerField:

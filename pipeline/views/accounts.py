@@ -2,7 +2,8 @@
 timeline), account create/edit and contact create/edit.
 
 Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
-included. Writes go through accounts/services.py (and reassign_account for an owner change).
+included. Writes go through accounts/services.py, and an account edit through edit_account, which also
+reassigns the account when its owner changes.
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
 
+from accounts.facts import StyleAdvice, communication_advice
 from accounts.models import Account, Contact, User
-from accounts.services import assignable_owners, create_account, create_contact, update_account, update_contact
+from accounts.services import assignable_owners, create_account, create_contact, update_contact
 from core.errors import SalesFlowError
 from core.forms import add_service_error
-from pipeline.forms_accounts import AccountFilterForm, AccountForm, ContactForm, StyleAdvice, communication_advice
-from pipeline.selectors import account_for_page, account_page, accounts_for_list
-from pipeline.services import reassign_account
+from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm
+from pipeline.selectors.accounts import account_for_page, account_page, accounts_for_list
+from pipeline.services.accounts import edit_account
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -128,15 +129,11 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     owners = None if request.user.is_rep else assignable_owners(user=request.user).order_by("username")
     form = AccountForm(request.POST or None, instance=account, user=request.user, owners=owners)
     if request.method == "POST" and form.is_valid():
-        new_owner = form.cleaned_data.get("owner")
         try:
-            with transaction.atomic():
-                account = update_account(account=account, changed_by=request.user, **_account_values(form))
-                if new_owner is not None and new_owner.pk != account.owner_id:
-                    account = reassign_account(account=account, to_owner=new_owner, reassigned_by=request.user)
+            account = edit_account(
+                account=account, changed_by=request.user, owner=form.cleaned_data.get("owner"), **_account_values(form)
+            )
         except SalesFlowError as error:
-            if error.field == "to_owner":
-                error.field = "owner"
             add_service_error(form, error)
         else:
             messages.success(request, _("Account saved."))

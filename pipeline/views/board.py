@@ -14,14 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
-from pipeline.forms_opportunities import BoardFilterForm, MoveForm
+from pipeline.forms.opportunities import BoardFilterForm, MoveForm
 from pipeline.models import Opportunity, Pipeline
-from pipeline.selectors import board_columns
-from pipeline.services import move_opportunity
+from pipeline.selectors.opportunities import board_columns
+from pipeline.services.moves import move_opportunity
 
 if TYPE_CHECKING:
     from pipeline.criteria import UnmetCriterion
-    from pipeline.selectors import BoardColumn
+    from pipeline.selectors.opportunities import BoardColumn
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.errors import ExitCriteriaNotMet, SalesFlowError
 from core.forms import add_service_error
 from pipeline.criteria import evaluate_stage_criteria
-from pipeline.forms_opportunities import (
+from pipeline.forms.opportunities import (
     CriterionValueForm,
     LoseForm,
     MoveForm,
@@ -31,16 +31,9 @@ from pipeline.forms_opportunities import (
     VersionForm,
 )
 from pipeline.models import Opportunity, StageCriterion
-from pipeline.selectors import days_between, filtered_opportunities, opportunity_history, stage_path
-from pipeline.services import (
-    create_opportunity,
-    lose_opportunity,
-    move_opportunity,
-    reopen_opportunity,
-    set_criterion_value,
-    update_opportunity,
-    win_opportunity,
-)
+from pipeline.selectors.opportunities import days_between, filtered_opportunities, opportunity_history, stage_path
+from pipeline.services.moves import lose_opportunity, move_opportunity, reopen_opportunity, win_opportunity
+from pipeline.services.opportunities import create_opportunity, set_criterion_value, update_opportunity
 
 PAGE_SIZE = 25
 

@@ -1,7 +1,8 @@
 """Visit pages: log a visit, complete or cancel a planned one, plan visits, the week plan and the visit list.
 
 Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
-included. Writes go through pipeline/services.py; a refusal becomes a form error on the field it names.
+included. Writes go through pipeline/services/visits.py and planning.py; a refusal becomes a form error on the field
+it names.
 """
 
 from __future__ import annotations
@@ -25,25 +26,13 @@ from core.calendar import today, week_from, week_start_of, week_start_of_moment
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from core.views import safe_next
-from pipeline.forms_visits import VisitCompleteForm, VisitFilterForm, VisitLogForm, VisitPlanForm, WeekCommentForm
+from pipeline.forms.visits import VisitCompleteForm, VisitFilterForm, VisitLogForm, VisitPlanForm, WeekCommentForm
 from pipeline.models import Visit
-from pipeline.selectors import (
-    account_search,
-    plan_adherence,
-    plan_reps,
-    todays_visits,
-    visit_plan_week,
-    visits_for_list,
-    week_comments,
-)
-from pipeline.services import (
-    cancel_visit,
-    comment_on_visit_week,
-    complete_visit,
-    log_visit,
-    may_comment_on_visit_week,
-    plan_visit,
-)
+from pipeline.selectors.accounts import account_search
+from pipeline.selectors.planning import plan_adherence, plan_reps, visit_plan_week, week_comments
+from pipeline.selectors.visits import todays_visits, visits_for_list
+from pipeline.services.planning import comment_on_visit_week, may_comment_on_visit_week
+from pipeline.services.visits import cancel_visit, complete_visit, log_visit, plan_visit
 
 VISITS_PER_PAGE = 25
 

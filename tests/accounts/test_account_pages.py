@@ -15,7 +15,7 @@ from accounts.models import Account, Contact
 from accounts.services import create_account, update_account
 from core.errors import NotAllowed, ValidationFailed
 from pipeline.models import Reassignment
-from pipeline.selectors import account_for_page, account_page
+from pipeline.selectors.accounts import account_for_page, account_page
 from tests.factories import (
     AccountFactory,
     CompetitorFactory,

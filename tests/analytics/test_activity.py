@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.selectors import visits_per_rep_week, visits_vs_won
+from analytics.selectors.activity import visits_per_rep_week, visits_vs_won
 from pipeline.models import Visit
 from tests.analytics.conftest import at, done_visit, won
 from tests.factories import AccountFactory, VisitFactory

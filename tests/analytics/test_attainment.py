@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.selectors import attainment, stability
+from analytics.selectors.attainment import attainment, stability
 from tests.analytics.conftest import at, won
 from tests.factories import SalesTargetFactory, UserFactory
 

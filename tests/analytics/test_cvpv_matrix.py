@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import AccountYear
 from analytics.models import AccountValue, MatrixRun
-from analytics.selectors import cvpv_matrix
+from analytics.selectors.matrix import cvpv_matrix
 from analytics.services import compute_matrix
 from tests.analytics.conftest import at, won
 from tests.factories import (

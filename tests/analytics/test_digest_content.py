@@ -8,7 +8,8 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from analytics.digests import render_weekly_digest, weekly_digest
+from analytics.digests.content import weekly_digest
+from analytics.digests.sending import render_weekly_digest
 from analytics.models import AccountValue, MatrixRun, StaleFlag, UntouchedFlag
 from pipeline.models import Opportunity, SalesTarget, Visit
 from tests.analytics.conftest import at, done_visit, lost, won

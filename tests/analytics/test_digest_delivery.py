@@ -12,7 +12,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from analytics.digests import SUBJECT, send_weekly_digest
+from analytics.digests.sending import SUBJECT, send_weekly_digest
 from analytics.models import DigestDelivery
 from analytics.tasks import send_weekly_digest_task
 from tests.analytics.conftest import at

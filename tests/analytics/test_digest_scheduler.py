@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
-from analytics.digests import digests_due
+from analytics.digests.sending import digests_due
 from analytics.models import DigestDelivery
 from analytics.tasks import enqueue_weekly_digests, enqueue_weekly_digests_task
 from tests.factories import UserFactory

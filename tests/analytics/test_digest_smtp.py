@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from analytics.digests import send_weekly_digest
+from analytics.digests.sending import send_weekly_digest
 from analytics.models import DigestDelivery
 from tests.factories import AccountFactory, UserFactory, VisitFactory
 from tests.smtp_sink import SmtpSink

@@ -5,15 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.selectors import (
-    funnel_flow,
-    funnel_flow_by_owner,
-    funnel_snapshot,
-    funnel_snapshot_by_owner,
-    untouched_losses,
-    win_rate,
-    win_rate_by_owner,
-)
+from analytics.selectors.funnel import funnel_flow, funnel_flow_by_owner, funnel_snapshot, funnel_snapshot_by_owner
+from analytics.selectors.outcomes import untouched_losses, win_rate, win_rate_by_owner
 from pipeline.models import Opportunity
 from tests.analytics.conftest import at, lost, won
 from tests.factories import OpportunityFactory, StageChangeFactory, default_stage

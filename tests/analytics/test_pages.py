@@ -14,8 +14,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account
-from analytics import selectors
 from analytics.models import AccountValue, MatrixRun, StaleFlag, UntouchedFlag
+from analytics.selectors.pages import matrix_years, team_overview, team_people, visit_agenda
 from pipeline.models import Visit
 from tests.analytics.conftest import NOW, at, done_visit, lost, won
 from tests.factories import (
@@ -530,15 +530,13 @@ def test_the_page_selectors_run_their_fixed_number_of_queries(
 ):
     user = getattr(org, viewer)
     with django_assert_num_queries(2):
-        agenda = selectors.visit_agenda(viewer=user)
+        agenda = visit_agenda(viewer=user)
     with django_assert_num_queries(1):
-        people = selectors.team_people(viewer=user)
+        people = team_people(viewer=user)
     with django_assert_num_queries(1):
-        assert selectors.matrix_years() == [2026, 2025]
+        assert matrix_years() == [2026, 2025]
     with django_assert_num_queries(20):
-        overview = selectors.team_overview(
-            viewer=user, pipeline=default_pipeline, start=date(2026, 4, 1), end=NOW.date()
-        )
+        overview = team_overview(viewer=user, pipeline=default_pipeline, start=date(2026, 4, 1), end=NOW.date())
 
     visible_reps = {"rep_a1": 1, "manager_a": 2, "director": 3}[viewer]
     assert agenda.later_count == visible_reps * company  # one visit planned tomorrow per account

@@ -9,8 +9,21 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Account
-from analytics import selectors, services
+from analytics import services
 from analytics.models import JobRun
+from analytics.selectors._common import job_computed_at
+from analytics.selectors.activity import visits_per_rep_week, visits_vs_won
+from analytics.selectors.attainment import attainment, stability
+from analytics.selectors.coverage import (
+    stale_opportunities,
+    target_coverage,
+    target_coverage_by_owner,
+    untouched_accounts,
+)
+from analytics.selectors.funnel import funnel_flow, funnel_flow_by_owner, funnel_snapshot, funnel_snapshot_by_owner
+from analytics.selectors.matrix import account_value_history, cvpv_matrix
+from analytics.selectors.outcomes import untouched_losses, win_rate, win_rate_by_owner
+from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis
 from pipeline.models import Visit
 from tests.analytics.conftest import NOW, at, done_visit, lost, won
 from tests.factories import (
@@ -70,30 +83,29 @@ def company(request, org, now):
 
 
 SELECTORS = {
-    "funnel_snapshot": (1, lambda v, p: selectors.funnel_snapshot(viewer=v, pipeline=p)),
-    "funnel_flow": (3, lambda v, p: selectors.funnel_flow(viewer=v, pipeline=p, start=START, end=END)),
-    "funnel_snapshot_by_owner": (2, lambda v, p: selectors.funnel_snapshot_by_owner(viewer=v, pipeline=p)),
+    "funnel_snapshot": (1, lambda v, p: funnel_snapshot(viewer=v, pipeline=p)),
+    "funnel_flow": (3, lambda v, p: funnel_flow(viewer=v, pipeline=p, start=START, end=END)),
+    "funnel_snapshot_by_owner": (2, lambda v, p: funnel_snapshot_by_owner(viewer=v, pipeline=p)),
     "funnel_flow_by_owner": (
         3,
-        lambda v, p: selectors.funnel_flow_by_owner(viewer=v, pipeline=p, start=START, end=END),
+        lambda v, p: funnel_flow_by_owner(viewer=v, pipeline=p, start=START, end=END),
     ),
-    "win_rate": (1, lambda v, p: selectors.win_rate(viewer=v, start=START, end=END)),
-    "win_rate_by_owner": (1, lambda v, p: selectors.win_rate_by_owner(viewer=v, start=START, end=END)),
-    "untouched_losses": (1, lambda v, p: selectors.untouched_losses(viewer=v, start=START, end=END)),
-    "visits_per_rep_week": (2, lambda v, p: selectors.visits_per_rep_week(viewer=v, start=START, end=END)),
-    "visits_vs_won": (3, lambda v, p: selectors.visits_vs_won(viewer=v, start=START, end=END)),
-    "cvpv_matrix": (2, lambda v, p: selectors.cvpv_matrix(viewer=v, year=2026)),
-    "untouched_accounts": (1, lambda v, p: selectors.untouched_accounts(viewer=v)),
-    "target_coverage": (1, lambda v, p: selectors.target_coverage(viewer=v)),
-    "target_coverage_by_owner": (1, lambda v, p: selectors.target_coverage_by_owner(viewer=v)),
-    "stale_opportunities": (1, lambda v, p: selectors.stale_opportunities(viewer=v)),
-    "attainment month": (3, lambda v, p: selectors.attainment(viewer=v, period_type="month", year=2026)),
-    "attainment week": (3, lambda v, p: selectors.attainment(viewer=v, period_type="week", year=2026)),
-    "stability": (2, lambda v, p: selectors.stability(viewer=v)),
-    "job_computed_at": (1, lambda v, p: selectors.job_computed_at(JobRun.UNTOUCHED)),
+    "win_rate": (1, lambda v, p: win_rate(viewer=v, start=START, end=END)),
+    "win_rate_by_owner": (1, lambda v, p: win_rate_by_owner(viewer=v, start=START, end=END)),
+    "untouched_losses": (1, lambda v, p: untouched_losses(viewer=v, start=START, end=END)),
+    "visits_per_rep_week": (2, lambda v, p: visits_per_rep_week(viewer=v, start=START, end=END)),
+    "visits_vs_won": (3, lambda v, p: visits_vs_won(viewer=v, start=START, end=END)),
+    "cvpv_matrix": (2, lambda v, p: cvpv_matrix(viewer=v, year=2026)),
+    "untouched_accounts": (1, lambda v, p: untouched_accounts(viewer=v)),
+    "target_coverage": (1, lambda v, p: target_coverage(viewer=v)),
+    "target_coverage_by_owner": (1, lambda v, p: target_coverage_by_owner(viewer=v)),
+    "stale_opportunities": (1, lambda v, p: stale_opportunities(viewer=v)),
+    "attainment month": (3, lambda v, p: attainment(viewer=v, period_type="month", year=2026)),
+    "attainment week": (3, lambda v, p: attainment(viewer=v, period_type="week", year=2026)),
+    "stability": (2, lambda v, p: stability(viewer=v)),
+    "job_computed_at": (1, lambda v, p: job_computed_at(JobRun.UNTOUCHED)),
     **{
-        f"territory {d}": (5, lambda v, p, d=d: selectors.territory_analysis(viewer=v, dimension=d))
-        for d in selectors.TERRITORY_DIMENSIONS
+        f"territory {d}": (5, lambda v, p, d=d: territory_analysis(viewer=v, dimension=d)) for d in TERRITORY_DIMENSIONS
     },
 }
 EXPECTED = [
@@ -118,7 +130,7 @@ def test_account_value_history_runs_one_query(org, company, django_assert_num_qu
     account = Account.objects.filter(owner=org.rep_a1).first()
 
     with django_assert_num_queries(1):
-        history = selectors.account_value_history(viewer=org.rep_a1, account=account)
+        history = account_value_history(viewer=org.rep_a1, account=account)
 
     assert [v.year for v in history] == [2025, 2026]
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from analytics.models import JobRun, StaleFlag
-from analytics.selectors import stale_opportunities
+from analytics.selectors.coverage import stale_opportunities
 from analytics.services import flag_stale
 from pipeline.models import Opportunity
 from tests.analytics.conftest import NOW, at, done_visit, won

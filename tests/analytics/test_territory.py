@@ -7,7 +7,7 @@ from django.utils import translation
 
 from accounts.models import Competitor
 from analytics.models import AccountValue, MatrixRun
-from analytics.selectors import territory_analysis
+from analytics.selectors.territory import territory_analysis
 from tests.analytics.conftest import at, done_visit, won
 from tests.factories import (
     AccountFactory,

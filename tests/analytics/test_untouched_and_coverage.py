@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from analytics.models import AccountValue, JobRun, MatrixRun, UntouchedFlag
-from analytics.selectors import target_coverage, target_coverage_by_owner, untouched_accounts
+from analytics.selectors.coverage import target_coverage, target_coverage_by_owner, untouched_accounts
 from analytics.services import flag_untouched
 from pipeline.models import Visit
 from tests.analytics.conftest import NOW, at, done_visit

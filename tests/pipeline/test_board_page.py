@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion
 from pipeline.process_templates import TEMPLATES, install_pipeline
-from pipeline.selectors import OpportunityFilters, board_columns
+from pipeline.selectors.opportunities import OpportunityFilters, board_columns
 from tests.factories import AccountFactory, OpportunityFactory, StageChangeFactory, VisitFactory, default_stage
 
 BOARD = reverse("pipeline:board")

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from accounts.models import Account, User
-from pipeline.importing import ROW_NUMBER, ImportRejected, RowError, import_accounts, read_rows
+from pipeline.importing.accounts import import_accounts
+from pipeline.importing.reading import ROW_NUMBER, ImportRejected, RowError, read_rows
 from pipeline.models import Opportunity, Reassignment, Visit
 from tests.factories import (
     AccountFactory,

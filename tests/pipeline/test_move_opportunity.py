@@ -6,7 +6,8 @@ from django.utils import translation
 
 from core.errors import ExitCriteriaNotMet, InvalidMove, NotVisible, OverrideNotAllowed, StaleVersion
 from pipeline.models import Opportunity, StageChange
-from pipeline.services import move_opportunity, update_opportunity
+from pipeline.services.moves import move_opportunity
+from pipeline.services.opportunities import update_opportunity
 from tests.factories import OpportunityFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

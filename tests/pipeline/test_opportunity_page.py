@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Contact
 from pipeline.models import Opportunity, Reassignment, StageChange, Visit
-from pipeline.services import create_opportunity, log_visit, lose_opportunity, win_opportunity
+from pipeline.services.moves import lose_opportunity, win_opportunity
+from pipeline.services.opportunities import create_opportunity
+from pipeline.services.visits import log_visit
 from tests.factories import (
     AccountFactory,
     CompetitorFactory,

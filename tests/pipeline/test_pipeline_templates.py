@@ -8,7 +8,7 @@ from core.errors import ExitCriteriaNotMet
 from pipeline.criteria import IMPLEMENTED_CHECKS
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion, Visit
 from pipeline.process_templates import TEMPLATES
-from pipeline.services import move_opportunity, win_opportunity
+from pipeline.services.moves import move_opportunity, win_opportunity
 from tests.factories import OpportunityFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db

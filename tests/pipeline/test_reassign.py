@@ -6,7 +6,8 @@ from django.utils import timezone
 from accounts.models import Account
 from core.errors import NotAllowed, NotVisible, StaleVersion, ValidationFailed
 from pipeline.models import Opportunity, Reassignment, StageChange, Visit
-from pipeline.services import move_opportunity, reassign_account, reassign_opportunity
+from pipeline.services.moves import move_opportunity
+from pipeline.services.reassignment import reassign_account, reassign_opportunity
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pipeline.models import Visit, VisitWeekComment
-from pipeline.selectors import plan_adherence, visit_plan_week
+from pipeline.selectors.planning import plan_adherence, visit_plan_week
 from tests.factories import AccountFactory, ContactFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db

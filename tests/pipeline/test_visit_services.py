@@ -5,7 +5,7 @@ import pytest
 
 from core.errors import NotVisible, ValidationFailed
 from pipeline.models import Visit
-from pipeline.services import cancel_visit, complete_visit, log_visit, plan_visit
+from pipeline.services.visits import cancel_visit, complete_visit, log_visit, plan_visit
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, VisitFactory, default_stage
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 
 from core.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, StaleVersion, ValidationFailed
 from pipeline.models import Opportunity, StageChange, Visit
-from pipeline.services import lose_opportunity, reopen_opportunity, win_opportunity
+from pipeline.services.moves import lose_opportunity, reopen_opportunity, win_opportunity
 from tests.factories import CompetitorFactory, OpportunityFactory, VisitFactory, default_stage, satisfy_exit_criteria
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from analytics import digests
+from analytics.digests import sending as digests
 from core.calendar import period_start, today
 
 

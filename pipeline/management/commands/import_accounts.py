@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
-from pipeline.importing import ImportRejected, import_accounts, read_rows
+from pipeline.importing.accounts import import_accounts
+from pipeline.importing.reading import ImportRejected, read_rows
 
 HELP = """\
 Creates or updates accounts from a CSV (UTF-8, with or without BOM, or GBK/GB18030 as Excel saves it in China) or

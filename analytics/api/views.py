@@ -1,0 +1,340 @@
+"""Read-only analytics endpoints under /api/v1/analytics/ (SPEC §9): query serializers check the parameters, the
+selectors answer, output serializers give the shapes. Same visibility as everywhere: an owner or a team the viewer
+cannot see answers 404."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from analytics.models import JobRun
+from analytics.selectors._common import job_computed_at, visible_teams
+from analytics.selectors.attainment import attainment, stability
+from analytics.selectors.coverage import target_coverage, untouched_accounts
+from analytics.selectors.funnel import funnel_flow, funnel_snapshot
+from analytics.selectors.matrix import cvpv_matrix
+from analytics.selectors.outcomes import win_rate
+from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis
+from core.api import LocalizedViewMixin
+from core.calendar import today
+from pipeline.models import Pipeline, SalesTarget
+
+MONEY = {"max_digits": 20, "decimal_places": 2}
+
+
+# Query parameters -----------------------------------------------------------------------------------------------
+
+
+class ScopeQuery(serializers.Serializer):
+    owner = serializers.IntegerField(required=False, min_value=1, help_text=_("Only this user's records."))
+    team = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Only the records of this team's members.")
+    )
+
+    def scope(self, viewer: User) -> dict:
+        """The owner and team as visible objects; an id the viewer cannot see raises 404."""
+        data = self.validated_data
+        return {
+            "owner": get_object_or_404(User.objects.visible_to(viewer), pk=data["owner"]) if "owner" in data else None,
+            "team": get_object_or_404(visible_teams(viewer), pk=data["team"]) if "team" in data else None,
+        }
+
+
+class FunnelQuery(ScopeQuery):
+    pipeline = serializers.CharField(
+        required=False, help_text=_("Pipeline code or id; the default pipeline when left out.")
+    )
+    start = serializers.DateField(required=False, help_text=_("First day of the period; 1 January when left out."))
+    end = serializers.DateField(required=False, help_text=_("Last day of the period, included; today when left out."))
+
+    def validate_pipeline(self, value: str) -> Pipeline:
+        by_key = {"pk": int(value)} if value.isdigit() and int(value) < 2**63 else {"code": value}
+        pipeline = Pipeline.objects.filter(**by_key).first()
+        if pipeline is None:
+            raise serializers.ValidationError(_("No pipeline with this code or id."))
+        return pipeline
+
+    def validate(self, attrs: dict) -> dict:
+        attrs.setdefault("end", today())
+        attrs.setdefault("start", date(attrs["end"].year, 1, 1))
+        if attrs["start"] > attrs["end"]:
+            raise serializers.ValidationError({"end": _("The end of the period is before its start.")})
+        if "pipeline" not in attrs:
+            attrs["pipeline"] = Pipeline.objects.filter(is_default=True).first()
+        if attrs["pipeline"] is None:
+            raise serializers.ValidationError({"pipeline": _("There is no default pipeline; name one.")})
+        return attrs
+
+
+class YearQuery(serializers.Serializer):
+    year = serializers.IntegerField(
+        required=False, min_value=1900, max_value=2999, help_text=_("Calendar year; this year when left out.")
+    )
+
+
+class CvPvQuery(YearQuery, ScopeQuery):
+    pass
+
+
+class AttainmentQuery(YearQuery, ScopeQuery):
+    period_type = serializers.ChoiceField(
+        choices=SalesTarget.PeriodType.choices,
+        required=False,
+        default=SalesTarget.PeriodType.MONTH,
+        help_text=_("year, quarter, month or week; month when left out."),
+    )
+
+
+class TerritoryQuery(serializers.Serializer):
+    dimension = serializers.ChoiceField(choices=list(TERRITORY_DIMENSIONS))
+
+
+def _query(serializer_class: type[serializers.Serializer], request: Request) -> serializers.Serializer:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+# Answers --------------------------------------------------------------------------------------------------------
+
+
+class FunnelStageSerializer(serializers.Serializer):
+    stage = serializers.CharField(help_text=_("Stage code."))
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text=_("Open opportunities in the stage now."))
+    amount = serializers.DecimalField(**MONEY)
+    weighted_amount = serializers.DecimalField(**MONEY, help_text=_("Amount × win probability."))
+    reached = serializers.IntegerField(help_text=_("Opportunities created in the period that reached the stage."))
+    conversion = serializers.FloatField(
+        allow_null=True, help_text=_("Reached this stage ÷ reached the stage before; null for the first stage.")
+    )
+    median_days = serializers.FloatField(allow_null=True, help_text=_("Median days spent in the stage."))
+
+
+class FunnelSerializer(serializers.Serializer):
+    pipeline = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    stages = FunnelStageSerializer(many=True)
+    created = serializers.IntegerField(help_text=_("Opportunities created in the period."))
+    won = serializers.IntegerField(help_text=_("Of those created in the period, how many were won."))
+    lost = serializers.IntegerField(help_text=_("Of those created in the period, how many were lost."))
+    untouched_losses = serializers.IntegerField()
+    closed_won = serializers.IntegerField(help_text=_("Opportunities won in the period."))
+    closed_lost = serializers.IntegerField(help_text=_("Opportunities lost in the period."))
+    win_rate = serializers.FloatField(
+        allow_null=True, help_text=_("Won ÷ (won + lost) among those closed in the period.")
+    )
+
+
+class ThresholdsSerializer(serializers.Serializer):
+    cv = serializers.DecimalField(**MONEY, allow_null=True)
+    pv = serializers.DecimalField(**MONEY, allow_null=True)
+    fixed = serializers.BooleanField()
+
+
+class MatrixAccountSerializer(serializers.Serializer):
+    account = serializers.IntegerField(source="account_id")
+    name = serializers.CharField()
+    owner = serializers.IntegerField(source="owner_id")
+    customer_type = serializers.CharField()
+    cv = serializers.DecimalField(**MONEY)
+    pv = serializers.DecimalField(**MONEY)
+    pv_source = serializers.CharField(help_text=_("explicit, installed_base or employees."))
+    share = serializers.FloatField(allow_null=True, help_text=_("Share of wallet: CV ÷ PV."))
+    quadrant = serializers.CharField()
+    previous_quadrant = serializers.CharField(allow_null=True)
+    priority = serializers.IntegerField(allow_null=True, help_text=_("Visit priority, 1 first."))
+
+
+class CvPvSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    computed_at = serializers.DateTimeField(allow_null=True)
+    thresholds = ThresholdsSerializer()
+    accounts = MatrixAccountSerializer(many=True)
+    transitions = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text=_("Accounts by quadrant last year (outer key) and this year (inner key)."),
+    )
+
+
+class UntouchedAccountSerializer(serializers.Serializer):
+    account = serializers.IntegerField(source="account_id")
+    name = serializers.CharField()
+    owner = serializers.IntegerField(source="owner.pk")
+    owner_name = serializers.CharField(source="owner.display_name")
+    last_visit_at = serializers.DateTimeField(allow_null=True)
+    days_since = serializers.IntegerField(allow_null=True, help_text=_("Null: never visited."))
+    priority = serializers.IntegerField(allow_null=True)
+
+
+class UntouchedSerializer(serializers.Serializer):
+    computed_at = serializers.DateTimeField(allow_null=True)
+    days = serializers.IntegerField()
+    coverage = serializers.FloatField(allow_null=True)
+    new_target_coverage = serializers.FloatField(allow_null=True)
+    accounts = UntouchedAccountSerializer(many=True)
+
+
+class AttainmentRowSerializer(serializers.Serializer):
+    owner = serializers.IntegerField(source="owner_id")
+    owner_type = serializers.ChoiceField(choices=["user", "team"])
+    owner_name = serializers.CharField()
+    period_start = serializers.DateField()
+    target = serializers.DecimalField(**MONEY, allow_null=True)
+    won_amount = serializers.DecimalField(**MONEY)
+    attainment = serializers.FloatField(allow_null=True)
+
+
+class StabilitySerializer(serializers.Serializer):
+    owner = serializers.IntegerField(source="owner.pk")
+    owner_name = serializers.CharField(source="owner.display_name")
+    months = serializers.IntegerField()
+    cv = serializers.FloatField(allow_null=True)
+    stable = serializers.BooleanField(allow_null=True)
+
+
+class AttainmentSerializer(serializers.Serializer):
+    period_type = serializers.CharField()
+    year = serializers.IntegerField()
+    rows = AttainmentRowSerializer(many=True)
+    stability = StabilitySerializer(many=True)
+
+
+class TerritoryRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    accounts = serializers.IntegerField()
+    targets = serializers.IntegerField()
+    our_units = serializers.IntegerField()
+    competitor_units = serializers.IntegerField()
+    our_share = serializers.FloatField(allow_null=True)
+    cv = serializers.DecimalField(**MONEY)
+    pv = serializers.DecimalField(**MONEY)
+    open_pipeline = serializers.DecimalField(**MONEY)
+    coverage = serializers.FloatField(allow_null=True)
+    level = serializers.IntegerField(allow_null=True, required=False)
+    parent = serializers.CharField(allow_null=True, required=False)
+    industry = serializers.CharField(allow_null=True, required=False)
+    size_band = serializers.CharField(allow_null=True, required=False)
+
+
+class TerritorySerializer(serializers.Serializer):
+    dimension = serializers.CharField()
+    rows = TerritoryRowSerializer(many=True)
+
+
+# Views ----------------------------------------------------------------------------------------------------------
+
+
+class FunnelView(LocalizedViewMixin, APIView):
+    """The funnel now (open opportunities per stage) and over a period (reached, conversion, days, outcomes)."""
+
+    @extend_schema(tags=["analytics"], parameters=[FunnelQuery], responses=FunnelSerializer)
+    def get(self, request: Request) -> Response:
+        query = _query(FunnelQuery, request)
+        params = query.validated_data
+        scope = query.scope(request.user)
+        pipeline, start, end = params["pipeline"], params["start"], params["end"]
+        snapshot = funnel_snapshot(viewer=request.user, pipeline=pipeline, **scope)
+        flow = funnel_flow(viewer=request.user, pipeline=pipeline, start=start, end=end, **scope)
+        rate = win_rate(viewer=request.user, pipeline=pipeline, start=start, end=end, **scope)
+        stages = [
+            {
+                "stage": now.stage.code,
+                "name": now.stage.name,
+                "count": now.count,
+                "amount": now.amount,
+                "weighted_amount": now.weighted_amount,
+                "reached": period.reached,
+                "conversion": period.conversion,
+                "median_days": period.median_days,
+            }
+            for now, period in zip(snapshot, flow.stages, strict=True)
+        ]
+        body = {
+            "pipeline": pipeline.code,
+            "start": start,
+            "end": end,
+            "stages": stages,
+            "created": flow.created,
+            "won": flow.won,
+            "lost": flow.lost,
+            "untouched_losses": flow.untouched_losses,
+            "closed_won": rate.won,
+            "closed_lost": rate.lost,
+            "win_rate": rate.rate,
+        }
+        return Response(FunnelSerializer(body).data)
+
+
+class CvPvView(LocalizedViewMixin, APIView):
+    """The stored CV/PV matrix of a year: thresholds, the viewer's accounts, year-over-year transitions."""
+
+    @extend_schema(tags=["analytics"], parameters=[CvPvQuery], responses=CvPvSerializer)
+    def get(self, request: Request) -> Response:
+        query = _query(CvPvQuery, request)
+        year = query.validated_data.get("year") or today().year
+        result = cvpv_matrix(viewer=request.user, year=year, **query.scope(request.user))
+        body = {
+            "year": result.year,
+            "computed_at": result.computed_at,
+            "thresholds": {"cv": result.cv_threshold, "pv": result.pv_threshold, "fixed": result.thresholds_fixed},
+            "accounts": result.rows,
+            "transitions": result.transitions,
+        }
+        return Response(CvPvSerializer(body).data)
+
+
+class UntouchedView(LocalizedViewMixin, APIView):
+    """Target accounts nobody visited lately (as of the last nightly run), with coverage of targets now."""
+
+    @extend_schema(tags=["analytics"], parameters=[ScopeQuery], responses=UntouchedSerializer)
+    def get(self, request: Request) -> Response:
+        scope = _query(ScopeQuery, request).scope(request.user)
+        coverage = target_coverage(viewer=request.user, **scope)
+        body = {
+            "computed_at": job_computed_at(JobRun.UNTOUCHED),
+            "days": settings.SALESFLOW_UNTOUCHED_DAYS,
+            "coverage": coverage.coverage,
+            "new_target_coverage": coverage.new_target_coverage,
+            "accounts": untouched_accounts(viewer=request.user, **scope),
+        }
+        return Response(UntouchedSerializer(body).data)
+
+
+class AttainmentView(LocalizedViewMixin, APIView):
+    """Target attainment per owner and period of a year, and each rep's stability over the last 12 months."""
+
+    @extend_schema(tags=["analytics"], parameters=[AttainmentQuery], responses=AttainmentSerializer)
+    def get(self, request: Request) -> Response:
+        query = _query(AttainmentQuery, request)
+        scope = query.scope(request.user)
+        period_type = query.validated_data["period_type"]
+        year = query.validated_data.get("year") or today().year
+        body = {
+            "period_type": period_type,
+            "year": year,
+            "rows": attainment(viewer=request.user, period_type=period_type, year=year, **scope),
+            "stability": stability(viewer=request.user, **scope),
+        }
+        return Response(AttainmentSerializer(body).data)
+
+
+class TerritoryView(LocalizedViewMixin, APIView):
+    """One of the five territory tables over the viewer's accounts."""
+
+    @extend_schema(tags=["analytics"], parameters=[TerritoryQuery], responses=TerritorySerializer)
+    def get(self, request: Request) -> Response:
+        dimension = _query(TerritoryQuery, request).validated_data["dimension"]
+        rows = territory_analysis(viewer=request.user, dimension=dimension)
+        return Response(TerritorySerializer({"dimension": dimension, "rows": rows}).data)

@@ -1,0 +1,94 @@
+"""Rep activity: completed visits per rep and week, and visits against wins over a period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+
+from accounts.models import Team, User
+from analytics.selectors._common import _bounds, _money, _scope
+from core.calendar import company_tz, local_date, period_start
+from pipeline.models import Opportunity, Visit
+
+
+@dataclass(frozen=True)
+class WeekVisits:
+    owner: User
+    week_start: date
+    done: int
+
+
+def _visible_reps(viewer: User, *, owner: User | None, team: Team | None) -> QuerySet[User]:
+    reps = User.objects.visible_to(viewer).filter(role=User.Role.REP, is_active=True)
+    if owner is not None:
+        reps = reps.filter(pk=owner.pk)
+    if team is not None:
+        reps = reps.filter(team=team)
+    return reps.order_by("username")
+
+
+def visits_per_rep_week(
+    *, viewer: User, start: date, end: date, owner: User | None = None, team: Team | None = None
+) -> list[WeekVisits]:
+    """Completed visits per visible rep per week (Monday) from `start` to `end`, zero weeks included; 2 queries."""
+    reps = list(_visible_reps(viewer, owner=owner, team=team))
+    since, until = _bounds(start, end)
+    counts = (
+        Visit.objects.done()
+        .filter(_scope(viewer, "owner", owner=owner, team=team), done_at__gte=since, done_at__lt=until)
+        .annotate(week=TruncWeek("done_at", tzinfo=company_tz()))
+        .values("owner_id", "week")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    done = {(row["owner_id"], local_date(row["week"])): row["n"] for row in counts}
+    first = period_start("week", start)
+    weeks = [first + timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
+    return [WeekVisits(owner=rep, week_start=week, done=done.get((rep.pk, week), 0)) for rep in reps for week in weeks]
+
+
+@dataclass(frozen=True)
+class RepActivity:
+    owner: User
+    done_visits: int
+    won_count: int
+    won_amount: Decimal
+
+
+def visits_vs_won(
+    *, viewer: User, start: date, end: date, owner: User | None = None, team: Team | None = None
+) -> list[RepActivity]:
+    """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; 3 queries
+    (reps, visits grouped by owner, wins grouped by owner: each a range scan, not a subquery per rep)."""
+    since, until = _bounds(start, end)
+    scope = _scope(viewer, "owner", owner=owner, team=team)
+    visits = dict(
+        Visit.objects.done()
+        .filter(scope, done_at__gte=since, done_at__lt=until)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+        .values_list("owner_id", "n")
+        .order_by()
+    )
+    wins = {
+        row["owner_id"]: (row["n"], row["total"])
+        for row in Opportunity.objects.won()
+        .filter(scope)
+        .closed_between(since, until)
+        .values("owner_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by()
+    }
+    return [
+        RepActivity(
+            owner=rep,
+            done_visits=visits.get(rep.pk, 0),
+            won_count=wins.get(rep.pk, (0, 0))[0],
+            won_amount=_money(wins.get(rep.pk, (0, 0))[1]),
+        )
+        for rep in _visible_reps(viewer, owner=owner, team=team)
+    ]

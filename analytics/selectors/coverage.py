@@ -1,0 +1,145 @@
+"""Target accounts and follow-up: the stored untouched targets, target coverage per owner or overall, and the
+stored stale opportunities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+
+from accounts.models import Account, Team, User
+from analytics.models import AccountValue, StaleFlag, UntouchedFlag
+from analytics.selectors._common import _scope
+from core.calendar import current_quarter_bounds, local_date, period_bounds, today, year_bounds
+from pipeline.models import Opportunity, Visit
+
+
+@dataclass(frozen=True)
+class UntouchedAccount:
+    account_id: int
+    name: str
+    owner: User
+    last_visit_at: datetime | None
+    days_since: int | None  # None: never visited
+    priority: int | None
+
+
+def untouched_accounts(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> list[UntouchedAccount]:
+    """The stored untouched target accounts the viewer sees, in this year's visit-priority order; one query."""
+    day = on or today()
+    priority = AccountValue.objects.filter(account=OuterRef("account"), year=day.year).values("priority")[:1]
+    flags = (
+        UntouchedFlag.objects.filter(_scope(viewer, "account__owner", owner=owner, team=team), account__is_target=True)
+        .select_related("account__owner")
+        .annotate(priority=Subquery(priority))
+        .order_by(F("priority").asc(nulls_last=True), F("last_visit_at").asc(nulls_first=True), "account__name")
+    )
+    return [
+        UntouchedAccount(
+            account_id=flag.account_id,
+            name=flag.account.name,
+            owner=flag.account.owner,
+            last_visit_at=flag.last_visit_at,
+            days_since=(day - local_date(flag.last_visit_at)).days if flag.last_visit_at else None,
+            priority=flag.priority,
+        )
+        for flag in flags
+    ]
+
+
+@dataclass(frozen=True)
+class TargetCoverage:
+    targets: int
+    covered: int  # targets with a completed visit in the current quarter
+    new_targets: int  # targets since this year
+    new_covered: int  # of those, visited from New Year to the end of Q1
+
+    @property
+    def coverage(self) -> float | None:
+        return self.covered / self.targets if self.targets else None
+
+    @property
+    def new_target_coverage(self) -> float | None:
+        return self.new_covered / self.new_targets if self.new_targets else None
+
+
+def target_coverage_by_owner(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> dict[int, TargetCoverage]:
+    """Coverage and new-target coverage of the viewer's target accounts per owner id; one query."""
+    day = on or today()
+    quarter_from, quarter_to = current_quarter_bounds(on=day)
+    year_from, _ = year_bounds(day.year)
+    q1_end = period_bounds("quarter", date(day.year, 1, 1))[1]
+    done = Visit.objects.done().filter(account=OuterRef("pk"))
+    rows = (
+        Account.objects.targets()
+        .filter(_scope(viewer, "owner", owner=owner, team=team))
+        .annotate(
+            visited=Exists(done.filter(done_at__gte=quarter_from, done_at__lt=quarter_to)),
+            visited_q1=Exists(done.filter(done_at__gte=year_from, done_at__lt=q1_end)),
+        )
+        .values("owner_id")
+        .annotate(
+            targets=Count("id"),
+            covered=Count("id", filter=Q(visited=True)),
+            new_targets=Count("id", filter=Q(target_since__year=day.year)),
+            new_covered=Count("id", filter=Q(target_since__year=day.year, visited_q1=True)),
+        )
+        .order_by()
+    )
+    return {
+        row["owner_id"]: TargetCoverage(
+            targets=row["targets"],
+            covered=row["covered"],
+            new_targets=row["new_targets"],
+            new_covered=row["new_covered"],
+        )
+        for row in rows
+    }
+
+
+def target_coverage(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> TargetCoverage:
+    """Coverage and new-target coverage over all the viewer's target accounts; one query."""
+    per_owner = target_coverage_by_owner(viewer=viewer, owner=owner, team=team, on=on).values()
+    return TargetCoverage(
+        targets=sum(c.targets for c in per_owner),
+        covered=sum(c.covered for c in per_owner),
+        new_targets=sum(c.new_targets for c in per_owner),
+        new_covered=sum(c.new_covered for c in per_owner),
+    )
+
+
+@dataclass(frozen=True)
+class StaleOpportunity:
+    opportunity: Opportunity
+    last_activity_at: datetime | None
+    days_idle: int | None
+
+
+def stale_opportunities(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> list[StaleOpportunity]:
+    """The stored stale opportunities the viewer sees that are still open, longest idle first; one query."""
+    day = on or today()
+    flags = (
+        StaleFlag.objects.filter(
+            _scope(viewer, "opportunity__owner", owner=owner, team=team),
+            opportunity__status=Opportunity.Status.OPEN,
+        )
+        .select_related("opportunity__account", "opportunity__owner", "opportunity__stage")
+        .order_by(F("last_activity_at").asc(nulls_first=True), "opportunity_id")
+    )
+    return [
+        StaleOpportunity(
+            opportunity=flag.opportunity,
+            last_activity_at=flag.last_activity_at,
+            days_idle=(day - local_date(flag.last_activity_at)).days if flag.last_activity_at else None,
+        )
+        for flag in flags
+    ]

@@ -1,0 +1,86 @@
+"""The stored CV/PV matrix of a year (SPEC §7) and an account's matrix values over the years."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import pandas as pd
+from django.db.models import F, OuterRef, Subquery
+
+from accounts.models import Account, Team, User
+from analytics import matrix as matrix_frames
+from analytics.models import AccountValue, MatrixRun
+from analytics.selectors._common import _scope
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    account_id: int
+    name: str
+    owner_id: int
+    region_code: str | None
+    customer_type: str
+    cv: Decimal
+    pv: Decimal
+    pv_source: str
+    share: float | None
+    quadrant: str
+    previous_quadrant: str | None
+    priority: int | None
+
+
+@dataclass(frozen=True)
+class CvPvMatrix:
+    year: int
+    computed_at: datetime | None  # None: the matrix of this year was never computed
+    cv_threshold: Decimal | None
+    pv_threshold: Decimal | None
+    thresholds_fixed: bool
+    rows: list[MatrixRow]
+    transitions: dict[str, dict[str, int]]
+
+
+def cvpv_matrix(*, viewer: User, year: int, owner: User | None = None, team: Team | None = None) -> CvPvMatrix:
+    """The stored matrix of `year`: company-wide thresholds, the viewer's accounts in visit-priority order with their
+    quadrant of the year before, and the 4×4 transitions among them; 2 queries."""
+    run = MatrixRun.objects.filter(year=year).first()
+    previous = AccountValue.objects.filter(account=OuterRef("account"), year=year - 1).values("quadrant")[:1]
+    values = (
+        AccountValue.objects.filter(_scope(viewer, "account__owner", owner=owner, team=team), year=year)
+        .annotate(previous_quadrant=Subquery(previous))
+        .values_list(
+            "account_id",
+            "account__name",
+            "account__owner_id",
+            "account__region__code",
+            "customer_type",
+            "cv",
+            "pv",
+            "pv_source",
+            "share",
+            "quadrant",
+            "previous_quadrant",
+            "priority",
+        )
+        .order_by(F("priority").asc(nulls_last=True), "account__name", "account_id")
+    )
+    rows = [MatrixRow(*row) for row in values]
+    quadrants = pd.DataFrame(
+        {"previous_quadrant": [r.previous_quadrant for r in rows], "quadrant": [r.quadrant for r in rows]}
+    )
+    return CvPvMatrix(
+        year=year,
+        computed_at=run.computed_at if run else None,
+        cv_threshold=run.cv_threshold if run else None,
+        pv_threshold=run.pv_threshold if run else None,
+        thresholds_fixed=run.thresholds_fixed if run else False,
+        rows=rows,
+        transitions=matrix_frames.transitions(quadrants),
+    )
+
+
+def account_value_history(*, viewer: User, account: Account) -> list[AccountValue]:
+    """An account's stored CV, PV and quadrant per year, oldest first (empty if not visible); one query."""
+    return list(AccountValue.objects.visible_to(viewer).filter(account=account).order_by("year"))

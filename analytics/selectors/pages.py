@@ -1,0 +1,163 @@
+"""Reads only the server-rendered analytics pages need beyond the metric selectors (home agenda, team columns,
+matrix years), and the team page's overview composed from them. Metrics themselves always come from the metric
+modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from accounts.models import Team, User
+from analytics.models import MatrixRun
+from analytics.selectors._common import _bounds
+from analytics.selectors.activity import visits_per_rep_week
+from analytics.selectors.attainment import AttainmentRow, Stability, attainment, stability
+from analytics.selectors.coverage import TargetCoverage, target_coverage_by_owner
+from analytics.selectors.funnel import (
+    FunnelFlow,
+    FunnelStage,
+    funnel_flow_by_owner,
+    funnel_snapshot,
+    funnel_snapshot_by_owner,
+    without_empty_after_sales,
+)
+from analytics.selectors.outcomes import WinRate, win_rate_by_owner
+from core.calendar import day_start, period_end, period_start, today
+from pipeline.models import Pipeline, Stage, Visit
+from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
+
+
+@dataclass(frozen=True)
+class VisitAgenda:
+    upcoming: list[Visit]  # planned from today to the end of this week, in time order, at most `limit`
+    today_count: int  # planned for today
+    later_count: int  # planned from tomorrow to Sunday
+    overdue_count: int  # still planned from the 7 days before today (as on the visit log page)
+
+    @property
+    def more(self) -> int:
+        """Upcoming visits of the week left out of `upcoming`."""
+        return self.today_count + self.later_count - len(self.upcoming)
+
+
+def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> VisitAgenda:
+    """The viewer's visible visits still planned for today and the rest of this week, with account, contact and
+    owner loaded, and how many were left overdue in the last 7 days; 2 queries."""
+    day = on or today()
+    today_from, tomorrow = _bounds(day, day)
+    week_end = day_start(period_end("week", period_start("week", day)))
+    planned = Visit.objects.visible_to(viewer).planned()
+    counts = planned.aggregate(
+        today_count=Count("id", filter=Q(planned_at__gte=today_from, planned_at__lt=tomorrow)),
+        later_count=Count("id", filter=Q(planned_at__gte=tomorrow, planned_at__lt=week_end)),
+        overdue_count=Count("id", filter=Q(planned_at__gte=today_from - timedelta(days=7), planned_at__lt=today_from)),
+    )
+    upcoming = list(
+        planned.filter(planned_at__gte=today_from, planned_at__lt=week_end)
+        .select_related("account", "contact", "owner")
+        .order_by("planned_at", "pk")[:limit]
+    )
+    return VisitAgenda(upcoming=upcoming, **counts)
+
+
+def team_people(*, viewer: User, team: Team | None = None) -> list[User]:
+    """The active reps and managers the viewer sees (of one team when given), reps first, by username; one query."""
+    people = User.objects.visible_to(viewer).filter(is_active=True, role__in=[User.Role.REP, User.Role.MANAGER])
+    if team is not None:
+        people = people.filter(team=team)
+    return sorted(people.select_related("team"), key=lambda u: (u.role != User.Role.REP, u.username))
+
+
+def matrix_years() -> list[int]:
+    """The years whose CV/PV matrix has been computed, newest first; one query."""
+    return list(MatrixRun.objects.order_by("-year").values_list("year", flat=True))
+
+
+@dataclass(frozen=True)
+class TeamMemberRow:
+    person: User
+    funnel: list[FunnelStage]  # the overview's stages, zeros included
+    open_count: int
+    open_amount: Decimal
+    flow: FunnelFlow | None  # None: created nothing in the period
+    win_rate: WinRate
+    coverage: TargetCoverage | None  # None: owns no target account
+    adherence: PlanAdherence | None  # last week's plan; None: planned nothing
+    visits_last_week: int | None  # completed visits last week; None for a manager
+    month: AttainmentRow | None
+    quarter: AttainmentRow | None
+    stability: Stability | None
+
+
+@dataclass(frozen=True)
+class TeamOverview:
+    stages: list[Stage]  # the pipeline's stages, after-sales ones only while they hold open opportunities
+    total: list[FunnelStage]  # the whole scope's funnel over `stages` (every owner in it)
+    members: list[TeamMemberRow]
+    idle_reps: list[User]  # reps with no completed visit last week
+    teams_month: list[AttainmentRow]  # team targets of the current month and quarter in the scope
+    teams_quarter: list[AttainmentRow]
+    last_week_start: date
+
+
+def _attainment_of(rows: list[AttainmentRow], owner_type: str, start: date) -> dict[int, AttainmentRow]:
+    return {r.owner_id: r for r in rows if r.owner_type == owner_type and r.period_start == start}
+
+
+def team_overview(
+    *, viewer: User, pipeline: Pipeline, start: date, end: date, team: Team | None = None, on: date | None = None
+) -> TeamOverview:
+    """The team page: per visible rep and manager (of `team`, or all), the funnel by stage, the flow, win rate of the
+    period `start`–`end`, coverage, last week's plan adherence and visits, current attainment and stability, each
+    from its own selector above; 20 queries whatever the number of people."""
+    day = on or today()
+    last_week_start = period_start("week", day) - timedelta(days=7)
+    total = without_empty_after_sales(funnel_snapshot(viewer=viewer, pipeline=pipeline, team=team))
+    funnels = funnel_snapshot_by_owner(viewer=viewer, pipeline=pipeline, team=team)
+    flows = funnel_flow_by_owner(viewer=viewer, pipeline=pipeline, start=start, end=end, team=team)
+    rates = win_rate_by_owner(viewer=viewer, start=start, end=end, team=team, pipeline=pipeline)
+    coverage = target_coverage_by_owner(viewer=viewer, team=team, on=day)
+    adherence = plan_adherence_by_owner(viewer=viewer, week_start=last_week_start)
+    visits = {
+        row.owner.pk: row.done
+        for row in visits_per_rep_week(
+            viewer=viewer, start=last_week_start, end=last_week_start + timedelta(days=6), team=team
+        )
+    }
+    month_start, quarter_start = period_start("month", day), period_start("quarter", day)
+    months = attainment(viewer=viewer, period_type="month", year=day.year, team=team)
+    quarters = attainment(viewer=viewer, period_type="quarter", year=day.year, team=team)
+    month_of, quarter_of = _attainment_of(months, "user", month_start), _attainment_of(quarters, "user", quarter_start)
+    stable = {row.owner.pk: row for row in stability(viewer=viewer, team=team, on=day)}
+    members = []
+    for person in team_people(viewer=viewer, team=team):
+        by_stage = {row.stage.pk: row for row in funnels.get(person.pk, [])}
+        funnel_rows = [by_stage.get(row.stage.pk) or FunnelStage(row.stage, 0, Decimal(0), Decimal(0)) for row in total]
+        members.append(
+            TeamMemberRow(
+                person=person,
+                funnel=funnel_rows,
+                open_count=sum(r.count for r in funnel_rows),
+                open_amount=sum((r.amount for r in funnel_rows), Decimal(0)),
+                flow=flows.get(person.pk),
+                win_rate=rates.get(person.pk, WinRate(won=0, lost=0)),
+                coverage=coverage.get(person.pk),
+                adherence=adherence.get(person.pk),
+                visits_last_week=visits.get(person.pk),
+                month=month_of.get(person.pk),
+                quarter=quarter_of.get(person.pk),
+                stability=stable.get(person.pk),
+            )
+        )
+    return TeamOverview(
+        stages=[row.stage for row in total],
+        total=total,
+        members=members,
+        idle_reps=[m.person for m in members if m.visits_last_week == 0],
+        teams_month=list(_attainment_of(months, "team", month_start).values()),
+        teams_quarter=list(_attainment_of(quarters, "team", quarter_start).values()),
+        last_week_start=last_week_start,
+    )

@@ -1,0 +1,218 @@
+"""Forms of the board and opportunity pages. They check shape and types only; services decide the rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Competitor
+from core.forms import DateInput
+from pipeline.models import Opportunity, Pipeline, Stage
+from pipeline.selectors.opportunities import OPPORTUNITY_SORTS, OpportunityFilters, owner_choices
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class OpportunityFilterForm(forms.Form):
+    """The filters shared by the board and the opportunity list (GET parameters)."""
+
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"), queryset=Pipeline.objects.filter(is_active=True), required=False, empty_label=None
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none(), required=False)
+    amount_min = forms.DecimalField(label=_("Amount from"), required=False, min_value=0, decimal_places=2)
+    amount_max = forms.DecimalField(label=_("Amount to"), required=False, min_value=0, decimal_places=2)
+    close_from = forms.DateField(label=_("Expected close from"), required=False, widget=DateInput)
+    close_to = forms.DateField(label=_("Expected close to"), required=False, widget=DateInput)
+
+    def __init__(self, *args, viewer: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.fields["owner"].queryset = owner_choices(viewer=viewer)
+        self.fields["owner"].empty_label = _("Everyone I can see") if not viewer.is_rep else None
+        self.fields["amount_min"].widget.attrs.update(inputmode="numeric", step="any")
+        self.fields["amount_max"].widget.attrs.update(inputmode="numeric", step="any")
+
+    def cleaned_or_empty(self, name: str):
+        """The field's clean value, or None when it was missing or invalid (an invalid filter filters nothing)."""
+        if not hasattr(self, "cleaned_data"):
+            self.is_valid()
+        return self.cleaned_data.get(name) or None
+
+    def filters(self) -> OpportunityFilters:
+        get = self.cleaned_or_empty
+        return OpportunityFilters(
+            pipeline=get("pipeline"),
+            owner=get("owner"),
+            amount_min=self.cleaned_data.get("amount_min"),
+            amount_max=self.cleaned_data.get("amount_max"),
+            close_from=get("close_from"),
+            close_to=get("close_to"),
+        )
+
+
+class BoardFilterForm(OpportunityFilterForm):
+    """Board filters; the pipeline select switches the board between pipelines."""
+
+
+class OpportunityListFilterForm(OpportunityFilterForm):
+    SORT_CHOICES = [
+        ("-created", _("Newest first")),
+        ("created", _("Oldest first")),
+        ("name", _("Name")),
+        ("account", _("Account")),
+        ("-amount", _("Amount, largest first")),
+        ("amount", _("Amount, smallest first")),
+        ("close", _("Expected close, soonest first")),
+        ("-close", _("Expected close, latest first")),
+        ("stage", _("Stage, earliest first")),
+        ("-stage", _("Stage, furthest first")),
+    ]
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Opportunity.Status.choices]
+    )
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+
+    field_order = ["q", "pipeline", "stage", "status", "owner", "amount_min", "amount_max", "close_from", "close_to"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].required = False
+        self.fields["pipeline"].empty_label = _("All pipelines")
+        self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
+        self.fields["stage"].empty_label = _("Any stage")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.order}. {s.name}"
+        self.fields["q"].widget.attrs.update(placeholder=_("Opportunity or account name"), type="search")
+
+    def filters(self) -> OpportunityFilters:
+        return replace(
+            super().filters(),
+            stage=self.cleaned_or_empty("stage"),
+            status=self.cleaned_or_empty("status") or "",
+            search=self.cleaned_or_empty("q") or "",
+        )
+
+    def ordering(self) -> tuple[str, ...]:
+        return OPPORTUNITY_SORTS[self.cleaned_or_empty("sort") or "-created"]
+
+
+class VersionForm(forms.Form):
+    """A write that carries the version the user saw (optimistic locking)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class MoveForm(VersionForm):
+    stage = forms.ChoiceField(label=_("Move to stage"))
+    override_reason = forms.CharField(
+        label=_("Override reason"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Managers and directors: move although exit criteria are not met, and say why."),
+    )
+
+    def __init__(self, *args, opportunity: Opportunity, stages: list[Stage], user: User, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).setdefault("version", opportunity.version)
+        super().__init__(*args, **kwargs)
+        current = _("(current)")
+        self.fields["stage"].choices = [
+            (s.code, f"{s.order}. {s.name}" + (f" {current}" if s.pk == opportunity.stage_id else "")) for s in stages
+        ]
+        ahead = [s for s in stages if s.order > opportunity.stage.order]
+        self.fields["stage"].initial = ahead[0].code if ahead else opportunity.stage.code
+        if not user.can_override_exit_criteria:
+            del self.fields["override_reason"]
+
+
+class CriterionValueForm(VersionForm):
+    """One manual exit criterion's value; `value` is shaped by the criterion's input type."""
+
+    def __init__(self, *args, input_type: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].required = False
+        if input_type == "checkbox":
+            self.fields["value"] = forms.BooleanField(required=False)
+        elif input_type == "date":
+            self.fields["value"] = forms.DateField(required=False, widget=DateInput)
+        else:
+            self.fields["value"] = forms.CharField(required=False, max_length=4000, widget=forms.Textarea)
+
+
+class LoseForm(VersionForm):
+    reason = forms.ChoiceField(label=_("Loss reason"), choices=[("", "—"), *Opportunity.LossReason.choices])
+    lost_to = forms.ModelChoiceField(
+        label=_("Lost to"), queryset=Competitor.objects.all(), required=False, empty_label=_("Nobody / unknown")
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    untouched_cause = forms.ChoiceField(
+        label=_("Why was the customer not engaged? (untouched loss)"),
+        choices=[("", "—"), *Opportunity.UntouchedCause.choices],
+        required=False,
+    )
+
+    def __init__(self, *args, opportunity: Opportunity, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).setdefault("version", opportunity.version)
+        super().__init__(*args, **kwargs)
+
+
+class ProbabilityForm(VersionForm):
+    probability = forms.IntegerField(label=_("Win probability (%)"), min_value=0, max_value=100)
+
+    def __init__(self, *args, opportunity: Opportunity, **kwargs) -> None:
+        kwargs.setdefault("initial", {}).update(version=opportunity.version, probability=opportunity.probability)
+        super().__init__(*args, **kwargs)
+        self.fields["probability"].widget.attrs.update(inputmode="numeric")
+
+
+class OpportunityEditForm(VersionForm):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2)
+    expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput)
+    source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", "—"), *Opportunity.Source.choices])
+    competitors = forms.ModelMultipleChoiceField(
+        label=_("Competitors in play"),
+        queryset=Competitor.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, opportunity: Opportunity, competitor_ids: list[int], **kwargs) -> None:
+        kwargs.setdefault("initial", {}).update(
+            version=opportunity.version,
+            name=opportunity.name,
+            amount=opportunity.amount,
+            expected_close_date=opportunity.expected_close_date,
+            source=opportunity.source,
+            competitors=competitor_ids,
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].widget.attrs.update(inputmode="decimal")
+
+
+class OpportunityCreateForm(forms.Form):
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+    name = forms.CharField(label=_("Name"), max_length=200)
+    amount = forms.DecimalField(
+        label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2, required=False, initial=0
+    )
+    expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput)
+    source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", "—"), *Opportunity.Source.choices])
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"), queryset=Pipeline.objects.filter(is_active=True), required=False, empty_label=None
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.visible_to(user).order_by("name")
+        self.fields["amount"].widget.attrs.update(inputmode="decimal")
+        if not user.is_director:
+            del self.fields["pipeline"]

@@ -1,0 +1,31 @@
+"""Sales processes, opportunities, visits and targets (SPEC §3–§6), one module per topic."""
+
+from pipeline.models.opportunities import Opportunity, Reassignment, StageChange
+from pipeline.models.process import BilingualMixin, Pipeline, Stage, StageCriterion
+from pipeline.models.targets import SalesTarget
+from pipeline.models.visits import Visit, VisitWeekComment
+from pipeline.querysets import (
+    OpportunityQuerySet,
+    SalesTargetQuerySet,
+    StageChangeQuerySet,
+    VisitQuerySet,
+    WeekCommentQuerySet,
+)
+
+__all__ = [
+    "BilingualMixin",
+    "Opportunity",
+    "OpportunityQuerySet",
+    "Pipeline",
+    "Reassignment",
+    "SalesTarget",
+    "SalesTargetQuerySet",
+    "Stage",
+    "StageChange",
+    "StageChangeQuerySet",
+    "StageCriterion",
+    "Visit",
+    "VisitQuerySet",
+    "VisitWeekComment",
+    "WeekCommentQuerySet",
+]

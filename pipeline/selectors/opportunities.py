@@ -1,0 +1,221 @@
+"""Reads for the board and the opportunity pages: filters, board columns, stage path and history; never writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, Visit
+from pipeline.querysets import OpportunityQuerySet
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+@dataclass(frozen=True)
+class OpportunityFilters:
+    """What a board or an opportunity list is narrowed to; empty values filter nothing."""
+
+    pipeline: Pipeline | None = None
+    stage: Stage | None = None
+    status: str = ""
+    owner: User | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+    search: str = ""
+
+
+@dataclass(frozen=True)
+class BoardCard:
+    opportunity: Opportunity
+    days_in_stage: int
+    is_stale: bool
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One stage of the board: totals over every matching opportunity, and the first cards of them."""
+
+    stage: Stage
+    count: int
+    amount: Decimal
+    cards: list[BoardCard]
+
+    @property
+    def hidden_count(self) -> int:
+        return self.count - len(self.cards)
+
+
+@dataclass(frozen=True)
+class StagePathStep:
+    stage: Stage
+    state: str  # "done", "current" or "ahead"
+
+
+@dataclass(frozen=True)
+class OpportunityHistory:
+    stage_changes: list[StageChange]
+    reassignments: list[Reassignment]
+    visits: list[Visit]
+
+
+OPPORTUNITY_SORTS: dict[str, tuple[str, ...]] = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": ("name", "pk"),
+    "account": ("account__name", "name", "pk"),
+    "-amount": ("-amount", "-pk"),
+    "amount": ("amount", "pk"),
+    "close": ("expected_close_date", "pk"),
+    "-close": ("-expected_close_date", "-pk"),
+    "stage": ("pipeline_id", "stage__order", "-amount", "pk"),
+    "-stage": ("pipeline_id", "-stage__order", "-amount", "pk"),
+}
+
+
+def filtered_opportunities(*, viewer: User, filters: OpportunityFilters) -> OpportunityQuerySet:
+    """Returns the viewer's visible opportunities matching the filters, unevaluated (it runs no query)."""
+    rows = Opportunity.objects.visible_to(viewer)
+    if filters.pipeline is not None:
+        rows = rows.filter(pipeline=filters.pipeline)
+    if filters.stage is not None:
+        rows = rows.filter(stage=filters.stage)
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.owner is not None:
+        rows = rows.filter(owner=filters.owner)
+    if filters.amount_min is not None:
+        rows = rows.filter(amount__gte=filters.amount_min)
+    if filters.amount_max is not None:
+        rows = rows.filter(amount__lte=filters.amount_max)
+    if filters.close_from is not None:
+        rows = rows.filter(expected_close_date__gte=filters.close_from)
+    if filters.close_to is not None:
+        rows = rows.filter(expected_close_date__lte=filters.close_to)
+    if search := filters.search.strip():
+        rows = rows.filter(Q(name__icontains=search) | Q(account__name__icontains=search))
+    return rows
+
+
+def is_stale_expression(*, as_of: datetime) -> ExpressionWrapper:
+    """An annotation: open, and neither a stage change nor a completed visit on it for SALESFLOW_STALE_DAYS days.
+
+    Entering the current stage (stage_entered_at, also set at creation) counts as a stage change.
+    """
+    cutoff = as_of - timedelta(days=settings.SALESFLOW_STALE_DAYS)
+    recent_change = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__gte=cutoff)
+    recent_visit = Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE, done_at__gte=cutoff)
+    return ExpressionWrapper(
+        Q(status=Opportunity.Status.OPEN, stage_entered_at__lt=cutoff) & ~Exists(recent_change) & ~Exists(recent_visit),
+        output_field=BooleanField(),
+    )
+
+
+def days_between(start: datetime, end: datetime) -> int:
+    """Whole calendar days from one moment to another in the active time zone; runs no query."""
+    return (timezone.localdate(end) - timezone.localdate(start)).days
+
+
+def board_columns(
+    *, viewer: User, pipeline: Pipeline, filters: OpportunityFilters, as_of: datetime | None = None
+) -> list[BoardColumn]:
+    """Returns one column per stage of the pipeline, in order, with the open matching opportunities, in 3 queries.
+
+    Count and amount cover every matching opportunity; cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN largest by
+    amount, picked in the database with a row number per stage. After-sales stages appear only when they hold
+    cards.
+    """
+    as_of = as_of or timezone.now()
+    per_column = settings.SALESFLOW_BOARD_CARDS_PER_COLUMN
+    matching = filtered_opportunities(
+        viewer=viewer, filters=replace(filters, pipeline=pipeline, stage=None, status=Opportunity.Status.OPEN)
+    )
+    stages = list(pipeline.stages.order_by("order"))
+    totals = {
+        row["stage"]: row
+        for row in matching.order_by().values("stage").annotate(count=Count("pk"), amount=Sum("amount"))
+    }
+    ranked = (
+        matching.select_related("account", "owner")
+        .annotate(
+            board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]),
+            board_is_stale=is_stale_expression(as_of=as_of),
+        )
+        .filter(board_rank__lte=per_column)
+        .order_by("stage_id", "board_rank")
+    )
+    cards: dict[int, list[BoardCard]] = {stage.pk: [] for stage in stages}
+    for opportunity in ranked:
+        cards[opportunity.stage_id].append(
+            BoardCard(
+                opportunity=opportunity,
+                days_in_stage=days_between(opportunity.stage_entered_at, as_of),
+                is_stale=opportunity.board_is_stale,
+            )
+        )
+    return [
+        BoardColumn(
+            stage=stage,
+            count=totals.get(stage.pk, {}).get("count", 0),
+            amount=Decimal(totals.get(stage.pk, {}).get("amount") or 0),
+            cards=cards[stage.pk],
+        )
+        for stage in stages
+        if cards[stage.pk] or not stage.is_after_sales
+    ]
+
+
+def owner_choices(*, viewer: User) -> QuerySet:
+    """The users whose opportunities the viewer may filter by: themselves, their team's members, or everyone."""
+    return get_user_model().objects.visible_to(viewer).filter(is_active=True).order_by("team__name", "username")
+
+
+def stage_path(*, opportunity: Opportunity, stages: list[Stage]) -> list[StagePathStep]:
+    """Marks each stage of the opportunity's pipeline done, current or ahead; runs no query."""
+    current = opportunity.stage.order
+    return [
+        StagePathStep(stage=s, state="done" if s.order < current else "current" if s.order == current else "ahead")
+        for s in stages
+    ]
+
+
+def opportunity_history(*, opportunity: Opportunity) -> OpportunityHistory:
+    """Returns the opportunity's stage changes (oldest first), reassignments and visits (newest first), in 3 queries.
+
+    The visits on a visible opportunity are visible with it, whoever logged them.
+    """
+    changes = opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")
+    return OpportunityHistory(
+        stage_changes=list(changes.order_by("changed_at", "pk")),
+        reassignments=list(
+            opportunity.reassignments.select_related("from_owner", "to_owner", "reassigned_by").order_by(
+                "-reassigned_at", "-pk"
+            )
+        ),
+        visits=list(
+            Visit.objects.filter(opportunity=opportunity)
+            .select_related("owner", "contact")
+            .order_by(Coalesce("done_at", "planned_at").desc(nulls_last=True), "-pk")
+        ),
+    )

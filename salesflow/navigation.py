@@ -1,0 +1,61 @@
+"""The main navigation, assembled here where every app is known, and the context processor that hands it to base.html.
+
+Apps below never name each other's URLs for the menu: each entry is a URL name, shown only once it resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# Main navigation, in display order. A link is shown only once its URL name resolves, so pages can be added
+# by other apps without touching base.html. Each entry: (URL name, label, extra URL names that mark it active).
+NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("home", _("Home"), ()),
+    ("pipeline:board", _("Pipeline board"), ()),
+    ("pipeline:opportunity_list", _("Opportunities"), ("pipeline:opportunity",)),
+    ("accounts:list", _("Accounts"), ("accounts:detail",)),
+    ("pipeline:visit_list", _("Visits"), ("pipeline:visit", "pipeline:visit_log")),
+    ("pipeline:visit_plan", _("Visit plan"), ()),
+    ("analytics:team", _("Team"), ()),
+    ("analytics:matrix", _("CV/PV matrix"), ()),
+    ("analytics:territory", _("Territory"), ()),
+    ("analytics:targets", _("Targets"), ()),
+]
+# Links only some roles see (URL name -> roles); a link not listed here is shown to everyone.
+NAV_ROLES: dict[str, tuple[str, ...]] = {
+    "analytics:team": ("manager", "director"),
+}
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    is_active: bool
+
+
+def nav_links(request: HttpRequest) -> list[NavLink]:
+    """The main navigation links the user's role may see whose URL names resolve, the current page's marked active."""
+    match = getattr(request, "resolver_match", None)
+    current = match.view_name if match else ""
+    role = getattr(getattr(request, "user", None), "role", None)
+    links = []
+    for name, label, also_active in NAV_ITEMS:
+        if name in NAV_ROLES and role not in NAV_ROLES[name]:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        links.append(NavLink(label=str(label), url=url, is_active=current == name or current in also_active))
+    return links
+
+
+def navigation(request: HttpRequest) -> dict[str, Callable[[], list[NavLink]]]:
+    """Context processor: `nav_links` for base.html, computed only when a template shows it."""
+    return {"nav_links": lambda: nav_links(request)}

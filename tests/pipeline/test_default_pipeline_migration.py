@@ -1,0 +1,89 @@
+"""Migration 0002 installs the default pipeline from its own frozen copy, which must match today's b2b template."""
+
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from pipeline.models import Pipeline, Stage, StageCriterion
+from pipeline.process_templates import TEMPLATES
+
+pytestmark = pytest.mark.django_db
+
+MIGRATION = import_module("pipeline.migrations.0002_default_pipeline")
+PIPELINE_FIELDS = ["code", "name_zh", "name_en", "is_default", "is_active"]
+STAGE_FIELDS = [f.name for f in Stage._meta.concrete_fields if f.name not in ("id", "pipeline")]
+CRITERION_FIELDS = [f.name for f in StageCriterion._meta.concrete_fields if f.name not in ("id", "stage")]
+
+
+def installed(code: str) -> tuple[dict, list[dict], list[dict]]:
+    """The pipeline row, its stages and their criteria as the database holds them, field by field."""
+    pipeline = Pipeline.objects.filter(code=code).values(*PIPELINE_FIELDS).get()
+    stages = list(Stage.objects.filter(pipeline__code=code).order_by("order").values(*STAGE_FIELDS))
+    criteria = list(
+        StageCriterion.objects.filter(stage__pipeline__code=code)
+        .order_by("stage__order", "order")
+        .values("stage__code", *CRITERION_FIELDS)
+    )
+    return pipeline, stages, criteria
+
+
+def from_template(template: dict) -> tuple[dict, list[dict], list[dict]]:
+    """The same three, as process_templates.install_pipeline would write them from the template."""
+    pipeline = {
+        "code": template["code"],
+        "name_zh": template["name_zh"],
+        "name_en": template["name_en"],
+        "is_default": template.get("is_default", False),
+        "is_active": True,
+    }
+    stages = [
+        {**{k: v for k, v in stage.items() if k != "criteria"}, "order": order}
+        for order, stage in enumerate(template["stages"], start=1)
+    ]
+    criteria = [
+        {"stage__code": stage["code"], **criterion, "order": position}
+        for stage in template["stages"]
+        for position, criterion in enumerate(stage["criteria"], start=1)
+    ]
+    return pipeline, stages, criteria
+
+
+def run_migration() -> None:
+    """Runs 0002's data function with the historical models it gets during `migrate`."""
+    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0002_default_pipeline"))
+    MIGRATION.create_default_pipeline(state.apps, None)
+
+
+def test_the_migrated_default_pipeline_matches_todays_b2b_template_field_by_field():
+    pipeline, stages, criteria = installed("b2b")
+    expected_pipeline, expected_stages, expected_criteria = from_template(TEMPLATES["b2b"])
+
+    assert pipeline == expected_pipeline
+    assert [s["code"] for s in stages] == [s["code"] for s in expected_stages]
+    for stage, expected in zip(stages, expected_stages, strict=True):
+        assert stage == {field: expected[field] for field in STAGE_FIELDS}, stage["code"]
+    assert [(c["stage__code"], c["code"]) for c in criteria] == [
+        (c["stage__code"], c["code"]) for c in expected_criteria
+    ]
+    for criterion, expected in zip(criteria, expected_criteria, strict=True):
+        assert criterion == {field: expected[field] for field in ["stage__code", *CRITERION_FIELDS]}, criterion["code"]
+
+
+def test_the_frozen_copy_installs_the_template_on_an_empty_database_and_changes_nothing_when_run_again():
+    Pipeline.objects.all().delete()  # stages and criteria go with it; rolled back after the test
+
+    run_migration()
+    once = installed("b2b")
+    run_migration()
+
+    assert installed("b2b") == once == from_template(TEMPLATES["b2b"])
+    assert (Pipeline.objects.count(), Stage.objects.count(), StageCriterion.objects.count()) == (1, 9, 20)
+
+
+def test_the_migration_does_not_read_the_live_templates():
+    source = Path(MIGRATION.__file__).read_text(encoding="utf-8")
+
+    assert "pipeline.process_templates" not in source
