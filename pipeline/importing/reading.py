@@ -232,7 +232,8 @@ def _clean_flag(value: Any) -> bool | None:
     raise BadCell(gettext("Enter 是/否, yes/no, true/false or 1/0, not “%(value)s”.") % {"value": value})
 
 
-def _clean_date(value: Any) -> date | None:
+def _clean_cell_date(value: Any) -> date | None:
+    """A spreadsheet cell as a date: ISO or slashed text, a date cell, or an Excel serial day number."""
     if _is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -262,7 +263,7 @@ CLEANERS: dict[str, Callable[[Any], Any]] = {
     "address": _clean_text("address"),
     "owner": _clean_text("owner"),
     "is_target": _clean_flag,
-    "target_since": _clean_date,
+    "target_since": _clean_cell_date,
     "parent_external_key": _clean_text("parent_external_key"),
     "is_headquarters": _clean_flag,
     "notes": _clean_text("notes"),
