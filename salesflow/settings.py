@@ -3,10 +3,12 @@
 Defaults run with nothing else installed: SQLite, Celery tasks in-process, email to the console.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp import constants as csp_constants
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,11 +33,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "template_partials",
     "core",
     "accounts",
@@ -55,7 +58,11 @@ MIDDLEWARE = [
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in on any other form (the admin's) into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "salesflow.urls"
@@ -88,6 +95,8 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out username or address before any password is checked (see AXES_ below).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -126,6 +135,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SalesFlow <salesflow
 
 # Security: clean under `manage.py check --deploy` once DEBUG=False and served over HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies stand in front of the app, each appending to X-Forwarded-For. 0: the header is ignored and
+# a client is its connection's address (REMOTE_ADDR), for sign-in lockouts and API throttles alike.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -134,12 +146,36 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from our own static files, never inline; inline style
+# attributes stay allowed (bar widths, htmx's indicator style), no plugins, no framing, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF, csp_constants.UNSAFE_INLINE],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "frame-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    }
+}
+# Browser features no page of ours uses are switched off for the page and anything it embeds.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+# The OpenAPI schema and its docs need a signed-in user unless this opens them to everyone.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django-axes says at INFO what it does on every sign-in; its warnings (failures, lockouts) are what matters.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Django REST framework. Viewsets set pagination and filter backends themselves (core/api.py); the
@@ -147,7 +183,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     # Token first: an unauthenticated request answers 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -172,6 +208,9 @@ REST_FRAMEWORK = {
         "auth": env.str("API_THROTTLE_AUTH", default="20/minute"),  # POST /api/v1/auth/token/, per client address
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Our throttles ask core.throttles.client_address, which follows NUM_PROXIES too; DRF's own default (None)
+    # would believe any X-Forwarded-For a client sends.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SalesFlow API",
@@ -205,8 +244,10 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: in-process (eager) without REDIS_URL, a real Redis broker with it.
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+# Every job takes seconds (the nightly ones well under a minute at ten times the demo company), so five minutes is
+# ample; a task still running then is killed, and a digest claim that old is taken over (core.mail).
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=5 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=4 * 60)
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -214,8 +255,19 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than the longest task, so a late-acked task is not redelivered while it still runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+# A task is acknowledged when it ends (acks_late), so one whose worker dies mid-run stays in Redis's "unacked" set and
+# is handed to another worker once the visibility timeout has passed since delivery. The trade-off: shorter means a
+# killed worker's tasks come back sooner, but Redis redelivers any task unacknowledged that long, finished or not, so
+# it must exceed the longest a task can run (the hard time limit), or a slow task would run twice at once. Hence the
+# time limit plus a minute: a killed task is redelivered within about six minutes. Tasks given a countdown or ETA
+# beyond it would be redelivered early too; our retries wait seconds. Workers look for such tasks every tenth of the
+# timeout (30 s at most) instead of kombu's default of every 100 s.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": max(1, min(30, CELERY_VISIBILITY_TIMEOUT // 10)),
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
@@ -227,12 +279,59 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "analytics.tasks.enqueue_nightly_analytics_task",
         "schedule": crontab(hour=1, minute=0),
     },
-    # Weekly digests go out at Monday 08:00 in each user's own time zone; every 15 minutes enqueues those now due.
+    # Weekly digests go out at Monday 08:00 in each user's own time zone; every 15 minutes enqueues those now due,
+    # so a digest lost from the queue (a Redis restart without persistence) is enqueued again by the next tick.
     "weekly-digests": {
         "task": "analytics.tasks.enqueue_weekly_digests_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Every 15 minutes: a nightly job that has not succeeded since it was due today is enqueued again (analytics.jobs).
+    "catch-up": {
+        "task": "analytics.tasks.catch_up_nightly_analytics_task",
+        "schedule": crontab(minute="5-59/15"),
+    },
 }
+
+# Cache: Redis when REDIS_URL is set, so all web workers share the API throttle counts; otherwise this process's
+# memory (one development server). Keys carry a prefix, apart from Celery's keys in the same Redis database (which is
+# why the cache is never cleared there: Django's clear() empties the whole database, queued tasks included).
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="salesflow"),
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Sign-in protection (django-axes; core/signin.py says what a locked-out attempt answers). Failed sign-ins on the
+# login page, the admin and POST /api/v1/auth/token/ are counted per username and per client address (NUM_PROXIES
+# above) in a store all workers share: Redis through the cache when REDIS_URL is set, the database otherwise. After
+# AXES_FAILURE_LIMIT failures that username, and that address, are refused for AXES_COOLOFF_TIME, right password or
+# not. A failure is forgotten once that long has passed without another; attempts while locked are refused without
+# being counted, so a lock ends when its time is up. A success resets nothing (a guesser with an account of their own
+# cannot wipe the count). `manage.py axes_reset_username NAME` / `axes_reset_ip ADDRESS` lift a lock early.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "core.throttles.client_address"
+AXES_USERNAME_CALLABLE = "core.signin.lockout_username"
+AXES_LOCKOUT_CALLABLE = "core.signin.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not logged to the database
+AXES_ENABLE_ADMIN = False  # attempts live in Redis in production; the commands above work with either store
+AXES_VERBOSE = False  # no banner on every start of manage.py
+
+# API tokens (accounts/tokens.py): one per device, stored hashed, void after this many days or a password change.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+
+# Account import (manage.py import_accounts): a larger file is refused before any of it is read.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
 # SalesFlow: every number of SPEC lives here and nowhere else.
 SALESFLOW_FOLLOW_UP_DAYS = env.list("SALESFLOW_FOLLOW_UP_DAYS", cast=int, default=[7, 30])
@@ -250,3 +349,5 @@ SALESFLOW_BOARD_CARDS_PER_COLUMN = env.int("SALESFLOW_BOARD_CARDS_PER_COLUMN", d
 SALESFLOW_CLOSES_AHEAD_DAYS = env.int("SALESFLOW_CLOSES_AHEAD_DAYS", default=30)
 # Territory analysis by last year's CV: band edges in CNY ("<first", "first–second", ..., "≥last").
 SALESFLOW_CV_BANDS = env.list("SALESFLOW_CV_BANDS", cast=int, default=[100000, 500000, 1000000])
+# A retried API POST with the same Idempotency-Key gets the first answer again within this many hours.
+SALESFLOW_IDEMPOTENCY_HOURS = env.int("SALESFLOW_IDEMPOTENCY_HOURS", default=24)

@@ -42,8 +42,9 @@ class ContactSerializer(AccountRowSerializer):
             "birthday",
             "notes",
             "created_at",
+            "archived_at",
         ]
-        read_only_fields = ["created_at"]
+        read_only_fields = ["created_at", "archived_at"]
 
 
 class InstalledBaseSerializer(AccountRowSerializer):
@@ -113,8 +114,8 @@ class TeamSerializer(ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "manager", "members", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["id", "name", "manager", "members", "created_at", "archived_at"]
+        read_only_fields = ["created_at", "archived_at"]
 
 
 @functools.cache

@@ -142,3 +142,28 @@ def test_anonymous_language_switch_sets_the_cookie(client):
 
     assert response["Location"] == "/login/"
     assert response.cookies["django_language"].value == "en"
+
+
+def test_the_language_picked_on_the_login_page_becomes_the_users_own_at_sign_in(client):
+    user = UserFactory(username="rep1", language="zh-hans")
+    user.set_password("salesflow")
+    user.save()
+
+    client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    client.post(reverse("login"), {"username": "rep1", "password": "salesflow"})
+    home = client.get(reverse("home")).content.decode()
+
+    user.refresh_from_db()
+    assert user.language == "en"
+    assert "My pipeline" in home
+
+
+def test_signing_in_without_picking_a_language_keeps_the_profiles(client):
+    user = UserFactory(username="rep1", language="en")
+    user.set_password("salesflow")
+    user.save()
+
+    client.post(reverse("login"), {"username": "rep1", "password": "salesflow"})
+
+    user.refresh_from_db()
+    assert user.language == "en"
