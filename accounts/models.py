@@ -10,38 +10,63 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import team_visibility_filter, visibility_filter
+from accounts.history import AccountChange  # noqa: F401  (registered with this app; services write its rows)
+from accounts.tokens import ApiToken  # noqa: F401  (registered with this app; its services live beside it)
+from accounts.visibility import (
+    account_row_visibility_filter,
+    account_visibility_filter,
+    as_boolean,
+    team_visibility_filter,
+    visibility_filter,
+)
+from core.models import Archivable, ArchivableQuerySet
 
 
 class VisibleQuerySet(models.QuerySet):
-    """A QuerySet whose rows belong to an owner; `owner_path` names the lookup to the owning user."""
+    """A QuerySet whose rows belong to an owner; `owner_path` names the lookup to the owning user.
+
+    `of_visible_owners(user)` are the rows owned by the user's visible owners (themself; a manager's team; for a
+    director everyone): what they may change (`editable_by`) and what per-person figures count. `visible_to(user)` is
+    what they may see: the same rows, except for models whose visibility reaches beyond their owner's side (accounts
+    and their rows, visits), seen read-only there.
+    """
 
     owner_path = "owner"
 
     def visible_to(self, user) -> VisibleQuerySet:
         return self.filter(visibility_filter(user, self.owner_path))
 
+    def of_visible_owners(self, user) -> VisibleQuerySet:
+        return self.filter(visibility_filter(user, self.owner_path))
 
-class TeamQuerySet(models.QuerySet):
+    def editable_by(self, user) -> VisibleQuerySet:
+        return self.of_visible_owners(user)
+
+    def annotate_is_editable(self, user) -> VisibleQuerySet:
+        """Adds `is_editable`, whether `user` may change the row (as `editable_by` decides), in the same query."""
+        return self.annotate(is_editable=as_boolean(visibility_filter(user, self.owner_path)))
+
+
+class TeamQuerySet(ArchivableQuerySet):
     def visible_to(self, user) -> TeamQuerySet:
         return self.filter(team_visibility_filter(user))
 
 
-class Team(models.Model):
+class Team(Archivable):
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(
         "accounts.User",
         verbose_name=_("manager"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="managed_teams",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = TeamQuerySet.as_manager()
 
-    class Meta:
+    class Meta(Archivable.Meta):
         verbose_name = _("team")
         verbose_name_plural = _("teams")
         ordering = ["name"]
@@ -70,7 +95,7 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.REP)
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
@@ -196,7 +221,10 @@ class Competitor(models.Model):
         return self.name_en if get_language() == "en" and self.name_en else self.name
 
 
-class AccountQuerySet(VisibleQuerySet):
+class AccountQuerySet(ArchivableQuerySet, VisibleQuerySet):
+    def visible_to(self, user) -> AccountQuerySet:
+        return self.filter(account_visibility_filter(user))
+
     def targets(self) -> AccountQuerySet:
         return self.filter(is_target=True)
 
@@ -211,7 +239,7 @@ def size_band_for(employee_count: int | None) -> str:
     return next(band for floor, band in SIZE_BANDS if employee_count >= floor)
 
 
-class Account(models.Model):
+class Account(Archivable):
     class SizeBand(models.TextChoices):
         XS = "1-49", "1-49"
         S = "50-99", "50-99"
@@ -251,7 +279,7 @@ class Account(models.Model):
 
     objects = AccountQuerySet.as_manager()
 
-    class Meta:
+    class Meta(Archivable.Meta):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["name"]
@@ -259,8 +287,11 @@ class Account(models.Model):
             models.Index(fields=["owner", "is_target"], name="account_owner_target_idx"),
             models.Index(fields=["is_target", "target_since"], name="account_target_since_idx"),
             models.Index(fields=["region"], name="account_region_idx"),
+            # The account list's and API's order; also the order of contacts, installed base and figures by account.
+            models.Index(fields=["name", "id"], name="account_name_idx"),
         ]
         constraints = [
+            *Archivable.Meta.constraints,
             models.CheckConstraint(
                 condition=Q(is_target=True) | Q(target_since__isnull=True), name="account_target_since_only_for_targets"
             ),
@@ -281,12 +312,25 @@ class Account(models.Model):
 
 
 class AccountRowQuerySet(VisibleQuerySet):
-    """Rows that belong to an account are visible through the account's owner."""
+    """Rows that belong to an account are visible with the account, and changed by the account owner's side."""
 
     owner_path = "account__owner"
 
+    def visible_to(self, user) -> AccountRowQuerySet:
+        return self.filter(account_row_visibility_filter(user))
 
-class Contact(models.Model):
+
+class ContactQuerySet(AccountRowQuerySet):
+    """Contacts are archived, never deleted; a contact of an archived account counts as archived too."""
+
+    def active(self) -> ContactQuerySet:
+        return self.filter(archived_at__isnull=True, account__archived_at__isnull=True)
+
+    def archived(self) -> ContactQuerySet:
+        return self.filter(Q(archived_at__isnull=False) | Q(account__archived_at__isnull=False))
+
+
+class Contact(Archivable):
     class BuyingRole(models.TextChoices):
         DECISION_MAKER = "decision_maker", _("Decision maker")
         INFLUENCER = "influencer", _("Influencer")
@@ -298,7 +342,7 @@ class Contact(models.Model):
         ANALYTICAL = "analytical", _("Analytical")
         SOCIAL = "social", _("Social")
 
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contacts")
     name = models.CharField(_("full name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
@@ -312,9 +356,9 @@ class Contact(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    objects = AccountRowQuerySet.as_manager()
+    objects = ContactQuerySet.as_manager()
 
-    class Meta:
+    class Meta(Archivable.Meta):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["account", "name"]
@@ -328,7 +372,7 @@ class InstalledBase(models.Model):
     """Machines/products in field (MIF) at an account: ours, or a competitor's."""
 
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="installed_base"
+        Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="installed_base"
     )
     is_ours = models.BooleanField(_("ours"), default=False)
     competitor = models.ForeignKey(
@@ -361,7 +405,7 @@ class InstalledBase(models.Model):
 
 
 class AccountYear(models.Model):
-    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="years")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="years")
     year = models.PositiveSmallIntegerField(_("year"))
     other_revenue = models.DecimalField(
         _("other revenue (CNY)"),

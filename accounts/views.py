@@ -1,4 +1,4 @@
-"""Account-level pages that are not about customers: the language switch."""
+"""Account-level pages that are not about customers: signing in and the language switch."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.http import require_POST
 
+from accounts.services import set_user_language
+from core.signin import LockoutLoginView
 from core.views import safe_next
 
 
@@ -31,7 +33,19 @@ def set_language(request: HttpRequest) -> HttpResponse:
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
-    if request.user.is_authenticated and request.user.language != language:
-        request.user.language = language
-        request.user.save(update_fields=["language"])
+    if request.user.is_authenticated:
+        set_user_language(user=request.user, language=language)
     return response
+
+
+class SignInView(LockoutLoginView):
+    """Django's sign-in, keeping the language the visitor picked on the login page (the language cookie) as the
+    user's own, so the choice survives signing in instead of being replaced by the profile's."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        if language := self.request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
+            set_user_language(user=form.get_user(), language=language)
+        return response

@@ -3,23 +3,35 @@
 Viewsets answer with an output serializer (`serializer_class`, or `detail_serializer_class` for one record) and read
 input with `create_serializer_class` / `update_serializer_class`; writes with a rule call a service in
 `perform_create` / `perform_update`, which return the saved instance.
+
+Every POST may carry an `Idempotency-Key` header (`IdempotentPostMixin`, core/idempotency.py): a retry gets the first
+answer back and runs nothing. Records that are archived instead of deleted (`ArchiveOnDeleteMixin`) answer DELETE by
+archiving, `POST {id}/restore/` by restoring, and leave the list unless `?archived=true`.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import zoneinfo
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import filters, mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
+
+from core import idempotency
 
 # Primary keys are 64-bit; anything outside is refused as "not found" before it reaches the database driver.
 MAX_PK = 2**63 - 1
@@ -110,10 +122,15 @@ class PrimaryKeyField(serializers.PrimaryKeyRelatedField):
 
 
 class VisibleField(PrimaryKeyField):
-    """A reference to a row the requesting user can see (`Model.objects.visible_to(user)`); others do not exist."""
+    """A reference to a row the requesting user can see (`Model.objects.visible_to(user)`); others do not exist.
+
+    Of a model that is archived instead of deleted, only active rows are choices, and the value the record already
+    holds (a PUT of what a GET returned still names an archived contact).
+    """
 
     default_error_messages = {
         "does_not_exist": _("There is no {model} with id {pk_value} that you can see."),
+        "archived": _("The {model} with id {pk_value} is archived."),
     }
 
     def __init__(self, *, model: type[models.Model], **kwargs):
@@ -121,16 +138,30 @@ class VisibleField(PrimaryKeyField):
         kwargs.setdefault("queryset", model.objects.all())
         super().__init__(**kwargs)
 
-    def get_queryset(self):
+    def visible_rows(self):
         request = self.context.get("request")
         if request is None:
             return self.model.objects.none()
         return self.model.objects.visible_to(request.user)
 
+    def get_queryset(self):
+        rows = self.visible_rows()
+        if not _is_archivable(rows):
+            return rows
+        current = getattr(getattr(self.parent, "instance", None), f"{self.source}_id", None)
+        return rows.active() if current is None else rows.active() | rows.filter(pk=current)
+
     def fail(self, key, **kwargs):
         if key == "does_not_exist":
             kwargs["model"] = self.model._meta.verbose_name
+            rows = self.visible_rows()
+            if _is_archivable(rows) and rows.archived().filter(pk=parse_pk(kwargs.get("pk_value"))).exists():
+                key = "archived"
         super().fail(key, **kwargs)
+
+
+def _is_archivable(rows) -> bool:
+    return hasattr(rows, "active") and hasattr(rows, "archived")
 
 
 class ModelSerializer(serializers.ModelSerializer):
@@ -208,8 +239,63 @@ def _same(sent: Any, current: Any) -> bool:
     return str(sent) == str(current)
 
 
+class IdempotentPostMixin:
+    """A POST by a signed-in user that carries an `Idempotency-Key` header runs at most once per user and key within
+    SALESFLOW_IDEMPOTENCY_HOURS: a retry with the same request gets the first answer (status and body) again, with
+    `Idempotent-Replayed: true`; a retry with another request answers 422. See core/idempotency.py.
+    """
+
+    idempotent_posts = True  # the schema documents the header on this view's POSTs
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get(idempotency.HEADER)
+        if key is not None and request.method == "POST" and request.user.is_authenticated:
+            self.post = functools.partial(self._post_once, self.post, idempotency.parse_key(key))
+
+    def _post_once(self, handler, key: str, request, *args, **kwargs) -> Response:
+        first: list[Response] = []
+
+        def produce() -> idempotency.Answer:
+            response = handler(request, *args, **kwargs)
+            first.append(response)
+            return idempotency.Answer(status=response.status_code, body=_json_ready(response.data))
+
+        answer = idempotency.run_once(
+            user=request.user,
+            key=key,
+            request_fingerprint=idempotency.fingerprint(
+                method=request.method, path=request.get_full_path(), body=_json_ready_input(request.data)
+            ),
+            produce=produce,
+        )
+        if not answer.replayed:
+            return first[0]
+        return Response(answer.body, status=answer.status, headers={"Idempotent-Replayed": "true"})
+
+
+def _json_ready(data: Any) -> Any:
+    """`data` as JSON would carry it (what the renderer sends), so a replay renders the very same bytes."""
+    return json.loads(json.dumps(data, cls=JSONEncoder))
+
+
+def _json_ready_input(data: Any) -> Any:
+    """A request body as JSON values: a form's lists of values; an uploaded file by name, size and type."""
+    if hasattr(data, "lists"):
+        data = dict(data.lists())
+    return json.loads(json.dumps(data, cls=_InputEncoder))
+
+
+class _InputEncoder(JSONEncoder):
+    def default(self, obj: Any) -> Any:
+        if isinstance(obj, UploadedFile):  # described, never read: it may be large
+            return {"name": obj.name, "size": obj.size, "content_type": obj.content_type}
+        return super().default(obj)
+
+
 class SalesFlowViewSet(
     LocalizedViewMixin,
+    IdempotentPostMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -268,3 +354,59 @@ class SalesFlowViewSet(
     def reload(self, instance):
         """The instance as the list/detail queryset loads it (annotations and related rows included)."""
         return self.get_queryset().get(pk=instance.pk)
+
+
+class ArchivedFilter(filters.BaseFilterBackend):
+    """`?archived=true` lists only archived records; without it (or `false`) lists leave them out. One record is
+    found whether archived or not: its history stays readable."""
+
+    param = "archived"
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) != "list":
+            return queryset
+        value = request.query_params.get(self.param, "false").strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise serializers.ValidationError({self.param: [_("Must be true or false.")]})
+        return queryset.archived() if value in ("true", "1") else queryset.active()
+
+    def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.param,
+                "required": False,
+                "in": "query",
+                "description": str(_("true: only archived records; false (the default): only active ones.")),
+                "schema": {"type": "boolean", "default": False},
+            }
+        ]
+
+
+class ArchiveOnDeleteMixin:
+    """A record that is archived instead of deleted, so its history and analytics stay whole.
+
+    DELETE archives it and answers 204 (again 204 when it already is); `POST {id}/restore/` restores it and answers
+    the record; the list leaves archived records out unless `?archived=true`. A viewset names its two services in
+    `archive_instance` and `restore_instance`.
+    """
+
+    archives_on_delete = True  # the schema documents a 409 on DELETE
+    http_method_names: ClassVar[list[str]] = ["get", "post", "put", "patch", "delete", "head", "options"]
+    filter_backends = (DjangoFilterBackend, SearchFilter, filters.OrderingFilter, ArchivedFilter)
+
+    def archive_instance(self, instance) -> None:
+        raise NotImplementedError
+
+    def restore_instance(self, instance):
+        raise NotImplementedError
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs) -> Response:
+        self.archive_instance(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def restore(self, request, *args, **kwargs) -> Response:
+        instance = self.restore_instance(self.get_object())
+        return Response(self.get_output_serializer(self.reload(instance)).data)

@@ -117,3 +117,11 @@ class NotVisible(SalesFlowError):
     status = 404
     code = "not_found"
     default_message = gettext_lazy("Not found.")
+
+
+class Conflict(SalesFlowError):
+    """The record's current state does not allow this change (archiving an account with open opportunities, a team
+    with members); nothing was written."""
+
+    status = 409
+    code = "conflict"

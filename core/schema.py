@@ -9,6 +9,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiParameter
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -62,11 +63,22 @@ ERROR_RESPONSES: dict[str, tuple[str, dict[str, Any]]] = {
         {"detail": "Not found.", "code": "not_found"},
     ),
     "409": (
-        "`version` is not the record's current version: someone changed it since you read it; nothing was written.",
+        "`version` is not the record's current version: someone changed it since you read it (code `stale_version`); "
+        "or the record's state refuses the change, such as archiving an account with open opportunities (code "
+        "`conflict`); or a request with the same Idempotency-Key is still running (code `idempotency_key_in_use`). "
+        "Nothing was written.",
         {
             "detail": "Someone else changed this record in the meantime. Reload it and try again.",
             "code": "stale_version",
             "version": ["Someone else changed this record in the meantime. Reload it and try again."],
+        },
+    ),
+    "422": (
+        "The Idempotency-Key was already used for a different request (another endpoint or another body) within "
+        "24 hours; nothing was run. Send a new key for a new request.",
+        {
+            "detail": "This Idempotency-Key was already used for a different request.",
+            "code": "idempotency_key_reused",
         },
     ),
     "415": (
@@ -82,13 +94,37 @@ ERROR_RESPONSES: dict[str, tuple[str, dict[str, Any]]] = {
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    type=str,
+    required=False,
+    pattern=r"^[\x21-\x7e]{1,255}$",
+    description=(
+        "Any unique string (a UUID) that makes this POST safe to retry: the same user sending the same key again "
+        "within 24 hours gets the first answer (status and body, with `Idempotent-Replayed: true`) and nothing runs "
+        "twice; the same key with a different request answers 422; a retry while the first is still running waits "
+        "for it. Only successful answers are kept, so a refused request may be retried with the same key."
+    ),
+)
+
 
 class AutoSchema(SpectacularAutoSchema):
     """Adds the documented error responses (400/401/403/404/409/415/429 as they apply) to every operation.
 
     A view opts out of 401 with `authentication_classes = []`, and into 409 with `versioned = True` (its writes
-    take an optimistic-lock `version`).
+    take an optimistic-lock `version`) or `archives_on_delete = True` (DELETE archives, refused in some states).
+    POSTs of a view with `idempotent_posts = True` document the Idempotency-Key header and its 409 and 422.
     """
+
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if self._is_idempotent_post():
+            parameters = [*parameters, IDEMPOTENCY_KEY]
+        return parameters
+
+    def _is_idempotent_post(self) -> bool:
+        return self.method == "POST" and getattr(self.view, "idempotent_posts", False)
 
     def _get_response_bodies(self, direction="response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
@@ -109,8 +145,12 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("403")
         if self.view.authentication_classes:
             codes.append("404")  # a record (in the path, body or a filter) you cannot see, or a page past the end
-        if is_write and is_detail and getattr(self.view, "versioned", False):
+        versioned = is_write and is_detail and getattr(self.view, "versioned", False)
+        archives = self.method == "DELETE" and getattr(self.view, "archives_on_delete", False)
+        if versioned or archives or self._is_idempotent_post():
             codes.append("409")
+        if self._is_idempotent_post():
+            codes.append("422")
         if self.method in BODY_METHODS:
             codes.append("415")
         codes.append("429")

@@ -1,23 +1,38 @@
 """Back-office admin for sales processes, opportunities, visits and targets.
 
-History rows (stage changes, reassignments) are read-only here: services write them.
+History rows (stage changes, reassignments, field changes) are read-only here: services write them, edits made here
+included (an opportunity's plain fields, targets through the target services). Opportunities and visits are
+never deleted (an opportunity is lost, a visit cancelled), so their history and analytics stay whole.
 """
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import SalesFlowError
+from core.forms import add_service_error
 from pipeline.models import (
     Opportunity,
+    OpportunityChange,
     Pipeline,
     Reassignment,
     SalesTarget,
     Stage,
     StageChange,
     StageCriterion,
+    TargetChange,
     Visit,
     VisitWeekComment,
+)
+from pipeline.services.opportunities import BACK_OFFICE_RELATED, record_back_office_edit
+from pipeline.services.targets import (
+    TARGET_FIELDS,
+    check_may_set_target,
+    check_target_values,
+    create_target,
+    update_target,
 )
 
 
@@ -162,16 +177,27 @@ class OpportunityAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # created through the pages, the API or seed/import, which record the first StageChange
 
+    def has_delete_permission(self, request: HttpRequest, obj: Opportunity | None = None) -> bool:
+        return False  # lost, not deleted: its stage history and the analytics built on it stay
+
     def get_readonly_fields(self, request: HttpRequest, obj: Opportunity | None = None) -> tuple[str, ...]:
         return (*self.readonly_fields, *self.rule_fields)
 
     def save_model(self, request: HttpRequest, obj: Opportunity, form, change: bool) -> None:
         # An edit here is a change like any other: bump the optimistic-lock token so open forms see it as stale.
         if change:
+            if form is not None:
+                rows = Opportunity.objects.select_related(*BACK_OFFICE_RELATED).prefetch_related("competitors")
+                form.history_before = rows.get(pk=obj.pk)  # the form lives for this request only
             obj.version = F("version") + 1
         super().save_model(request, obj, form, change)
         if change:
             obj.refresh_from_db(fields=["version"])
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # competitors are saved here
+        if change and hasattr(form, "history_before"):
+            record_back_office_edit(before=form.history_before, changed_by=request.user, fields=form.changed_data)
 
 
 @admin.register(StageChange)
@@ -200,6 +226,9 @@ class VisitAdmin(admin.ModelAdmin):
     autocomplete_fields = ("account", "contact", "opportunity", "owner", "stage_when_done")
     readonly_fields = ("updated_at",)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Visit | None = None) -> bool:
+        return False  # cancelled, not deleted: plan adherence and activity analytics count it
+
 
 @admin.register(VisitWeekComment)
 class VisitWeekCommentAdmin(admin.ModelAdmin):
@@ -211,8 +240,68 @@ class VisitWeekCommentAdmin(admin.ModelAdmin):
 
 @admin.register(SalesTarget)
 class SalesTargetAdmin(admin.ModelAdmin):
+    """Targets are set through the target services: their rules hold here too and each change is recorded."""
+
     list_display = ("owner_user", "owner_team", "period_type", "period_start", "amount")
     list_filter = ("period_type", "owner_team")
     list_select_related = ("owner_user", "owner_team")
     search_fields = ("owner_user__username", "owner_user__last_name", "owner_team__name")
     autocomplete_fields = ("owner_user", "owner_team")
+
+    def get_form(self, request: HttpRequest, obj: SalesTarget | None = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type("SalesTargetAdminForm", (TargetRulesForm, form), {"actor": request.user})
+
+    def save_model(self, request: HttpRequest, obj: SalesTarget, form, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in TARGET_FIELDS if name in form.cleaned_data}
+        if change:
+            update_target(target=obj, changed_by=request.user, **values)
+            return
+        created = create_target(created_by=request.user, **values)
+        obj.pk, obj._state.adding, obj._state.db = created.pk, False, created._state.db
+
+
+class TargetRulesForm(forms.ModelForm):
+    """Refuses, on the form, a target the target services would refuse (who may set it, its period, one a period)."""
+
+    actor = None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            if self.instance.pk is not None:  # the instance still holds the saved values here
+                check_may_set_target(
+                    actor=self.actor, owner_user=self.instance.owner_user, owner_team=self.instance.owner_team
+                )
+            owners = {"owner_user": cleaned.get("owner_user"), "owner_team": cleaned.get("owner_team")}
+            check_may_set_target(actor=self.actor, **owners)
+            check_target_values(
+                **owners,
+                period_type=cleaned.get("period_type"),
+                period_start=cleaned.get("period_start"),
+                amount=cleaned.get("amount"),
+                exclude_pk=self.instance.pk,
+            )
+        except SalesFlowError as error:
+            add_service_error(self, error)
+        return cleaned
+
+
+@admin.register(OpportunityChange)
+class OpportunityChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "opportunity", "field", "old", "new", "by", "reason")
+    list_filter = ("field",)
+    list_select_related = ("opportunity", "by")
+    search_fields = ("opportunity__name", "field", "reason")
+    date_hierarchy = "at"
+
+
+@admin.register(TargetChange)
+class TargetChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "target", "field", "old", "new", "by")
+    list_filter = ("field",)
+    list_select_related = ("target__owner_user", "target__owner_team", "by")
+    search_fields = ("target__owner_user__username", "target__owner_team__name", "field")
+    date_hierarchy = "at"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -11,20 +13,22 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ErrorDetail, ValidationError
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.api import views as accounts_views
+from accounts.api.authentication import TokenAuthentication
+from accounts.tokens import issue_token, revoke_token
 from core.api import LocalizedViewMixin
 from core.errors import SalesFlowError
+from core.signin import SignInLocked, is_locked_out
 from pipeline.api.accounts import AccountViewSet
 from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
@@ -103,15 +107,36 @@ def _first_code(detail: Any) -> str | None:
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True, help_text=_("Send it as `Authorization: Token <token>`."))
+    token = serializers.CharField(
+        read_only=True, help_text=_("Send it as `Authorization: Token <token>`. Shown only this once.")
+    )
+    expires_at = serializers.DateTimeField(
+        read_only=True, help_text=_("When the token stops working; a password change ends it sooner.")
+    )
 
 
-class ObtainTokenView(LocalizedViewMixin, APIView):
-    """Exchanges a username and password for the user's API token (the same token on every call)."""
+class AuthTokenView(LocalizedViewMixin, APIView):
+    """POST: a username and password give a new token for this device (each call issues another; it expires, and a
+    password change revokes them all). DELETE: revokes the token that signs the request.
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    Failed passwords count towards the sign-in lockout (core/signin.py): once a username or an address is locked,
+    POST answers 429 with Retry-After, right password or not.
+    """
+
     throttle_scope = "auth"
+
+    # POST proves a password and ignores any Authorization header; DELETE is signed by the token it revokes. (The
+    # schema generator asks before it has set a request.)
+    @property
+    def authentication_classes(self) -> list:
+        return [TokenAuthentication] if self._is_delete() else []
+
+    @property
+    def permission_classes(self) -> list:
+        return [IsAuthenticated] if self._is_delete() else [AllowAny]
+
+    def _is_delete(self) -> bool:
+        return getattr(getattr(self, "request", None), "method", None) == "DELETE"
 
     @extend_schema(
         operation_id="auth_token_create",
@@ -121,14 +146,26 @@ class ObtainTokenView(LocalizedViewMixin, APIView):
         auth=[],
         examples=[
             OpenApiExample("Sign in", value={"username": "rep1", "password": "salesflow"}, request_only=True),
-            OpenApiExample("Token", value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"}, response_only=True),
+            OpenApiExample(
+                "Token",
+                value={"token": "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", "expires_at": "2026-04-01T09:30:00+08:00"},
+                response_only=True,
+            ),
         ],
     )
     def post(self, request):
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        if not serializer.is_valid():
+            if is_locked_out(request):
+                raise SignInLocked()
+            raise ValidationError(serializer.errors)
+        issued = issue_token(user=serializer.validated_data["user"])
+        return Response(TokenSerializer({"token": issued.key, "expires_at": issued.token.expires_at}).data)
+
+    @extend_schema(operation_id="auth_token_destroy", tags=["auth"], request=None, responses={204: None})
+    def delete(self, request):
+        revoke_token(token=request.auth)
+        return Response(status=204)
 
 
 router = DefaultRouter()
@@ -148,6 +185,24 @@ router.register("stages", StageViewSet, basename="stage")
 router.register("week-comments", WeekCommentViewSet, basename="week-comment")
 
 
+class DocsAccess(BasePermission):
+    """The schema and its docs are for signed-in users, unless settings.API_DOCS_PUBLIC opens them."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
+
+
+_swagger = SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[DocsAccess])
+
+
+def api_docs(request, *args, **kwargs):
+    """Swagger UI with its script served as a file (the Content-Security-Policy allows no inline script); a visitor
+    who is not signed in is sent to the login page first."""
+    if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return _swagger(request, *args, **kwargs)
+
+
 @csrf_exempt
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any other path under /api/ answers a JSON 404 like the endpoints do, not an HTML page."""
@@ -155,11 +210,11 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 
 
 urlpatterns = [
-    path("v1/auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("v1/auth/token/", AuthTokenView.as_view(), name="api-token"),
     path("v1/analytics/", include("analytics.api.urls")),  # SPEC §9: /api/v1/analytics/...
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[DocsAccess]), name="api-schema"),
+    path("docs/", api_docs, name="api-docs"),
 ]
 
 urlpatterns.append(re_path(r"", not_found))

@@ -11,12 +11,19 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from accounts.models import Account
-from analytics.models import AccountValue, DigestDelivery, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from accounts.models import Account, AccountChange
+from accounts.tokens import issue_token
+from analytics.models import AccountValue, DigestDelivery, JobAttempt, JobRun, MatrixRun, StaleFlag, UntouchedFlag
 from pipeline.admin import OpportunityAdmin
-from pipeline.models import Opportunity, Reassignment, Visit, VisitWeekComment
+from pipeline.models import (
+    Opportunity,
+    OpportunityChange,
+    Reassignment,
+    TargetChange,
+    Visit,
+    VisitWeekComment,
+)
 from tests.factories import (
     AccountFactory,
     AccountYearFactory,
@@ -54,8 +61,11 @@ def one_of_each(db):
     StageChangeFactory(opportunity=opportunity)
     VisitFactory(account=account, opportunity=opportunity)
     VisitWeekComment.objects.create(rep=rep, week_start=date(2026, 3, 2), author=manager, text="Good week")
-    SalesTargetFactory(owner_user=rep)
+    target = SalesTargetFactory(owner_user=rep)
     SalesTargetFactory(owner_user=None, owner_team=team)
+    AccountChange.objects.create(account=account, by=manager, field="notes", old="", new="Key account")
+    OpportunityChange.objects.create(opportunity=opportunity, by=manager, field="amount", old="1.00", new="2.00")
+    TargetChange.objects.create(target=target, by=manager, field="amount", old="1.00", new="2.00")
     Reassignment.objects.create(account=account, from_owner=manager, to_owner=rep, reassigned_by=manager)
     run = MatrixRun.objects.create(year=2026, cv_threshold=Decimal("1"), pv_threshold=Decimal("2"))
     AccountValue.objects.create(
@@ -64,9 +74,10 @@ def one_of_each(db):
     UntouchedFlag.objects.create(account=account)
     StaleFlag.objects.create(opportunity=opportunity, last_activity_at=timezone.now() - timedelta(days=30))
     JobRun.objects.create(job="compute_analytics")
+    JobAttempt.objects.create(job="flag_stale", status="failed", finished_at=timezone.now(), error="ValueError: x")
     DigestDelivery.objects.create(user=rep, week_start=date(2026, 3, 2))
     Group.objects.create(name="Back office")
-    Token.objects.create(user=rep)
+    issue_token(user=rep)
 
 
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
@@ -106,14 +117,18 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
     )
 
     assert read_only == [
+        "accounts.AccountChange",
         "analytics.AccountValue",
         "analytics.DigestDelivery",
+        "analytics.JobAttempt",
         "analytics.JobRun",
         "analytics.MatrixRun",
         "analytics.StaleFlag",
         "analytics.UntouchedFlag",
+        "pipeline.OpportunityChange",
         "pipeline.Reassignment",
         "pipeline.StageChange",
+        "pipeline.TargetChange",
     ]
 
 
@@ -176,14 +191,13 @@ def test_account_autocomplete_answers_a_search(admin_client, db):
     assert [row["id"] for row in response.json()["results"]] == [str(acme.pk)]
 
 
-def test_deleting_an_account_with_opportunities_is_refused(admin_client, db):
+def test_deleting_an_account_is_refused_because_accounts_are_archived(admin_client, db):
     opportunity = OpportunityFactory()
     account = opportunity.account
 
     response = admin_client.post(admin_url(Account, "delete", account.pk), {"post": "yes"})
 
-    assert response.status_code == 200
-    assert len(response.context["protected"]) == 1
+    assert response.status_code == 403
     assert Account.objects.filter(pk=account.pk).exists()
     assert Opportunity.objects.filter(pk=opportunity.pk).exists()
 

@@ -9,11 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
+from accounts.api.views import ReadOnlyUnlessEditableMixin
 from accounts.facts import customer_type_for
 from accounts.models import Account, InstalledBase, User
-from accounts.services import ACCOUNT_FIELDS, assignable_owners, create_account
-from core.api import ModelSerializer, PrimaryKeyField, SalesFlowViewSet, VisibleField
+from accounts.services import ACCOUNT_FIELDS, archive_account, assignable_owners, create_account, restore_account
+from core.api import ArchiveOnDeleteMixin, ModelSerializer, PrimaryKeyField, SalesFlowViewSet, VisibleField
 from pipeline import filters
+from pipeline.api.history import HistoryActionMixin, history_schema
 from pipeline.services.accounts import edit_account
 
 
@@ -64,8 +66,9 @@ class AccountSerializer(ModelSerializer):
             "customer_type",
             "created_at",
             "updated_at",
+            "archived_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at", "archived_at"]
         extra_kwargs = {"employee_count": {"max_value": 2**31 - 1}}
 
     @extend_schema_field(serializers.ChoiceField(choices=["ours", "competitor", "mixed", "none"]))
@@ -87,8 +90,15 @@ def _units(*, is_ours: bool) -> Coalesce:
     retrieve=extend_schema(summary="An account"),
     update=extend_schema(summary="Change an account; a new owner reassigns its open opportunities"),
     partial_update=extend_schema(summary="Change some fields of an account"),
+    destroy=extend_schema(
+        summary="Archive an account (managers, directors); refused while it has open opportunities",
+        description="Nothing is deleted: the account leaves lists and pickers (`?archived=true` lists it) and keeps "
+        "its contacts, installed base, figures, opportunities and visits; its wins still count in analytics.",
+    ),
+    restore=extend_schema(summary="Restore an archived account (managers, directors)"),
+    history=history_schema("accounts"),
 )
-class AccountViewSet(SalesFlowViewSet):
+class AccountViewSet(ReadOnlyUnlessEditableMixin, ArchiveOnDeleteMixin, HistoryActionMixin, SalesFlowViewSet):
     """Accounts (客户) you can see. A new owner (managers and directors) also takes over the open opportunities."""
 
     serializer_class = AccountSerializer
@@ -98,7 +108,7 @@ class AccountViewSet(SalesFlowViewSet):
     ordering = ["name", "id"]
 
     def get_queryset(self):
-        return Account.objects.visible_to(self.request.user).annotate(
+        return self.visible_rows(Account.objects).annotate(
             our_units=_units(is_ours=True), competitor_units=_units(is_ours=False)
         )
 
@@ -112,3 +122,9 @@ class AccountViewSet(SalesFlowViewSet):
         return edit_account(
             account=serializer.instance, changed_by=self.request.user, owner=data.get("owner"), **fields
         )
+
+    def archive_instance(self, instance: Account) -> None:
+        archive_account(account=instance, archived_by=self.request.user)
+
+    def restore_instance(self, instance: Account) -> Account:
+        return restore_account(account=instance, restored_by=self.request.user)

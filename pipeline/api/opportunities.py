@@ -20,6 +20,7 @@ from accounts.models import Account, Competitor, User
 from core.api import PrimaryKeyField, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from core.errors import SalesFlowError
 from pipeline import filters
+from pipeline.api.history import HistoryActionMixin, history_schema
 from pipeline.criteria import evaluate_current_stage_criteria, evaluate_stage_criteria
 from pipeline.models import Opportunity, Pipeline
 from pipeline.services.moves import lose_opportunity, move_opportunity, reopen_opportunity, win_opportunity
@@ -212,6 +213,12 @@ class OpportunityUpdateSerializer(RefusedFieldsMixin, serializers.Serializer):
     owner = VisibleField(
         model=User, required=False, help_text=_("A new owner reassigns the opportunity (managers and directors).")
     )
+    change_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text=_("Why; required (directors only) to change a closed opportunity's amount."),
+    )
     version = version_field()
 
     def refused_fields(self) -> dict[str, str]:
@@ -319,8 +326,9 @@ def _action_schema(request, summary: str, examples: list[OpenApiExample] = ()):
         responses={200: OpportunitySerializer},
         examples=[_example("New amount", {"amount": "300000.00", "version": 3}, request_only=True)],
     ),
+    history=history_schema("opportunities"),
 )
-class OpportunityViewSet(SalesFlowViewSet):
+class OpportunityViewSet(HistoryActionMixin, SalesFlowViewSet):
     """Opportunities (商机) you can see. Stage, status and loss fields change only through the actions;
     `version` is the optimistic lock (409 when stale). Every representation, the list included, carries the
     unmet exit criteria of the current stage; a list evaluates them for the whole page at once."""

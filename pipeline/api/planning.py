@@ -19,8 +19,10 @@ from core.api import (
 )
 from core.calendar import period_start
 from pipeline import filters
+from pipeline.api.history import HistoryActionMixin, history_schema
 from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion, VisitWeekComment
 from pipeline.services.planning import comment_on_visit_week
+from pipeline.services.targets import create_target, update_target
 
 
 class ManagedTeamField(PrimaryKeyField):
@@ -122,13 +124,16 @@ class StageSerializer(ModelSerializer):
 
 @extend_schema_view(
     list=extend_schema(summary="List the sales targets you can see"),
-    create=extend_schema(summary="Set a target for a user or a team (managers and directors)"),
+    create=extend_schema(summary="Set a target: directors any, managers their reps' (not their own nor a team's)"),
     retrieve=extend_schema(summary="A sales target"),
-    update=extend_schema(summary="Change a target (managers and directors)"),
-    partial_update=extend_schema(summary="Change some fields of a target (managers and directors)"),
+    update=extend_schema(summary="Change a target: directors any, managers their reps'"),
+    partial_update=extend_schema(summary="Change some fields of a target: directors any, managers their reps'"),
+    history=history_schema("targets"),
 )
-class SalesTargetViewSet(SalesFlowViewSet):
-    """Sales targets of a user or a team per year, quarter, month or week; managers and directors set them."""
+class SalesTargetViewSet(HistoryActionMixin, SalesFlowViewSet):
+    """Sales targets of a user or a team per year, quarter, month or week. Directors set every target; a manager
+    sets the targets of their own reps, not their own nor their team's (403 with the reason); reps set none. Every
+    change is recorded (see history)."""
 
     serializer_class = SalesTargetSerializer
     permission_classes = [*SalesFlowViewSet.permission_classes, IsManagerOrDirectorOrReadOnly]
@@ -139,6 +144,12 @@ class SalesTargetViewSet(SalesFlowViewSet):
 
     def get_queryset(self):
         return SalesTarget.objects.visible_to(self.request.user)
+
+    def perform_create(self, serializer):
+        return create_target(created_by=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        return update_target(target=serializer.instance, changed_by=self.request.user, **serializer.validated_data)
 
 
 @extend_schema_view(

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region, User
@@ -59,6 +60,8 @@ class AccountForm(forms.ModelForm):
             self.fields["owner"].queryset = owners
             self.fields["owner"].initial = self.initial.get("owner") or user.pk
         parents = Account.objects.visible_to(user).only("pk", "name").order_by("name")
+        # An archived account is no choice, except the headquarters this account already has.
+        parents = parents.filter(Q(archived_at__isnull=True) | Q(pk=self.instance.parent_id))
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         self.fields["parent"].queryset = parents

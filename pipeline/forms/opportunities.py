@@ -196,6 +196,17 @@ class OpportunityEditForm(VersionForm):
         )
         super().__init__(*args, **kwargs)
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
+        if not opportunity.is_open:
+            # A won or lost opportunity's amount feeds attainment: a director changes it only with a reason.
+            self.fields["change_reason"] = forms.CharField(
+                label=_("Reason for changing the amount"),
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_(
+                    "Directors only: why the amount of a won or lost opportunity changes (kept in its history)."
+                ),
+            )
 
 
 class OpportunityCreateForm(forms.Form):
@@ -212,7 +223,7 @@ class OpportunityCreateForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.visible_to(user).order_by("name")
+        self.fields["account"].queryset = Account.objects.visible_to(user).active().order_by("name")
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
         if not user.is_director:
             del self.fields["pipeline"]

@@ -64,10 +64,10 @@ class AccountVisitForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.account = account
-        self.fields["account"].queryset = Account.objects.visible_to(user)
+        self.fields["account"].queryset = Account.objects.visible_to(user).active()
         if account is not None:
             self.fields["account"].initial = account.pk
-            self.fields["contact"].queryset = Contact.objects.filter(account=account)
+            self.fields["contact"].queryset = Contact.objects.active().filter(account=account)
             self.fields["opportunity"].queryset = visit_opportunities(user=user, account=account)
         self.fields["account"].error_messages["required"] = _("Choose the account you visited.")
         self.fields["contact"].empty_label = _("No contact")

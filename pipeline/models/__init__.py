@@ -1,5 +1,6 @@
 """Sales processes, opportunities, visits and targets (SPEC §3–§6), one module per topic."""
 
+from pipeline.models.history import OpportunityChange, TargetChange
 from pipeline.models.opportunities import Opportunity, Reassignment, StageChange
 from pipeline.models.process import BilingualMixin, Pipeline, Stage, StageCriterion
 from pipeline.models.targets import SalesTarget
@@ -15,6 +16,7 @@ from pipeline.querysets import (
 __all__ = [
     "BilingualMixin",
     "Opportunity",
+    "OpportunityChange",
     "OpportunityQuerySet",
     "Pipeline",
     "Reassignment",
@@ -24,6 +26,7 @@ __all__ = [
     "StageChange",
     "StageChangeQuerySet",
     "StageCriterion",
+    "TargetChange",
     "Visit",
     "VisitQuerySet",
     "VisitWeekComment",

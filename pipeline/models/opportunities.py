@@ -114,6 +114,8 @@ class Opportunity(models.Model):
             models.Index(fields=["status", "closed_at"], name="opp_status_closed_idx"),
             models.Index(fields=["pipeline", "status", "stage"], name="opp_pipeline_status_stage_idx"),
             models.Index(fields=["created_at"], name="opp_created_idx"),
+            # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
+            models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
@@ -151,7 +153,7 @@ class StageChange(models.Model):
     """One move of an opportunity between stages; time in stage is read from these rows."""
 
     opportunity = models.ForeignKey(
-        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stage_changes"
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.PROTECT, related_name="stage_changes"
     )
     from_stage = models.ForeignKey(
         Stage, verbose_name=_("from stage"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -192,7 +194,7 @@ class Reassignment(models.Model):
         verbose_name=_("account"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="reassignments",
     )
     opportunity = models.ForeignKey(
@@ -200,7 +202,7 @@ class Reassignment(models.Model):
         verbose_name=_("opportunity"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="reassignments",
     )
     from_owner = models.ForeignKey(

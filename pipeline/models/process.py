@@ -41,6 +41,7 @@ class Pipeline(BilingualMixin, models.Model):
 
 
 class Stage(BilingualMixin, models.Model):
+    # CASCADE: a stage is part of its pipeline's definition; one in use is protected by its opportunities.
     pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages")
     order = models.PositiveSmallIntegerField(_("order"))
     code = models.SlugField(_("code"), max_length=40)
@@ -109,6 +110,7 @@ class StageCriterion(BilingualMixin, models.Model):
         TEXT = "text", _("Text")
         DATE = "date", _("Date")
 
+    # CASCADE: a criterion is part of its stage's definition; opportunities keep only their manual values.
     stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="criteria")
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     code = models.SlugField(_("code"), max_length=60)

@@ -26,7 +26,7 @@ class SalesTarget(models.Model):
         verbose_name=_("user"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="targets",
     )
     owner_team = models.ForeignKey(
@@ -34,7 +34,7 @@ class SalesTarget(models.Model):
         verbose_name=_("team"),
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         related_name="targets",
     )
     period_type = models.CharField(_("period"), max_length=10, choices=PeriodType.choices)
@@ -65,7 +65,10 @@ class SalesTarget(models.Model):
                 name="target_unique_per_team_period",
             ),
         ]
-        indexes = [models.Index(fields=["period_type", "period_start"], name="target_period_idx")]
+        indexes = [
+            models.Index(fields=["period_type", "period_start"], name="target_period_idx"),
+            models.Index(fields=["-period_start", "period_type", "id"], name="target_start_idx"),  # the API's order
+        ]
 
     def __str__(self) -> str:
         return f"{self.owner_user or self.owner_team} {self.get_period_type_display()} {self.period_start}"

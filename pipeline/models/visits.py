@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.indexes import NullsOrderedIndex
 from pipeline.models.opportunities import Opportunity
 from pipeline.models.process import Stage
 from pipeline.querysets import (
@@ -41,7 +43,7 @@ class Visit(models.Model):
         verbose_name=_("contact"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="visits",
     )
     opportunity = models.ForeignKey(
@@ -85,6 +87,14 @@ class Visit(models.Model):
             models.Index(fields=["owner", "status", "planned_at"], name="visit_owner_status_planned_idx"),
             models.Index(fields=["opportunity", "status"], name="visit_opp_status_idx"),
             models.Index(fields=["status", "done_at"], name="visit_status_done_idx"),
+            # The visit list's order (`-when`, pipeline/selectors/visits.py) and the API's.
+            NullsOrderedIndex(
+                Coalesce("done_at", "planned_at").desc(nulls_last=True), F("id").desc(), name="visit_when_idx"
+            ),
+            models.Index(fields=["-created_at", "-id"], name="visit_created_idx"),
+            # The visibility rule's lists (accounts/visibility.py), read from the index alone.
+            models.Index(fields=["account", "owner"], name="visit_account_owner_idx"),
+            models.Index(fields=["owner", "account"], name="visit_owner_account_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -111,7 +121,7 @@ class VisitWeekComment(models.Model):
     """A manager's comment on a rep's week of visits (the C and A of P-D-C-A)."""
 
     rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.CASCADE, related_name="week_comments"
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="week_comments"
     )
     week_start = models.DateField(_("week starting"))
     author = models.ForeignKey(
@@ -126,7 +136,10 @@ class VisitWeekComment(models.Model):
         verbose_name = _("week comment")
         verbose_name_plural = _("week comments")
         ordering = ["rep", "-week_start", "created_at"]
-        indexes = [models.Index(fields=["rep", "week_start"], name="weekcomment_rep_week_idx")]
+        indexes = [
+            models.Index(fields=["rep", "week_start"], name="weekcomment_rep_week_idx"),
+            models.Index(fields=["-week_start", "created_at", "id"], name="weekcomment_week_idx"),  # the API's order
+        ]
 
     def __str__(self) -> str:
         return f"{self.rep} {self.week_start}"

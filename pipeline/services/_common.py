@@ -17,8 +17,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, User
-from core.errors import NotVisible, SalesFlowError, StaleVersion, ValidationFailed
-from pipeline.models import Opportunity, Stage
+from core.errors import NotAllowed, NotVisible, SalesFlowError, StaleVersion, ValidationFailed
+from core.history import Change, changes_between, record_changes
+from pipeline.models import Opportunity, OpportunityChange, Stage
 
 MAX_AMOUNT = Decimal("999999999999.99")  # max_digits=14, decimal_places=2
 
@@ -52,7 +53,7 @@ def load_opportunity(opportunity: Opportunity, actor: User, expected_version: in
     """Reads the opportunity afresh if `actor` may see it and nobody saved it since the caller's version."""
     current = (
         Opportunity.objects.visible_to(actor)
-        .select_related("pipeline", "stage", "furthest_stage", "owner")
+        .select_related("pipeline", "stage", "furthest_stage", "owner", "lost_to")
         .filter(pk=opportunity.pk)
         .first()
     )
@@ -64,12 +65,40 @@ def load_opportunity(opportunity: Opportunity, actor: User, expected_version: in
     return current
 
 
-def compare_and_set(current: Opportunity, **changes: Any) -> None:
-    """Writes `changes` and bumps the version only if the row still has the version `current` was read with."""
+# Opportunity fields whose changes are not history rows: derived from the stage changes, or bookkeeping.
+UNRECORDED_FIELDS = frozenset({"stage_entered_at", "furthest_stage", "version", "updated_at"})
+
+
+def compare_and_set(current: Opportunity, *, changed_by: User | None, change_reason: str = "", **changes: Any) -> None:
+    """Writes `changes` and bumps the version only if the row still has the version `current` was read with, and
+    records every field that changed as an OpportunityChange by `changed_by` (with `change_reason`); two queries
+    when something changed (`current` must have its related rows loaded, as load_opportunity does)."""
     if not Opportunity.objects.filter(pk=current.pk, version=current.version).update(
         **changes, version=F("version") + 1, updated_at=timezone.now()
     ):
         raise StaleVersion()
+    record_changes(
+        OpportunityChange,
+        opportunity_changes(current, changes),
+        by=changed_by,
+        reason=change_reason,
+    )
+
+
+def opportunity_changes(current: Opportunity, changes: dict[str, Any]) -> list[Change]:
+    """The history of writing `changes` over `current`: one Change per recorded field that differs, and one per
+    manual criterion whose value differs (field `criteria_values.<code>`); runs no query."""
+    recorded = {name: value for name, value in changes.items() if name not in UNRECORDED_FIELDS}
+    criteria = recorded.pop("criteria_values", None)
+    result = changes_between(current.pk, {name: getattr(current, name) for name in recorded}, recorded)
+    if criteria is not None:
+        before = current.criteria_values or {}
+        result += changes_between(
+            current.pk,
+            {f"criteria_values.{code}": value for code, value in before.items()},
+            {f"criteria_values.{code}": criteria.get(code) for code in sorted(set(before) | set(criteria))},
+        )
+    return result
 
 
 def refreshed(instance: ModelT) -> ModelT:
@@ -106,6 +135,15 @@ def check_user_assignable(user: User, actor: User, *, field: str) -> None:
 def check_account_visible(account: Account, actor: User) -> None:
     if account is None or not Account.objects.visible_to(actor).filter(pk=account.pk).exists():
         raise NotVisible(gettext("No such account."), field="account")
+
+
+def check_account_editable(account: Account, actor: User) -> None:
+    """`actor` may change the account: NotVisible (404) when they cannot see it, NotAllowed (403) when they see it
+    read-only (through an opportunity or a visit of theirs at it)."""
+    if Account.objects.editable_by(actor).filter(pk=account.pk).exists():
+        return
+    check_account_visible(account, actor)
+    raise NotAllowed(gettext("You can see this account but not change it."))
 
 
 def clean_name(value: Any) -> str:

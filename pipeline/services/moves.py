@@ -89,6 +89,7 @@ def move_opportunity(
     now = timezone.now()
     compare_and_set(
         current,
+        changed_by=moved_by,
         stage=to_stage,
         stage_entered_at=now,
         furthest_stage=max(to_stage, current.furthest_stage, key=attrgetter("order")),
@@ -132,6 +133,7 @@ def win_opportunity(*, opportunity: Opportunity, won_by: User, expected_version:
     now = timezone.now()
     compare_and_set(
         current,
+        changed_by=won_by,
         status=Opportunity.Status.WON,
         closed_at=now,
         probability=100,
@@ -206,6 +208,7 @@ def lose_opportunity(
         raise ValidationFailed(gettext("Only an untouched loss has an untouched cause."), field="untouched_cause")
     compare_and_set(
         current,
+        changed_by=lost_by,
         status=Opportunity.Status.LOST,
         closed_at=now,
         probability=0,
@@ -246,6 +249,7 @@ def reopen_opportunity(
         )
     compare_and_set(
         current,
+        changed_by=reopened_by,
         status=Opportunity.Status.OPEN,
         closed_at=None,
         loss_reason="",

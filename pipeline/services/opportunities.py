@@ -15,7 +15,8 @@ from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, User
 from core.errors import NotAllowed, ValidationFailed
-from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion
+from core.history import Change, changes_between, is_same, record_changes
+from pipeline.models import Opportunity, OpportunityChange, Pipeline, Stage, StageChange, StageCriterion
 from pipeline.services._common import (
     after_sales_stage,
     aware,
@@ -34,6 +35,7 @@ from pipeline.services._common import (
     is_manager_or_director,
     load_opportunity,
     open_may_reach,
+    opportunity_changes,
     refreshed,
     stages_of,
 )
@@ -297,10 +299,16 @@ def _loss_fields(
 @in_actor_language("changed_by")
 @transaction.atomic
 def update_opportunity(
-    *, opportunity: Opportunity, changed_by: User, expected_version: int | None = None, **fields: Any
+    *,
+    opportunity: Opportunity,
+    changed_by: User,
+    expected_version: int | None = None,
+    change_reason: str = "",
+    **fields: Any,
 ) -> Opportunity:
     """Changes plain fields (name, amount, expected_close_date, source, competitors, probability) under the
-    optimistic lock; a closed opportunity only by a manager or director. Writes nothing if it raises.
+    optimistic lock and records each field that changed (with `change_reason`); a closed opportunity only by a
+    manager or director, and its amount only by a director who gives `change_reason`. Writes nothing if it raises.
 
     A probability set here overrides the stage's default until the next stage change.
     """
@@ -321,11 +329,31 @@ def update_opportunity(
         "competitors": clean_competitors,
     }
     changes = {name: cleaners[name](value) for name, value in fields.items()}
+    reason = (change_reason or "").strip()
+    if not current.is_open and "amount" in changes and not is_same(current.amount, changes["amount"]):
+        _check_closed_amount_change(changed_by, reason)
     competitors = changes.pop("competitors", None)
-    compare_and_set(current, **changes)
+    compare_and_set(current, changed_by=changed_by, change_reason=reason, **changes)
     if competitors is not None:
-        current.competitors.set(competitors)
+        before = list(current.competitors.all())
+        if not is_same(before, competitors):
+            current.competitors.set(competitors)
+            change = Change(parent_id=current.pk, field="competitors", old=before, new=competitors)
+            record_changes(OpportunityChange, [change], by=changed_by, reason=reason)
     return refreshed(opportunity)
+
+
+def _check_closed_amount_change(changed_by: User, reason: str) -> None:
+    """A won or lost opportunity's amount feeds attainment and CV: only a director changes it, saying why."""
+    if not changed_by.is_director:
+        raise NotAllowed(
+            gettext("Only a sales director may change the amount of a won or lost opportunity."), field="amount"
+        )
+    if not reason:
+        raise ValidationFailed(
+            gettext("Say why the amount of a won or lost opportunity changes; the reason is kept in its history."),
+            field="change_reason",
+        )
 
 
 @in_actor_language("changed_by")
@@ -393,5 +421,23 @@ def set_criterion_value(
         values.pop(code, None)
     else:
         values[code] = stored
-    compare_and_set(current, criteria_values=values)
+    compare_and_set(current, changed_by=changed_by, criteria_values=values)
     return refreshed(opportunity)
+
+
+# What the admin's change form may edit that names another row, loaded so the history can label it.
+BACK_OFFICE_RELATED = ("account", "lost_to", "owner", "stage", "pipeline")
+
+
+@transaction.atomic
+def record_back_office_edit(*, before: Opportunity, changed_by: User, fields: Iterable[str]) -> None:
+    """Records, as OpportunityChanges by `changed_by`, what an edit in the admin changed among `fields`: `before` is
+    the row read (competitors prefetched) before the admin saved it, competitors included; two queries, then one
+    insert when something changed."""
+    after = Opportunity.objects.select_related(*BACK_OFFICE_RELATED).prefetch_related("competitors").get(pk=before.pk)
+    names = [name for name in fields if name != "competitors"]
+    changes = opportunity_changes(before, {name: getattr(after, name) for name in names})
+    if "competitors" in fields:
+        old, new = list(before.competitors.all()), list(after.competitors.all())
+        changes += changes_between(before.pk, {"competitors": old}, {"competitors": new})
+    record_changes(OpportunityChange, changes, by=changed_by)

@@ -10,11 +10,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Account, User
+from accounts.models import Account, AccountChange, User
 from core.errors import NotAllowed
-from pipeline.models import Opportunity, Reassignment, Visit
+from core.history import Change, record_changes, reference
+from pipeline.models import Opportunity, OpportunityChange, Reassignment, Visit
 from pipeline.services._common import (
-    check_account_visible,
+    check_account_editable,
     check_user_assignable,
     compare_and_set,
     in_actor_language,
@@ -42,7 +43,7 @@ def reassign_opportunity(
     if from_owner.pk == to_owner.pk:
         return refreshed(opportunity)
     now = timezone.now()
-    compare_and_set(current, owner=to_owner)
+    compare_and_set(current, changed_by=reassigned_by, owner=to_owner)
     Visit.objects.planned().filter(opportunity=current, owner=from_owner).update(owner=to_owner, updated_at=now)
     Reassignment.objects.create(
         opportunity=current, from_owner=from_owner, to_owner=to_owner, reassigned_by=reassigned_by, reassigned_at=now
@@ -66,7 +67,7 @@ def reassign_account(
 
     A refused new owner is reported on `owner_field`, the name the caller's input gave it.
     """
-    check_account_visible(account, reassigned_by)
+    check_account_editable(account, reassigned_by)
     if not is_manager_or_director(reassigned_by):
         raise NotAllowed(gettext("Only a manager or a director may reassign."))
     check_user_assignable(to_owner, reassigned_by, field=owner_field)
@@ -96,14 +97,26 @@ def hand_over_accounts(
     at: datetime,
     with_open_opportunities: bool = True,
 ) -> None:
-    """Records accounts that changed owner (account id -> (previous owner id, new owner id)) and, by default, gives
-    each previous owner's open opportunities (each recorded, version bumped) and planned visits at that account to
-    the new owner. The caller has already changed the accounts' owner and checked who may do it. Its queries do not
-    grow with the number of accounts (reads in chunks of HANDOVER_IDS_PER_QUERY ids)."""
+    """Records accounts that changed owner (account id -> (previous owner id, new owner id)), each with a
+    Reassignment and an `owner` AccountChange, and by default gives each previous owner's open opportunities (each
+    recorded likewise, version bumped) and planned visits at that account to the new owner. The caller has already
+    changed the accounts' owner and checked who may do it. Its queries do not grow with the number of accounts
+    (reads in chunks of HANDOVER_IDS_PER_QUERY ids, writes in batches)."""
+    if not moves:
+        return
+    name_of = _display_names({user_id for pair in moves.values() for user_id in pair if user_id is not None})
+
+    def owner_change(pk: int, old: int | None, new: int) -> Change:
+        return Change(
+            parent_id=pk, field="owner", old=reference(old, name_of.get(old)), new=reference(new, name_of[new])
+        )
+
     records = [
         Reassignment(account_id=pk, from_owner_id=old, to_owner_id=new, reassigned_by=reassigned_by, reassigned_at=at)
         for pk, (old, new) in moves.items()
     ]
+    account_changes = [owner_change(pk, old, new) for pk, (old, new) in moves.items()]
+    opportunity_changes: list[Change] = []
     if with_open_opportunities:
         ids = sorted(moves)
         opportunities, visits = [], []
@@ -126,6 +139,7 @@ def hand_over_accounts(
                     reassigned_at=at,
                 )
             )
+            opportunity_changes.append(owner_change(opportunity.pk, old, new))
             opportunity.owner_id, opportunity.version, opportunity.updated_at = new, F("version") + 1, at
         for visit in visits:
             visit.owner_id, visit.updated_at = moves[visit.account_id][1], at
@@ -136,3 +150,15 @@ def hand_over_accounts(
         if visits:
             Visit.objects.bulk_update(visits, ["owner", "updated_at"], batch_size=HANDOVER_BATCH_SIZE)
     Reassignment.objects.bulk_create(records, batch_size=HANDOVER_BATCH_SIZE)
+    record_changes(AccountChange, account_changes, by=reassigned_by, at=at)
+    record_changes(OpportunityChange, opportunity_changes, by=reassigned_by, at=at)
+
+
+def _display_names(user_ids: set[int]) -> dict[int, str]:
+    """Users' display names by id, in one query per HANDOVER_IDS_PER_QUERY users."""
+    ids = sorted(user_ids)
+    names: dict[int, str] = {}
+    for start in range(0, len(ids), HANDOVER_IDS_PER_QUERY):
+        users = User.objects.filter(pk__in=ids[start : start + HANDOVER_IDS_PER_QUERY])
+        names.update({user.pk: user.display_name for user in users.only("username", "first_name", "last_name")})
+    return names

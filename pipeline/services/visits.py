@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account, Contact, User
-from core.errors import NotVisible, ValidationFailed
+from core.errors import NotAllowed, NotVisible, ValidationFailed
 from pipeline.models import Opportunity, Visit
 from pipeline.services._common import aware, check_account_visible, check_user_assignable, in_actor_language, refreshed
 
@@ -164,10 +164,18 @@ def log_visit(
     return visit
 
 
+def _refuse_visit(visit: Visit, actor: User) -> NotAllowed | NotVisible:
+    """Why `actor` may not change the visit: they see it read-only (another side's visit at their account or about
+    their opportunity) or not at all."""
+    if Visit.objects.visible_to(actor).filter(pk=visit.pk).exists():
+        return NotAllowed(gettext("You can see this visit but not change it."))
+    return NotVisible(gettext("No such visit."))
+
+
 def _load_planned_visit(visit: Visit, actor: User) -> Visit:
-    current = Visit.objects.visible_to(actor).filter(pk=visit.pk).first()
+    current = Visit.objects.editable_by(actor).filter(pk=visit.pk).first()
     if current is None:
-        raise NotVisible(gettext("No such visit."))
+        raise _refuse_visit(visit, actor)
     if current.status != Visit.Status.PLANNED:
         raise ValidationFailed(gettext("This visit is no longer planned."), field="status")
     return current
@@ -221,11 +229,11 @@ VISIT_EDITABLE_FIELDS = ("kind", "planned_at", "purpose", "summary", "next_step"
 @in_actor_language("changed_by")
 @transaction.atomic
 def update_visit(*, visit: Visit, changed_by: User, **fields: Any) -> Visit:
-    """Changes the plain fields of a visit the user can see (kind, planned time while planned, texts, satisfaction)
+    """Changes the plain fields of a visit the user may change (kind, planned time while planned, texts, satisfaction)
     under the same rules as planning it; status moves only through complete/cancel. Writes nothing if it raises."""
-    current = Visit.objects.visible_to(changed_by).select_for_update(of=("self",)).filter(pk=visit.pk).first()
+    current = Visit.objects.editable_by(changed_by).select_for_update(of=("self",)).filter(pk=visit.pk).first()
     if current is None:
-        raise NotVisible(gettext("No such visit."))
+        raise _refuse_visit(visit, changed_by)
     if unknown := sorted(set(fields) - set(VISIT_EDITABLE_FIELDS)):
         raise ValidationFailed(gettext("This field cannot be changed here."), field=unknown[0])
     if "kind" in fields:

@@ -2,8 +2,10 @@
 timeline), account create/edit and contact create/edit.
 
 Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
-included. Writes go through accounts/services.py, and an account edit through edit_account, which also
-reassigns the account when its owner changes.
+included. An account seen through an opportunity or a visit at it is read-only: its page shows, while its edit,
+contact and archive pages load through `editable_by(request.user)` and answer 404. Writes go through
+accounts/services.py, and an account edit through edit_account, which also reassigns the account when its owner
+changes.
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from accounts.facts import StyleAdvice, communication_advice
 from accounts.models import Account, Contact, User
-from accounts.services import assignable_owners, create_account, create_contact, update_contact
+from accounts.services import (
+    archive_account,
+    archive_contact,
+    assignable_owners,
+    create_account,
+    create_contact,
+    restore_account,
+    restore_contact,
+    update_contact,
+)
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm
@@ -90,9 +101,15 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The account page: profile, contacts with how to handle them, installed base, opportunities, visits."""
-    account = get_object_or_404(account_for_page(viewer=request.user), pk=pk)
-    page = account_page(viewer=request.user, account=account)
-    context = {"page": page, "account": account, "contact_cards": _contact_cards(page.contacts)}
+    account = get_object_or_404(account_for_page(viewer=request.user).annotate_is_editable(request.user), pk=pk)
+    page = account_page(viewer=request.user, account=account, changes_page=request.GET.get("changes"))
+    context = {
+        "page": page,
+        "account": account,
+        "can_edit": account.is_editable,
+        "contact_cards": _contact_cards(page.contacts),
+        "archived_contacts": page.archived_contacts,
+    }
     return render(request, "accounts/detail.html", context)
 
 
@@ -125,7 +142,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Changes an account's profile; a manager or director may also give it to another owner (reassignment)."""
-    account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
+    account = get_object_or_404(Account.objects.editable_by(request.user), pk=pk)
     owners = None if request.user.is_rep else assignable_owners(user=request.user).order_by("username")
     form = AccountForm(request.POST or None, instance=account, user=request.user, owners=owners)
     if request.method == "POST" and form.is_valid():
@@ -143,18 +160,22 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _contacts_response(request: HttpRequest, account: Account) -> HttpResponse:
     """The account page's contacts section, replacing the one on the page (htmx)."""
-    contacts = list(Contact.objects.filter(account=account).order_by("name"))
-    response = render(
-        request, "accounts/detail.html#contacts", {"account": account, "contact_cards": _contact_cards(contacts)}
-    )
+    contacts = list(Contact.objects.filter(account=account).select_related("archived_by").order_by("name"))
+    context = {
+        "account": account,
+        "can_edit": True,  # reached only through editable_by
+        "contact_cards": _contact_cards([c for c in contacts if c.archived_at is None]),
+        "archived_contacts": [c for c in contacts if c.archived_at is not None],
+    }
+    response = render(request, "accounts/detail.html#contacts", context)
     return reswap(retarget(response, "#contacts"), "outerHTML")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
-    """Adds a contact to a visible account; from the account page (htmx) the form opens in place."""
-    account = get_object_or_404(Account.objects.visible_to(request.user), pk=pk)
+    """Adds a contact to an account the user may change; from the account page (htmx) the form opens in place."""
+    account = get_object_or_404(Account.objects.editable_by(request.user), pk=pk)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -175,9 +196,9 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
-    """Changes a contact of a visible account; from the account page (htmx) the form opens in place."""
+    """Changes a contact of an account the user may change; from the account page (htmx) the form opens in place."""
     contact = get_object_or_404(
-        Contact.objects.visible_to(request.user).select_related("account"), pk=contact_pk, account_id=pk
+        Contact.objects.editable_by(request.user).select_related("account"), pk=contact_pk, account_id=pk
     )
     account = contact.account
     form = ContactForm(request.POST or None, instance=contact)
@@ -195,3 +216,68 @@ def contact_edit(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse
     if request.htmx:
         return render(request, "accounts/contact_form.html#form", context)
     return render(request, "accounts/contact_form.html", context)
+
+
+# --- archiving: nothing is deleted ----------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def account_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """Archives an account (managers, directors): it leaves lists and pickers; its page and history stay."""
+    account = get_object_or_404(Account.objects.editable_by(request.user), pk=pk)
+    try:
+        archive_account(account=account, archived_by=request.user)
+    except SalesFlowError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Account archived. It no longer shows in lists and pickers; its history stays."))
+    return redirect(account)
+
+
+@login_required
+@require_POST
+def account_restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restores an archived account (managers, directors)."""
+    account = get_object_or_404(Account.objects.editable_by(request.user), pk=pk)
+    try:
+        restore_account(account=account, restored_by=request.user)
+    except SalesFlowError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Account restored."))
+    return redirect(account)
+
+
+def _contact_archiving(request: HttpRequest, pk: int, contact_pk: int, *, archive: bool) -> HttpResponse:
+    contact = get_object_or_404(
+        Contact.objects.editable_by(request.user).select_related("account"), pk=contact_pk, account_id=pk
+    )
+    try:
+        if archive:
+            archive_contact(contact=contact, archived_by=request.user)
+        else:
+            restore_contact(contact=contact, restored_by=request.user)
+    except SalesFlowError as error:
+        if request.htmx:
+            return HttpResponse(str(error.message), status=error.status)
+        messages.error(request, str(error.message))
+        return redirect(contact.account)
+    if request.htmx:
+        return _contacts_response(request, contact.account)
+    messages.success(request, _("Contact archived.") if archive else _("Contact restored."))
+    return redirect(contact.account)
+
+
+@login_required
+@require_POST
+def contact_archive(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Archives a contact who left the customer; from the account page (htmx) answers with the contacts section."""
+    return _contact_archiving(request, pk, contact_pk, archive=True)
+
+
+@login_required
+@require_POST
+def contact_restore(request: HttpRequest, pk: int, contact_pk: int) -> HttpResponse:
+    """Restores an archived contact; from the account page (htmx) answers with the contacts section."""
+    return _contact_archiving(request, pk, contact_pk, archive=False)

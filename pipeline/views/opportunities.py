@@ -105,7 +105,7 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
         "opportunity": opportunity,
         "path": stage_path(opportunity=opportunity, stages=stages),
         "checklist": evaluate_stage_criteria(opportunity=opportunity, stage=opportunity.stage),
-        "history": opportunity_history(opportunity=opportunity),
+        "history": opportunity_history(opportunity=opportunity, changes_page=request.GET.get("changes")),
         "competitors": competitors,
         "days_in_stage": days_between(opportunity.stage_entered_at, timezone.now()),
         "can_override": user.can_override_exit_criteria,
@@ -320,6 +320,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_close_date=data["expected_close_date"],
                 source=data["source"],
                 competitors=list(data["competitors"]),
+                change_reason=data.get("change_reason", ""),
             )
         except SalesFlowError as error:
             add_service_error(form, error)

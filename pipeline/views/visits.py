@@ -7,6 +7,7 @@ it names.
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from accounts.models import Account, User
+from core import idempotency
 from core.calendar import today, week_from, week_start_of, week_start_of_moment
 from core.errors import SalesFlowError
 from core.forms import add_service_error
@@ -57,34 +59,70 @@ def _plan_url(*, rep: User, week_start: date) -> str:
 # --- logging, completing and cancelling ---------------------------------------------------------------------
 
 
+def _form_token(request: HttpRequest) -> str:
+    """The visit form's one-time token: the one the form was sent with, or a new one for a new form."""
+    sent = request.POST.get("form_token", "")
+    return sent if idempotency.KEY_PATTERN.match(sent) else secrets.token_urlsafe(16)
+
+
+def _log_visit_once(request: HttpRequest, values: dict, *, form_token: str) -> tuple[Visit, bool]:
+    """Logs the visit once per form token: a form sent again (a double tap, a reload, a retry on a bad network)
+    returns the visit the first one logged, with True. Raises IdempotencyKeyReused when the token was spent on a
+    visit with other values."""
+
+    def log() -> idempotency.Answer:
+        visit = log_visit(
+            logged_by=request.user,
+            account=values["account"],
+            done_at=values["done_at"],
+            kind=values["kind"],
+            summary=values["summary"],
+            purpose=values["purpose"],
+            next_step=values["next_step"],
+            contact=values["contact"],
+            opportunity=values["opportunity"],
+            satisfaction=values["satisfaction"],
+            next_visit_at=values["next_visit_at"],
+            next_visit_purpose=values["next_visit_purpose"],
+        )
+        return idempotency.Answer(status=302, body={"visit": visit.pk})
+
+    sent = {name: request.POST.getlist(name) for name in sorted(request.POST) if name != "csrfmiddlewaretoken"}
+    answer = idempotency.run_once(
+        user=request.user,
+        key=f"visit-log:{form_token}",
+        request_fingerprint=idempotency.fingerprint(method="POST", path=request.path, body=sent),
+        produce=log,
+    )
+    visit = Visit.objects.select_related("account").get(pk=answer.body["visit"])
+    return visit, answer.replayed
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_log(request: HttpRequest) -> HttpResponse:
-    """Logs a visit done now or earlier (up to SALESFLOW_VISIT_BACKDATE_DAYS back), optionally planning the next."""
+    """Logs a visit done now or earlier (up to SALESFLOW_VISIT_BACKDATE_DAYS back), optionally planning the next.
+
+    The form carries a one-time token: sent again, it logs nothing more and shows the visit it logged.
+    """
     data = request.POST if request.method == "POST" else request.GET
     account = _visible_account(request, data.get("account"))
+    form_token = _form_token(request)
     if request.method == "POST":
         form = VisitLogForm(request.POST, user=request.user, account=account)
         if form.is_valid():
             values = form.cleaned_data
             try:
-                visit = log_visit(
-                    logged_by=request.user,
-                    account=values["account"],
-                    done_at=values["done_at"],
-                    kind=values["kind"],
-                    summary=values["summary"],
-                    purpose=values["purpose"],
-                    next_step=values["next_step"],
-                    contact=values["contact"],
-                    opportunity=values["opportunity"],
-                    satisfaction=values["satisfaction"],
-                    next_visit_at=values["next_visit_at"],
-                    next_visit_purpose=values["next_visit_purpose"],
-                )
+                visit, replayed = _log_visit_once(request, values, form_token=form_token)
+            except idempotency.IdempotencyKeyReused:
+                form.add_error(None, _("This form was already used to log a visit. Send it again to log another one."))
+                form_token = secrets.token_urlsafe(16)
             except SalesFlowError as error:
                 add_service_error(form, error)
             else:
+                if replayed:
+                    messages.info(request, _("This visit was already saved; it was not logged twice."))
+                    return redirect(visit)
                 if values["next_visit_at"]:
                     messages.success(request, _("Visit logged and the next one planned."))
                 else:
@@ -102,13 +140,17 @@ def visit_log(request: HttpRequest) -> HttpResponse:
         "todays_visits": todays_visits(user=request.user),
         "backdate_days": settings.SALESFLOW_VISIT_BACKDATE_DAYS,
         "next": safe_next(request) or "",
+        "form_token": form_token,
     }
     return render(request, "pipeline/visit_log.html", context)
 
 
-def _visit_for(request: HttpRequest, pk: int) -> Visit:
+def _visit_for(request: HttpRequest, pk: int, *, to_change: bool = False) -> Visit:
+    """The visit, if the user sees it (404 otherwise); to complete or cancel it, if they may change it: another
+    side's visit seen at one's account or about one's opportunity is read-only and answers 404 here."""
+    visits = Visit.objects.editable_by(request.user) if to_change else Visit.objects.visible_to(request.user)
     return get_object_or_404(
-        Visit.objects.visible_to(request.user).select_related("account", "contact", "opportunity__stage", "owner"),
+        visits.select_related("account", "contact", "opportunity__stage", "owner").annotate_is_editable(request.user),
         pk=pk,
     )
 
@@ -139,7 +181,7 @@ def visit_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
     From the week plan (htmx) the form opens inside the visit's card and answers with the updated card.
     """
-    visit = _visit_for(request, pk)
+    visit = _visit_for(request, pk, to_change=True)
     inline = bool(request.htmx) and bool(request.GET.get("inline") or request.POST.get("inline"))
     prefix = f"visit-{visit.pk}" if inline else None  # several cards may have their form open at once
     if request.method == "POST":
@@ -178,7 +220,7 @@ def visit_complete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def visit_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancels a planned visit; from the week plan (htmx) answers with the updated card."""
-    visit = _visit_for(request, pk)
+    visit = _visit_for(request, pk, to_change=True)
     try:
         visit = cancel_visit(visit=visit, cancelled_by=request.user)
     except SalesFlowError as error:

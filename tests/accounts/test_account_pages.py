@@ -150,7 +150,7 @@ def test_contacts_show_their_buying_role_and_the_decks_advice_for_their_style(cl
         assert text in html
 
 
-def test_the_account_page_lists_only_the_opportunities_and_visits_the_viewer_can_see(client, org):
+def test_the_account_page_lists_the_viewers_opportunities_and_every_visit_at_their_account(client, org):
     account = AccountFactory(owner=org.rep_a1)
     OpportunityFactory(account=account, owner=org.rep_a1, name="我的商机")
     OpportunityFactory(account=account, owner=org.rep_b1, name="别队的商机")
@@ -163,7 +163,7 @@ def test_the_account_page_lists_only_the_opportunities_and_visits_the_viewer_can
 
     page = response.context["page"]
     assert [o.name for o in page.opportunities] == ["我的商机"]
-    assert [v.summary or v.purpose for v in page.visits] == ["计划中的拜访", "我的拜访"]
+    assert [v.summary or v.purpose for v in page.visits] == ["计划中的拜访", "别队拜访", "我的拜访"]
     client.force_login(org.director)
     director_page = client.get(reverse("accounts:detail", args=[account.pk])).context["page"]
     assert {o.name for o in director_page.opportunities} == {"我的商机", "别队的商机"}

@@ -101,18 +101,16 @@ def test_a_user_sees_only_the_teams_they_belong_to_or_manage(api, org):
 # --- targets --------------------------------------------------------------------------------------------------------
 
 
-def test_a_manager_sets_targets_for_a_rep_and_for_the_team(api, org):
+def test_a_manager_sets_targets_for_a_rep_and_a_director_for_the_team(api, org):
     month = timezone.localdate().replace(day=1)
-    client = api(org.manager_a)
-    rep = client.post(
+    team_target = {"owner_team": org.team_a.pk, "period_type": "year", "period_start": f"{month.year}-01-01"}
+    rep = api(org.manager_a).post(
         "/api/v1/targets/",
         {"owner_user": org.rep_a1.pk, "period_type": "month", "period_start": month.isoformat(), "amount": "500000"},
     )
-    team = client.post(
-        "/api/v1/targets/",
-        {"owner_team": org.team_a.pk, "period_type": "year", "period_start": f"{month.year}-01-01", "amount": "9e6"},
-    )
-    assert (rep.status_code, team.status_code) == (201, 201), (rep.json(), team.json())
+    refused = api(org.manager_a).post("/api/v1/targets/", {**team_target, "amount": "1"})
+    team = api(org.director).post("/api/v1/targets/", {**team_target, "amount": "9e6"})
+    assert (rep.status_code, refused.status_code, team.status_code) == (201, 403, 201), (rep.json(), team.json())
     assert (team.json()["owner_user"], team.json()["period_end"], team.json()["amount"]) == (
         None,
         f"{month.year + 1}-01-01",
