@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import AccountValue, DigestDelivery, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from analytics.models import AccountValue, DigestDelivery, JobAttempt, JobRun, MatrixRun, StaleFlag, UntouchedFlag
 
 
 class ReadOnlyAdminMixin:
@@ -61,6 +61,13 @@ class StaleFlagAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("job", "computed_at")
+
+
+@admin.register(JobAttempt)
+class JobAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("job", "key", "status", "created_at", "started_at", "finished_at")
+    list_filter = ("job", "status")
+    search_fields = ("error",)
 
 
 @admin.register(DigestDelivery)

@@ -1,4 +1,8 @@
-"""Celery tasks of the nightly analytics: each only turns JSON arguments into values and calls one service."""
+"""Celery tasks of the nightly analytics and the weekly digest: each only turns JSON arguments into values and calls
+one service, recorded as a JobAttempt (analytics.jobs) except the per-user digest sends (DigestDelivery records those).
+
+Every task is acknowledged when it ends (acks_late) and is safe to repeat, so one redelivered after its worker died
+(settings: visibility timeout, reject on worker lost) or enqueued again by a catch-up tick has one effect."""
 
 from __future__ import annotations
 
@@ -10,34 +14,59 @@ from celery import group, shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import services
+from analytics import jobs, services
 from analytics.digests import sending as digests
+from analytics.models import JobAttempt
+from core.calendar import today
 
 logger = logging.getLogger(__name__)
+Job = JobAttempt.Job
 
 
 @shared_task(acks_late=True)
-def compute_matrix_task(year: int) -> None:
-    services.compute_matrix(year=year)
+def compute_matrix_task(year: int, attempt_id: int | None = None) -> None:
+    with jobs.recorded(Job.COMPUTE_MATRIX, key=str(year), attempt_id=attempt_id):
+        services.compute_matrix(year=year)
 
 
 @shared_task(acks_late=True)
-def flag_untouched_task(on: str | None = None) -> None:
-    services.flag_untouched(on=date.fromisoformat(on) if on else None)
+def flag_untouched_task(on: str | None = None, attempt_id: int | None = None) -> None:
+    with jobs.recorded(Job.FLAG_UNTOUCHED, attempt_id=attempt_id):
+        services.flag_untouched(on=date.fromisoformat(on) if on else None)
 
 
 @shared_task(acks_late=True)
-def flag_stale_task(on: str | None = None) -> None:
-    services.flag_stale(on=date.fromisoformat(on) if on else None)
+def flag_stale_task(on: str | None = None, attempt_id: int | None = None) -> None:
+    with jobs.recorded(Job.FLAG_STALE, attempt_id=attempt_id):
+        services.flag_stale(on=date.fromisoformat(on) if on else None)
+
+
+def _enqueue_nightly(due: list[tuple[str, str]]) -> None:
+    """One worker task per nightly job, each with a queued attempt, so the jobs run side by side on the workers."""
+    for attempt in jobs.queue_attempts(due):
+        if attempt.job == Job.COMPUTE_MATRIX:
+            compute_matrix_task.delay(int(attempt.key), attempt_id=attempt.pk)
+        elif attempt.job == Job.FLAG_UNTOUCHED:
+            flag_untouched_task.delay(attempt_id=attempt.pk)
+        else:
+            flag_stale_task.delay(attempt_id=attempt.pk)
 
 
 @shared_task(acks_late=True)
 def enqueue_nightly_analytics_task() -> None:
-    """Beat's entry point: one worker task per job, so the jobs run side by side on the workers."""
-    for year in services.nightly_matrix_years():
-        compute_matrix_task.delay(year)
-    flag_untouched_task.delay()
-    flag_stale_task.delay()
+    """Beat's entry point at 01:00: every nightly job of today."""
+    with jobs.recorded(Job.NIGHTLY_ANALYTICS):
+        _enqueue_nightly(jobs.nightly_jobs(on=today()))
+
+
+@shared_task(acks_late=True)
+def catch_up_nightly_analytics_task() -> None:
+    """Beat's entry point every 15 minutes: the nightly jobs that have not succeeded since they were due today (lost
+    from the queue, killed, failed), enqueued again; and attempts older than JobAttempt.KEEP_DAYS forgotten."""
+    with jobs.recorded(Job.CATCH_UP):
+        now = timezone.now()
+        _enqueue_nightly(jobs.missed_nightly_jobs(now=now))
+        jobs.forget_old_attempts(now=now)
 
 
 # Weekly digest (SPEC §8) --------------------------------------------------------------------------------------------
@@ -72,5 +101,7 @@ def enqueue_weekly_digests(*, now: datetime) -> int:
 
 @shared_task(acks_late=True)
 def enqueue_weekly_digests_task() -> None:
-    """Beat's entry point, every 15 minutes: each user's digest goes out at Monday 08:00 in their own time zone."""
-    enqueue_weekly_digests(now=timezone.now())
+    """Beat's entry point, every 15 minutes: each user's digest goes out at Monday 08:00 in their own time zone, and
+    one not sent yet that Monday (lost from the queue, its worker killed) is enqueued again by the next tick."""
+    with jobs.recorded(Job.WEEKLY_DIGESTS):
+        enqueue_weekly_digests(now=timezone.now())

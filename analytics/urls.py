@@ -3,7 +3,7 @@ included by salesflow/urls.py under /digest/; SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import digest, pages
+from analytics.views import digest, jobs, pages
 
 app_name = "analytics"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("matrix/", pages.matrix, name="matrix"),
     path("territory/", pages.territory, name="territory"),
     path("targets/", pages.targets, name="targets"),
+    path("jobs/", jobs.jobs, name="jobs"),
 ]
 
 digest_urlpatterns = (

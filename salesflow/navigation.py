@@ -25,10 +25,12 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:matrix", _("CV/PV matrix"), ()),
     ("analytics:territory", _("Territory"), ()),
     ("analytics:targets", _("Targets"), ()),
+    ("analytics:jobs", _("Jobs"), ()),
 ]
 # Links only some roles see (URL name -> roles); a link not listed here is shown to everyone.
 NAV_ROLES: dict[str, tuple[str, ...]] = {
     "analytics:team": ("manager", "director"),
+    "analytics:jobs": ("director",),
 }
 
 

@@ -43,6 +43,7 @@ class _Session(socketserver.StreamRequestHandler):
             elif verb == "HELO":
                 self.reply("250 localhost")
             elif verb == "MAIL":
+                self.server.on_mail()
                 found = ADDRESS.search(argument)
                 mail_from, recipients = (found.group(1) if found else ""), []
                 self.reply("250 OK")
@@ -98,6 +99,9 @@ class SmtpSink(socketserver.ThreadingTCPServer):
     @property
     def port(self) -> int:
         return self.server_address[1]
+
+    def on_mail(self) -> None:
+        """Called as each MAIL command arrives, before the reply: a test can hold a sender here mid-message."""
 
     def keep(self, message: ReceivedMessage) -> None:
         with self._lock:

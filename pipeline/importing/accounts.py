@@ -22,13 +22,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from accounts.models import Account, Industry, Region, User
-from pipeline.importing.reading import CLEANERS, COLUMNS, ROW_NUMBER, BadCell, ImportRejected, RowError
+from accounts.models import Account, AccountChange, Industry, Region, User
+from core.history import Change, record_changes, reference
+from pipeline.importing.reading import (
+    CLEANERS,
+    COLUMNS,
+    ROW_NUMBER,
+    BadCell,
+    ImportRejected,
+    RowError,
+    starts_like_formula,
+)
 from pipeline.services.reassignment import hand_over_accounts
 
 BULK_BATCH_SIZE = 500  # rows per bulk insert/update query (fewer where the database caps parameters)
 KEYS_PER_QUERY = 5000  # keeps every `IN (...)` far below SQLite's limit of 32,766 parameters
 SELLER_ROLES = (User.Role.REP, User.Role.MANAGER)
+REFERENCES = ("industry", "region", "parent")  # fields whose history names a row: id and label
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class ImportResult:
     unchanged: int
     reassigned: int
     dry_run: bool
+    # Cells imported, but not as they were: text that starts like a spreadsheet formula, stored behind an apostrophe.
+    warnings: tuple[RowError, ...] = ()
 
 
 # --- importing ------------------------------------------------------------------------------------------------------
@@ -48,18 +60,19 @@ class ImportResult:
 Node = str | int  # a row of the file by its external key, or an account outside the file by its pk
 
 
-@dataclass
+@dataclass(slots=True)  # one per row of the file, all kept until the write: no instance dict
 class _Row:
     number: int
     cells: dict[str, Any]  # cleaned values of the columns the row has
-    bad: set[str] = field(default_factory=set)  # columns whose cell could not be read
+    bad: frozenset[str] = frozenset()  # columns whose cell could not be read (most rows: none, so no set of their own)
     key: str = ""
     existing: Account | None = None
     values: dict[str, Any] = field(default_factory=dict)  # the account's new field values (parent apart)
     owner: User | None = None  # the owner it will have
     parent: Node | None = None  # the headquarters it will have
     account: Account | None = None  # the account to save (new, or the existing one with new values)
-    changed: set[str] = field(default_factory=set)
+    changed: set[str] | None = None  # the changed fields of an existing account (set by _apply)
+    before: dict[str, Any] = field(default_factory=dict)  # the changed fields' previous values (ids for references)
     previous_owner_id: int | None = None  # set when an existing account changes hands
     is_first: bool = False  # the row that stands for its account (a repeated key is an error)
 
@@ -94,8 +107,10 @@ def import_accounts(
     Reassignment by `imported_by` (a director) and takes the previous owner's open opportunities and planned visits
     there along, as reassign_account does. Runs a fixed number of queries (five reads, at most seven writes), plus
     one per further bulk batch of BULK_BATCH_SIZE rows (fewer on SQLite) or KEYS_PER_QUERY keys."""
-    errors = _Errors()
-    parsed = [_parse_row(raw, index, errors) for index, raw in enumerate(rows)]
+    errors, warnings = _Errors(), _Errors()
+    # Rows are cleaned as they are read (the file is streamed); only the cleaned cells are kept for the checks across
+    # rows, and the writing starts once every row has passed.
+    parsed = [_parse_row(raw, index, errors, warnings) for index, raw in enumerate(rows)]
     with transaction.atomic():
         references = _load_references(parsed, lock=not dry_run)
         _resolve_fields(parsed, references, default_owner=default_owner, imported_by=imported_by, errors=errors)
@@ -113,13 +128,15 @@ def import_accounts(
             unchanged=sum(bool(not row.is_new and not row.changed) for row in resolved),
             reassigned=sum(row.previous_owner_id is not None for row in resolved),
             dry_run=dry_run,
+            warnings=tuple(warnings),
         )
         if not dry_run:
             _write(resolved, flagged, reassigned_by=imported_by)
+            _record_changes(resolved, flagged, references, by=imported_by)
     return result
 
 
-def _parse_row(raw: dict[str, Any], index: int, errors: _Errors) -> _Row:
+def _parse_row(raw: dict[str, Any], index: int, errors: _Errors, warnings: _Errors) -> _Row:
     unknown = set(raw) - set(COLUMNS) - {ROW_NUMBER}
     if unknown:
         raise TypeError(f"unknown columns: {sorted(unknown)}")
@@ -131,7 +148,15 @@ def _parse_row(raw: dict[str, Any], index: int, errors: _Errors) -> _Row:
             row.cells[column] = CLEANERS[column](value)
         except BadCell as bad:
             errors.add(row.number, column, str(bad))
-            row.bad.add(column)
+            row.bad |= {column}
+            continue
+        if isinstance(row.cells[column], str) and starts_like_formula(value):  # a text column, not "-0" employees
+            warnings.add(
+                row.number,
+                column,
+                gettext("Starts like a spreadsheet formula: stored as text, as “%(value)s”.")
+                % {"value": row.cells[column]},
+            )
     row.key = row.cells.get("external_key", "")
     if "external_key" not in raw or row.cells.get("external_key") == "":
         errors.add(row.number, "external_key", gettext("Enter the external key: re-imports find the account by it."))
@@ -205,6 +230,8 @@ def _resolve_fields(
         row.owner = _owner_of(row, references, default_owner=default_owner, imported_by=imported_by, errors=errors)
         if "parent_external_key" in row.cells and row.cells["parent_external_key"] == row.key:
             errors.add(row.number, "parent_external_key", gettext("An account cannot be its own headquarters."))
+        # Every row is kept until the write: from here on only its headquarters cell is read again.
+        row.cells = {column: row.cells[column] for column in ("parent_external_key",) if column in row.cells}
 
 
 def _field_values(row: _Row, references: _References, errors: _Errors) -> dict[str, Any]:
@@ -355,16 +382,20 @@ def _apply(row: _Row, pk_of_key: dict[str, int]) -> None:
     parent_id = parent if isinstance(parent, int) else None  # a new headquarters gets its pk when written
     if row.existing is None:
         row.account = Account(external_key=row.key, owner=row.owner, parent_id=parent_id, **row.values)
+        row.values = {}  # now held by the account; every row is kept until the write
         return
     account = row.account = row.existing
+    row.changed = set()
     for name, value in row.values.items():
         current = getattr(account, f"{name}_id") if name in ("industry", "region") else getattr(account, name)
         new = value.pk if name in ("industry", "region") and value is not None else value
         if current != new:
             row.changed.add(name)
+            row.before[name] = current
             setattr(account, name, value)
     if parent_id != account.parent_id or isinstance(parent, str):
         row.changed.add("parent")
+        row.before["parent"] = account.parent_id
         account.parent_id = parent_id
     if row.owner.pk != account.owner_id:
         row.previous_owner_id = account.owner_id
@@ -408,3 +439,31 @@ def _write(rows: list[_Row], flagged: list[Account], *, reassigned_by: User | No
             reassigned_by=reassigned_by,
             at=now,
         )
+
+
+def _record_changes(rows: list[_Row], flagged: list[Account], references: _References, *, by: User | None) -> None:
+    """Records, by `by`, one AccountChange per field the import changed on an existing account (owner changes are
+    recorded by hand_over_accounts); at most one query to name former headquarters outside the file, then one
+    insert per history batch."""
+    labels: dict[tuple[str, int], str] = {
+        (column, record.pk): str(record)
+        for column, table in (("industry", references.industries), ("region", references.regions))
+        for records in table.values()
+        for record in records
+    }
+    labels.update({("parent", account.pk): account.name for account in references.accounts.values()})
+    labels.update({("parent", row.account.pk): row.account.name for row in rows})
+    changes = [Change(parent_id=account.pk, field="is_headquarters", old=False, new=True) for account in flagged]
+    updated = [row for row in rows if not row.is_new and row.changed - {"owner"}]
+    unnamed = {row.before["parent"] for row in updated if "parent" in row.changed} - {None}
+    unnamed -= {pk for column, pk in labels if column == "parent"}
+    for chunk in _chunks(unnamed):
+        named = Account.objects.filter(pk__in=chunk).values_list("pk", "name")
+        labels.update({("parent", pk): name for pk, name in named})
+    for row in updated:
+        for name in sorted(row.changed - {"owner"}):
+            old, new = row.before[name], getattr(row.account, f"{name}_id" if name in REFERENCES else name)
+            if name in REFERENCES:
+                old, new = reference(old, labels.get((name, old), "")), reference(new, labels.get((name, new), ""))
+            changes.append(Change(parent_id=row.account.pk, field=name, old=old, new=new))
+    record_changes(AccountChange, changes, by=by)

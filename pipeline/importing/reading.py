@@ -1,22 +1,28 @@
 """Reading an account spreadsheet (SPEC §9 `import_accounts`) into rows and cleaning its cells; nothing here queries.
 
 `read_rows` turns a CSV (UTF-8 with or without BOM, or GBK/GB18030 as Excel saves it in China) or an XLSX file into
-one dict per row keyed by the canonical column names below; `CLEANERS` turn one cell of a column into a field value,
-or raise BadCell saying why they cannot. ImportRejected lists every bad row and column of a file.
+one dict per row keyed by the canonical column names below, streamed: a row at a time, the file never read whole,
+and a file over settings.IMPORT_MAX_BYTES refused before any of it is read. `CLEANERS` turn one cell of a column into
+a field value, or raise BadCell saying why they cannot; a text cell that starts like a spreadsheet formula is kept as
+text behind a leading apostrophe (`starts_like_formula`). ImportRejected lists every bad row and column of a file.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
 
 from core.errors import ValidationFailed
@@ -43,6 +49,12 @@ MAX_EMPLOYEES = 2_147_483_647  # PositiveIntegerField
 TRUE_WORDS = frozenset({"是", "true", "yes", "y", "t", "1"})
 FALSE_WORDS = frozenset({"否", "false", "no", "n", "f", "0"})
 DATE_PATTERN = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]0{1,2}:00(?::00)?)?")
+
+# A text cell starting with one of these (after leading whitespace) is stored with TEXT_MARK before it: the leading
+# apostrophe by which spreadsheets mark a cell as text, so the value never becomes a live formula when exported or
+# pasted into one (OWASP "CSV injection"). The import reports each such cell as a warning.
+FORMULA_STARTS = ("=", "+", "-", "@")
+TEXT_MARK = "'"
 
 _HEADER_ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
 
@@ -83,12 +95,34 @@ class ImportRejected(ValidationFailed):
 
 # --- reading a file -------------------------------------------------------------------------------------------------
 
+CHUNK_BYTES = 1 << 16  # how much of a CSV file is read at a time while checking its encoding
+# Columns whose few distinct values repeat down the file.
+REPEATING = frozenset(
+    {"industry", "region", "owner", "is_target", "target_since", "parent_external_key", "is_headquarters"}
+)
 
-def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """Returns the rows of a CSV or XLSX file (first sheet) after its header row, as dicts keyed by canonical column
-    plus ROW_NUMBER, skipping empty rows; raises ImportRejected for an unreadable file or a bad header and OSError
-    when the file cannot be opened."""
+
+def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The rows of a CSV or XLSX file (first sheet) after its header row, as dicts keyed by canonical column plus
+    ROW_NUMBER, skipping empty rows, one at a time: the file is never held in memory whole.
+
+    Checks the file before the first row is read: raises ImportRejected for a file over settings.IMPORT_MAX_BYTES,
+    of another kind, unreadable or with a bad header, and OSError when the file cannot be opened; a CSV that turns
+    out malformed further on raises ImportRejected while the rows are read.
+    """
     path = Path(path)
+    size, limit = path.stat().st_size, settings.IMPORT_MAX_BYTES
+    if size > limit:
+        raise ImportRejected(
+            [
+                RowError(
+                    1,
+                    "-",
+                    gettext("The file is %(size)s; at most %(limit)s can be imported: split it into smaller files.")
+                    % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
+                )
+            ]
+        )
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         table = _xlsx_table(path)
@@ -98,22 +132,32 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
         raise ImportRejected(
             [RowError(1, "-", gettext("Only .csv and .xlsx files can be imported (save .xls files as .xlsx)."))]
         )
-    header = next(table, None)
-    if not header or all(_is_blank(cell) for cell in header):
-        raise ImportRejected([RowError(1, "-", gettext("The first row must hold the column names."))])
-    columns = _columns_of(header)
-    rows = []
-    for number, cells in enumerate(table, start=2):
-        if all(_is_blank(cell) for cell in cells):
-            continue
-        row: dict[str, Any] = {ROW_NUMBER: number}
-        for position, column in columns.items():
-            row[column] = cells[position] if position < len(cells) else None
-        rows.append(row)
-    return rows
+    try:
+        header = next(table, None)
+        if not header or all(_is_blank(cell) for cell in header):
+            raise ImportRejected([RowError(1, "-", gettext("The first row must hold the column names."))])
+        columns = _columns_of(header)
+    except BaseException:
+        table.close()
+        raise
+    return _rows(table, columns)
 
 
-def _xlsx_table(path: Path) -> Iterable[tuple[Any, ...]]:
+def _rows(table: Generator[Sequence[Any]], columns: dict[int, str]) -> Iterator[dict[str, Any]]:
+    with closing(table):
+        for number, cells in enumerate(table, start=2):
+            if all(_is_blank(cell) for cell in cells):
+                continue
+            row: dict[str, Any] = {ROW_NUMBER: number}
+            for position, column in columns.items():
+                value = cells[position] if position < len(cells) else None
+                # The importer keeps every row until it writes: one copy of each repeated code, name or date.
+                row[column] = sys.intern(value) if column in REPEATING and type(value) is str else value
+            yield row
+
+
+def _xlsx_table(path: Path) -> Generator[tuple[Any, ...]]:
+    """The first sheet's rows, read as openpyxl streams them (read-only mode); the workbook opens at once."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -123,27 +167,46 @@ def _xlsx_table(path: Path) -> Iterable[tuple[Any, ...]]:
         if isinstance(error, FileNotFoundError):
             raise
         raise ImportRejected([RowError(1, "-", gettext("This is not a readable .xlsx file."))]) from error
-    try:
-        rows = list(workbook.worksheets[0].iter_rows(min_row=1, values_only=True))
-    finally:
-        workbook.close()
-    return iter(rows)
 
-
-def _csv_table(path: Path) -> Iterable[list[str]]:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
+    def rows() -> Generator[tuple[Any, ...]]:
         try:
-            text = data.decode(encoding)
-            break
+            yield from workbook.worksheets[0].iter_rows(min_row=1, values_only=True)
+        finally:
+            workbook.close()
+
+    return rows()
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as such, else GB18030 (which GBK is part of); reads
+    the file a chunk at a time."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as file:
+                while chunk := file.read(CHUNK_BYTES):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-    else:
-        raise ImportRejected([RowError(1, "-", gettext("The file is neither UTF-8 nor GBK/GB18030 text."))])
-    try:
-        return iter(list(csv.reader(io.StringIO(text, newline=""))))
-    except csv.Error as error:
-        raise ImportRejected([RowError(1, "-", gettext("This is not a readable CSV file: %s") % error)]) from error
+        return encoding
+    raise ImportRejected([RowError(1, "-", gettext("The file is neither UTF-8 nor GBK/GB18030 text."))])
+
+
+def _csv_table(path: Path) -> Generator[list[str]]:
+    """The CSV's rows, parsed as the file is read; the encoding is settled (and the file opened) at once."""
+    encoding = _csv_encoding(path)
+    file = path.open(encoding=encoding, newline="")
+
+    def rows() -> Generator[list[str]]:
+        with file:
+            try:
+                yield from csv.reader(file)
+            except csv.Error as error:
+                message = gettext("This is not a readable CSV file: %s") % error
+                raise ImportRejected([RowError(1, "-", message)]) from error
+
+    return rows()
 
 
 def _columns_of(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
@@ -189,9 +252,17 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def starts_like_formula(value: Any) -> bool:
+    """A text cell a spreadsheet would run as a formula when the value is exported again: after any leading
+    whitespace (tab, CR, spaces, which cleaning strips), it starts with =, +, - or @. Numbers are not text."""
+    return isinstance(value, str) and value.strip().startswith(FORMULA_STARTS)
+
+
 def _clean_text(column: str) -> Callable[[Any], str]:
     def clean(value: Any) -> str:
         text = _text(value)
+        if starts_like_formula(value):
+            text = TEXT_MARK + text  # kept as the user typed it, but a spreadsheet shows it as text, not a formula
         limit = MAX_LENGTHS.get(column)
         if limit and len(text) > limit:
             raise BadCell(gettext("At most %(max)d characters.") % {"max": limit})

@@ -31,6 +31,9 @@ Columns (English / 中文 header; either is accepted):
   is_headquarters / 总部 - 是/否; an account with branches is a headquarters anyway
   notes / 备注
 
+A text cell starting like a spreadsheet formula (=, +, - or @) is stored as text behind an apostrophe ('=1+1) and
+listed as a warning. A file larger than IMPORT_MAX_BYTES (20 MB by default) is refused before it is read.
+
 A column missing from the file leaves that field as it is. An empty cell clears the field, except name and owner,
 which stay as they are. Changing the owner of an existing account is recorded as a reassignment by the director
 given with --by, and the previous owner's open opportunities and planned visits at the account follow it.
@@ -67,6 +70,8 @@ class Command(BaseCommand):
             for error in rejected.errors:
                 self.stderr.write(str(error))
             raise CommandError(str(rejected)) from None
+        for warning in result.warnings:
+            self.stdout.write(gettext("Warning: %(warning)s") % {"warning": warning})
         counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
         if dry_run:
             self.stdout.write(
