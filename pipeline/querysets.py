@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from accounts.models import VisibleQuerySet
-from accounts.visibility import visibility_filter
+from accounts.visibility import visibility_filter, visit_visibility_filter
 
 
 class OpportunityQuerySet(VisibleQuerySet):
@@ -27,6 +27,11 @@ class StageChangeQuerySet(VisibleQuerySet):
 
 
 class VisitQuerySet(VisibleQuerySet):
+    def visible_to(self, user) -> VisitQuerySet:
+        """Made by, at an account of, or about an opportunity of the viewer's visible owners; `editable_by` keeps
+        changes to the author's side."""
+        return self.filter(visit_visibility_filter(user))
+
     def done(self) -> VisitQuerySet:
         return self.filter(status=self.model.Status.DONE)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
-from accounts.models import Account, Contact, InstalledBase, Region
+from accounts.models import Account, AccountChange, Contact, InstalledBase, Region
 from pipeline.models import Opportunity, Visit
+from pipeline.selectors.history import ChangePage, change_page
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,10 +51,12 @@ class AccountPage:
     region_path: list[Region]
     branches: list[Account]
     contacts: list[Contact]
+    archived_contacts: list[Contact]
     installed_base: InstalledBaseSummary
     opportunities: list[Opportunity]
     visits: list[Visit]
     has_more_visits: bool
+    changes: ChangePage
 
     @property
     def open_opportunities(self) -> list[Opportunity]:
@@ -64,20 +67,24 @@ class AccountPage:
         return [o for o in self.opportunities if o.status != Opportunity.Status.OPEN]
 
 
-def account_page(*, viewer: User, account: Account) -> AccountPage:
-    """Returns what the account page shows, whatever the data size in 6 queries; the account must come from
+def account_page(*, viewer: User, account: Account, changes_page: Any = 1) -> AccountPage:
+    """Returns what the account page shows, whatever the data size in 7 queries; the account must come from
     `Account.objects.visible_to(viewer)` with industry, region (and its parents), owner and parent loaded.
 
     Opportunities and visits are those visible to the viewer; the timeline holds the latest
-    ACCOUNT_PAGE_TIMELINE_LENGTH visits (done ones by done time, planned ones by planned time).
+    ACCOUNT_PAGE_TIMELINE_LENGTH visits (done ones by done time, planned ones by planned time). Archived contacts are
+    listed apart; archived branches are left out. `changes_page` is the page of the account's change history shown
+    (newest first).
     """
     region_path: list[Region] = []
     region = account.region
     while region is not None:
         region_path.insert(0, region)
         region = region.parent
-    branches = list(Account.objects.visible_to(viewer).filter(parent=account).select_related("owner").order_by("name"))
-    contacts = list(Contact.objects.filter(account=account).order_by("name"))
+    branches = list(
+        Account.objects.visible_to(viewer).active().filter(parent=account).select_related("owner").order_by("name")
+    )
+    contacts = list(Contact.objects.filter(account=account).select_related("archived_by").order_by("name"))
     rows = list(InstalledBase.objects.filter(account=account).select_related("competitor"))
     opportunities = list(
         Opportunity.objects.visible_to(viewer)
@@ -90,13 +97,15 @@ def account_page(*, viewer: User, account: Account) -> AccountPage:
         .filter(account=account)
         .select_related("contact", "owner", "opportunity")
         .annotate(when=Coalesce("done_at", "planned_at"))
+        .annotate_is_editable(viewer)  # another side's visit at the account is read-only
         .order_by("-when", "-pk")[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]
     )
     return AccountPage(
         account=account,
         region_path=region_path,
         branches=branches,
-        contacts=contacts,
+        contacts=[contact for contact in contacts if contact.archived_at is None],
+        archived_contacts=[contact for contact in contacts if contact.archived_at is not None],
         installed_base=InstalledBaseSummary(
             rows=rows,
             our_units=sum(r.units for r in rows if r.is_ours),
@@ -105,12 +114,15 @@ def account_page(*, viewer: User, account: Account) -> AccountPage:
         opportunities=opportunities,
         visits=visits[:ACCOUNT_PAGE_TIMELINE_LENGTH],
         has_more_visits=len(visits) > ACCOUNT_PAGE_TIMELINE_LENGTH,
+        changes=change_page(changes=AccountChange.objects.filter(account=account), model=Account, page=changes_page),
     )
 
 
 def account_for_page(*, viewer: User) -> QuerySet[Account]:
     """The visible accounts with what the account page header shows loaded (use with get_object_or_404)."""
-    return Account.objects.visible_to(viewer).select_related("industry", "owner", "parent", "region__parent__parent")
+    return Account.objects.visible_to(viewer).select_related(
+        "industry", "owner", "parent", "region__parent__parent", "archived_by"
+    )
 
 
 SIZE_BAND_RANGES: dict[str, tuple[int, int | None]] = {
@@ -143,12 +155,12 @@ def accounts_for_list(
     size_band: str = "",
     sort: str = "name",
 ) -> QuerySet[Account]:
-    """The visible accounts matching the list's search and filters, with owner, industry and region loaded and
-    `open_opportunities` and `last_visit_at` (latest completed visit) annotated; one query per page.
+    """The visible active (not archived) accounts matching the list's search and filters, with owner, industry and
+    region loaded and `open_opportunities` and `last_visit_at` (latest completed visit) annotated; one query per page.
 
     A region matches its own accounts and those of the regions below it.
     """
-    accounts = Account.objects.visible_to(viewer)
+    accounts = Account.objects.visible_to(viewer).active()
     if q := q.strip():
         accounts = accounts.filter(
             Q(name__icontains=q)
@@ -193,13 +205,14 @@ def accounts_for_list(
 
 
 def account_search(*, viewer: User, query: str, limit: int = 10) -> list[Account]:
-    """Up to `limit` visible accounts whose name (or address) contains `query`, names starting with it first;
+    """Up to `limit` visible active accounts whose name (or address) contains `query`, names starting with it first;
     one query, none when the query is blank."""
     query = query.strip()
     if not query:
         return []
     return list(
         Account.objects.visible_to(viewer)
+        .active()
         .filter(Q(name__icontains=query) | Q(address__icontains=query))
         .select_related("region")
         .annotate(rank=Case(When(name__istartswith=query, then=Value(0)), default=Value(1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, Visit
 from pipeline.querysets import OpportunityQuerySet
+from pipeline.selectors.history import ChangePage, change_page
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -78,6 +79,7 @@ class OpportunityHistory:
     stage_changes: list[StageChange]
     reassignments: list[Reassignment]
     visits: list[Visit]
+    changes: ChangePage
 
 
 OPPORTUNITY_SORTS: dict[str, tuple[str, ...]] = {
@@ -200,8 +202,9 @@ def stage_path(*, opportunity: Opportunity, stages: list[Stage]) -> list[StagePa
     ]
 
 
-def opportunity_history(*, opportunity: Opportunity) -> OpportunityHistory:
-    """Returns the opportunity's stage changes (oldest first), reassignments and visits (newest first), in 3 queries.
+def opportunity_history(*, opportunity: Opportunity, changes_page: Any = 1) -> OpportunityHistory:
+    """Returns the opportunity's stage changes (oldest first), reassignments and visits (newest first) and page
+    `changes_page` of its field changes (newest first), in 4 queries.
 
     The visits on a visible opportunity are visible with it, whoever logged them.
     """
@@ -218,4 +221,5 @@ def opportunity_history(*, opportunity: Opportunity) -> OpportunityHistory:
             .select_related("owner", "contact")
             .order_by(Coalesce("done_at", "planned_at").desc(nulls_last=True), "-pk")
         ),
+        changes=change_page(changes=opportunity.changes.all(), model=Opportunity, page=changes_page),
     )

@@ -98,10 +98,11 @@ def week_comments(*, rep: User, week_start: date) -> list[VisitWeekComment]:
 
 
 def plan_adherence_by_owner(*, viewer: User, week_start: date) -> dict[int, PlanAdherence]:
-    """`plan_adherence` for each owner id with visits planned in the week that the viewer sees; one query."""
+    """`plan_adherence` for each visible owner id with visits planned in the week; one query. Per person: the visits
+    the viewer's visible owners made, not others' visits the viewer also sees at their accounts."""
     start, end = week_bounds(week_start)
     rows = (
-        Visit.objects.visible_to(viewer)
+        Visit.objects.of_visible_owners(viewer)
         .filter(planned_at__gte=start, planned_at__lt=end)
         .values("owner_id")
         .annotate(
