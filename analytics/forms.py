@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from analytics.selectors.territory import TERRITORY_DIMENSIONS
 
@@ -32,7 +33,9 @@ class MatrixQueryForm(forms.Form):
 
 class TerritoryQueryForm(forms.Form):
     dimension = forms.ChoiceField(
-        label=_("View"), required=False, choices=[(d, TERRITORY_LABELS.get(d, d)) for d in TERRITORY_DIMENSIONS]
+        label=pgettext_lazy("territory analysis", "View"),
+        required=False,
+        choices=[(d, TERRITORY_LABELS.get(d, d)) for d in TERRITORY_DIMENSIONS],
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from accounts.models import VisibleQuerySet
+from accounts.models import AccountRowQuerySet, VisibleQuerySet
+from core.indexes import NullsOrderedIndex
 from core.models import Delivery
 
 
@@ -38,8 +40,8 @@ class MatrixRun(models.Model):
         return f"{self.year} @ {self.computed_at:%Y-%m-%d %H:%M}"
 
 
-class AccountValueQuerySet(VisibleQuerySet):
-    owner_path = "account__owner"
+class AccountValueQuerySet(AccountRowQuerySet):
+    """An account's values are visible with the account."""
 
 
 class AccountValue(models.Model):
@@ -56,10 +58,21 @@ class AccountValue(models.Model):
         MIXED = "mixed", _("Ours and competitors'")
         NONE = "none", _("No installed base")
 
-    run = models.ForeignKey(MatrixRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="values")
+    # Snapshot rows (here and in the flags below) reference their run, account or opportunity without a database
+    # foreign key (db_constraint=False): the nightly job writes them from those very rows in one statement, and a
+    # foreign key would check every new row one by one at commit (a lookup and a row lock on the account each), which
+    # costs a first run as much again as computing the snapshot. Deleting through Django still cascades to them.
+    run = models.ForeignKey(
+        MatrixRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="values", db_constraint=False
+    )
     # No index of its own: the unique (account, year) constraint's index starts with the account.
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="values", db_index=False
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="values",
+        db_index=False,
+        db_constraint=False,
     )
     year = models.PositiveSmallIntegerField(_("year"))
     cv = models.DecimalField(_("current value"), max_digits=16, decimal_places=2)
@@ -83,7 +96,11 @@ class AccountValue(models.Model):
         verbose_name_plural = _("account values")
         ordering = ["year", "account"]
         constraints = [models.UniqueConstraint(fields=["account", "year"], name="account_value_unique_per_year")]
-        indexes = [models.Index(fields=["year", "quadrant"], name="acctvalue_year_quadrant_idx")]
+        indexes = [
+            models.Index(fields=["year", "quadrant"], name="acctvalue_year_quadrant_idx"),
+            # The matrix's accounts in visit-priority order (NULL last, PostgreSQL's default for ascending keys).
+            models.Index(fields=["year", "priority"], name="acctvalue_year_priority_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.year}: {self.quadrant}"
@@ -97,7 +114,11 @@ class UntouchedFlag(models.Model):
     """A target account with no completed visit in SALESFLOW_UNTOUCHED_DAYS, as of the last run."""
 
     account = models.OneToOneField(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.CASCADE, related_name="untouched_flag"
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="untouched_flag",
+        db_constraint=False,  # a snapshot row, as AccountValue's
     )
     last_visit_at = models.DateTimeField(_("last completed visit"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
@@ -121,7 +142,11 @@ class StaleFlag(models.Model):
     """An open opportunity with no stage change and no completed visit in SALESFLOW_STALE_DAYS, as of the last run."""
 
     opportunity = models.OneToOneField(
-        "pipeline.Opportunity", verbose_name=_("opportunity"), on_delete=models.CASCADE, related_name="stale_flag"
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        related_name="stale_flag",
+        db_constraint=False,  # a snapshot row, as AccountValue's
     )
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
@@ -132,6 +157,12 @@ class StaleFlag(models.Model):
         verbose_name = _("stale opportunity")
         verbose_name_plural = _("stale opportunities")
         ordering = ["last_activity_at"]
+        # The stale list's order: longest without activity first, never active before all.
+        indexes = [
+            NullsOrderedIndex(
+                F("last_activity_at").asc(nulls_first=True), F("opportunity"), name="staleflag_activity_idx"
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.opportunity)
@@ -152,6 +183,54 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class JobAttempt(models.Model):
+    """One run of a scheduled job, from being queued (or started) to its end, kept for KEEP_DAYS.
+
+    The Jobs page shows them to the director; the catch-up tick (analytics.jobs) enqueues a nightly job again when it
+    has no succeeded attempt since it was due. A worker killed mid-run leaves its attempt running; the task's
+    redelivery takes the same row over.
+    """
+
+    KEEP_DAYS = 30
+
+    class Job(models.TextChoices):
+        NIGHTLY_ANALYTICS = "nightly_analytics", _("Nightly analytics (enqueues the jobs below)")
+        COMPUTE_MATRIX = "compute_matrix", _("CV/PV matrix")
+        FLAG_UNTOUCHED = "flag_untouched", _("Untouched target accounts")
+        FLAG_STALE = "flag_stale", _("Stale opportunities")
+        WEEKLY_DIGESTS = "weekly_digests", _("Weekly digests (enqueues those due)")
+        CATCH_UP = "catch_up", _("Catch-up of missed nightly jobs")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", pgettext_lazy("job run", "Failed")
+
+    job = models.CharField(_("job"), max_length=30, choices=Job.choices)
+    key = models.CharField(_("for"), max_length=20, blank=True)  # the year of a matrix; empty for other jobs
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    created_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("job attempt")
+        verbose_name_plural = _("job attempts")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["job", "key", "created_at"], name="jobattempt_job_key_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status__in=["succeeded", "failed"]) | Q(finished_at__isnull=False),
+                name="jobattempt_finished_has_finished_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job}{f' {self.key}' if self.key else ''} {self.status} @ {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class DigestDeliveryQuerySet(VisibleQuerySet):

@@ -1,6 +1,9 @@
 """Nightly analytics jobs (SPEC §7): each computes first, then replaces its snapshot in one transaction.
 
-Running a job twice leaves the same rows; a job that raises leaves the previous snapshot in place.
+Running a job twice leaves the same rows; a job that raises leaves the previous snapshot in place. Each job has a
+PostgreSQL path, where the database computes and writes the snapshot in one round trip (the SQL is in
+analytics.snapshot_sql; `make bench-analytics` holds each to twice a plain read of the same aggregation), and a
+portable twin that computes with the ORM and pandas (STYLE §5); tests check both store the same rows.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Model, OuterRef, Q, Subquery, Sum
+from django.db.models import Max, Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Account, AccountYear, Industry, InstalledBase, Region
-from analytics import matrix
+from analytics import matrix, snapshot_sql
 from analytics.models import AccountValue, JobRun, MatrixRun, Quadrant, StaleFlag, UntouchedFlag
 from core.calendar import day_start, today, year_bounds
 from pipeline.models import Opportunity, StageChange, Visit
@@ -179,138 +182,15 @@ def write_matrix_snapshot_portable(*, year: int) -> MatrixRun:
     return run
 
 
-# write_matrix_snapshot_portable's steps (analytics.matrix) as one statement, on bigint cents as numpy works on int64
-# cents (an amount too large raises, as there). The medians are the exact mean of the middle value(s) (the same one
-# twice for an odd count) rounded half up to the cent (ROUND on numeric; amounts are never negative); region codes and
-# names sort by code point (COLLATE "C"), as Python compares strings; share is cents made float and divided, as numpy
-# does. The year's rows are updated in place, with rows inserted for accounts new to the matrix and deleted for those
-# that left it: an UPDATE that keeps account and run skips the foreign key checks that an INSERT of every row queues
-# (a row lock on the account each, at commit). Only rows whose values change are updated (and stamped computed_at),
-# as the twin keeps an unchanged row's computed_at: most nights most rows stay, and an update that writes nothing
-# leaves no dead row and no index entry behind. One full join of the snapshot with the year's stored rows (`changes`)
-# finds the rows to update, insert and delete, so the stored rows are read once. All parts see the same data (one
-# statement) and touch disjoint rows.
-_MATRIX_SQL = """
-WITH won AS (
-    SELECT account_id, SUM(amount) AS amount
-    FROM {opportunity}
-    WHERE status = %(won)s AND closed_at >= %(start)s AND closed_at < %(end)s
-    GROUP BY account_id
-), units AS (
-    SELECT account_id,
-           COALESCE(SUM(units) FILTER (WHERE is_ours), 0) AS ours,
-           COALESCE(SUM(units) FILTER (WHERE NOT is_ours), 0) AS theirs
-    FROM {installed_base}
-    WHERE year IS NULL OR year <= %(year)s
-    GROUP BY account_id
-), inputs AS (
-    SELECT a.id AS account_id, a.name, a.is_target, r.code AS region_code,
-           ((COALESCE(w.amount, 0) + COALESCE(y.other_revenue, 0)) * 100)::bigint AS cv,
-           (y.potential_value * 100)::bigint AS potential,
-           COALESCE(u.ours, 0) AS ours, COALESCE(u.theirs, 0) AS theirs,
-           COALESCE(a.employee_count, 0)::bigint AS employees,
-           COALESCE((i.spend_per_employee * 100)::bigint, %(default_spend)s) AS spend
-    FROM {account} a
-    LEFT JOIN {industry} i ON i.id = a.industry_id
-    LEFT JOIN {region} r ON r.id = a.region_id
-    LEFT JOIN won w ON w.account_id = a.id
-    LEFT JOIN {account_year} y ON y.account_id = a.id AND y.year = %(year)s
-    LEFT JOIN units u ON u.account_id = a.id
-), sourced AS (
-    SELECT *,
-           CASE WHEN potential IS NOT NULL THEN %(explicit)s
-                WHEN ours + theirs > 0 THEN %(installed_base)s
-                WHEN employees > 0 THEN %(employees)s
-                ELSE '' END AS pv_source,
-           CASE WHEN ours > 0 AND theirs > 0 THEN %(mixed)s
-                WHEN ours > 0 THEN %(ours)s
-                WHEN theirs > 0 THEN %(competitor)s
-                ELSE %(none)s END AS customer_type
-    FROM inputs
-), valued AS MATERIALIZED (
-    SELECT *
-    FROM (
-        SELECT account_id, name, is_target, region_code, cv, pv_source, customer_type,
-               CASE pv_source WHEN %(explicit)s THEN potential
-                              WHEN %(installed_base)s THEN (ours + theirs) * %(value_per_unit)s
-                              WHEN %(employees)s THEN employees * spend
-                              ELSE 0 END AS pv
-        FROM sourced
-    ) v
-    WHERE cv > 0 OR pv > 0
-), thresholds AS MATERIALIZED (
-    SELECT cv, pv, (cv * 100)::bigint AS cv_cents, (pv * 100)::bigint AS pv_cents
-    FROM (
-        SELECT COALESCE(%(fixed_cv)s::numeric, ROUND((c[(n + 1) / 2] + c[n / 2 + 1])::numeric / 200, 2)) AS cv,
-               COALESCE(%(fixed_pv)s::numeric, ROUND((p[(n + 1) / 2] + p[n / 2 + 1])::numeric / 200, 2)) AS pv
-        FROM (SELECT array_agg(cv ORDER BY cv) AS c, array_agg(pv ORDER BY pv) AS p, count(*) AS n FROM valued) sorted
-    ) medians
-), classified AS (
-    SELECT v.account_id, v.name, v.region_code, v.cv, v.pv, v.pv_source, v.customer_type,
-           CASE WHEN v.pv >= t.pv_cents AND v.cv >= t.cv_cents THEN %(core)s
-                WHEN v.pv >= t.pv_cents THEN %(develop)s
-                WHEN v.cv >= t.cv_cents THEN %(maintain)s
-                ELSE %(observe)s END AS quadrant,
-           CASE WHEN v.customer_type IN (%(ours)s, %(mixed)s) THEN 0
-                WHEN v.customer_type = %(competitor)s THEN 1
-                WHEN v.is_target THEN 2 END AS visit_group
-    FROM valued v CROSS JOIN thresholds t
-), snapshot AS MATERIALIZED (
-    SELECT account_id, cv * 0.01 AS cv, pv * 0.01 AS pv, pv_source, quadrant, customer_type,
-           CASE WHEN pv > 0 THEN cv::float8 / pv::float8 END AS share,
-           CASE WHEN visit_group IS NOT NULL THEN ROW_NUMBER() OVER (
-               ORDER BY visit_group NULLS LAST, array_position(%(quadrant_order)s::text[], quadrant),
-                        region_code IS NULL, region_code COLLATE "C", name COLLATE "C", account_id
-           ) END AS priority
-    FROM classified
-), run AS (
-    UPDATE {run} SET cv_threshold = t.cv, pv_threshold = t.pv
-    FROM thresholds t
-    WHERE {run}.id = %(run)s
-    RETURNING {run}.cv_threshold, {run}.pv_threshold
-), changes AS MATERIALIZED (
-    SELECT o.id AS row_id, s.*
-    FROM snapshot s
-    FULL JOIN (SELECT * FROM {account_value} WHERE year = %(year)s) o ON o.account_id = s.account_id
-    WHERE o.id IS NULL OR s.account_id IS NULL
-       OR (o.run_id, o.cv, o.pv, o.pv_source, o.share, o.quadrant, o.customer_type, o.priority)
-          IS DISTINCT FROM (%(run)s, s.cv, s.pv, s.pv_source, s.share, s.quadrant, s.customer_type, s.priority)
-), updated AS (
-    UPDATE {account_value} AS o
-    SET run_id = %(run)s, cv = c.cv, pv = c.pv, pv_source = c.pv_source, share = c.share, quadrant = c.quadrant,
-        customer_type = c.customer_type, priority = c.priority, computed_at = %(computed_at)s
-    FROM changes c
-    WHERE o.id = c.row_id AND c.account_id IS NOT NULL
-), inserted AS (
-    INSERT INTO {account_value}
-        (run_id, account_id, year, cv, pv, pv_source, share, quadrant, customer_type, priority, computed_at)
-    SELECT %(run)s, account_id, %(year)s, cv, pv, pv_source, share, quadrant, customer_type, priority, %(computed_at)s
-    FROM changes
-    WHERE row_id IS NULL
-), deleted AS (
-    DELETE FROM {account_value} AS o
-    USING changes c
-    WHERE o.id = c.row_id AND c.account_id IS NULL
-)
-SELECT cv_threshold, pv_threshold FROM run
-"""
-
-
 def _table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def write_matrix_snapshot_postgresql(*, year: int) -> MatrixRun:
-    """compute_matrix on PostgreSQL: write_matrix_snapshot_portable's rows, computed and written in the database.
-
-    One transaction: the run row (locked first), then one statement that updates the year's rows whose values
-    change, inserts and deletes rows of accounts that joined or left, and stores the thresholds; no account row
-    travels to Python.
-    """
+def _matrix_statement(template: str, *, year: int) -> tuple[str, dict]:
+    """`template` (the snapshot's CTEs and what follows them) with its tables and its parameters for `year`."""
     value_per_unit, default_spend, fixed_cv, fixed_pv = _matrix_settings()
     start, end = year_bounds(year)
-    computed_at = timezone.now()
-    sql = _MATRIX_SQL.format(
+    sql = template.format(
         opportunity=_table(Opportunity),
         installed_base=_table(InstalledBase),
         account=_table(Account),
@@ -341,19 +221,35 @@ def write_matrix_snapshot_postgresql(*, year: int) -> MatrixRun:
         "maintain": Quadrant.MAINTAIN.value,
         "observe": Quadrant.OBSERVE.value,
         "quadrant_order": matrix.PRIORITY_QUADRANT_ORDER,
-        "computed_at": computed_at,
     }
-    with transaction.atomic():
-        run = _lock_matrix_run(
-            year=year,
-            computed_at=computed_at,
-            thresholds=(fixed_cv, fixed_pv),
-            fixed=fixed_cv is not None or fixed_pv is not None,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, {**params, "run": run.pk})
-            run.cv_threshold, run.pv_threshold = cursor.fetchone()
-    return run
+    return sql, params
+
+
+def matrix_snapshot_query(*, year: int) -> tuple[str, dict]:
+    """The plain read of the rows compute_matrix stores for `year` on PostgreSQL (the same aggregation, nothing
+    written): SQL and parameters for a cursor. For benchmarks and checks."""
+    return _matrix_statement(
+        snapshot_sql.MATRIX_SNAPSHOT_CTES
+        + "SELECT account_id, cv, pv, pv_source, share, quadrant, customer_type, priority FROM snapshot",
+        year=year,
+    )
+
+
+def write_matrix_snapshot_postgresql(*, year: int) -> MatrixRun:
+    """compute_matrix on PostgreSQL: write_matrix_snapshot_portable's rows, computed and written in the database.
+
+    One transaction and one round trip: the run row (locked first), then one statement that updates the year's rows
+    whose values change, inserts and deletes rows of accounts that joined or left, and stores the thresholds; no
+    account row travels to Python.
+    """
+    sql, params = _matrix_statement(snapshot_sql.MATRIX_SQL, year=year)
+    computed_at = timezone.now()
+    fixed = params["fixed_cv"] is not None or params["fixed_pv"] is not None
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "computed_at": computed_at, "thresholds_fixed": fixed})
+        stored = dict(zip((column.name for column in cursor.description), cursor.fetchone(), strict=True))
+    fields = [field.attname for field in MatrixRun._meta.concrete_fields]
+    return MatrixRun.from_db(connection.alias, fields, [stored[name] for name in fields])
 
 
 def nightly_matrix_years(*, on: date | None = None) -> list[int]:
@@ -366,32 +262,68 @@ def _latest(*moments: datetime | None) -> datetime | None:
     return max((m for m in moments if m is not None), default=None)
 
 
+def _untouched_targets(*, on: date | None) -> QuerySet:
+    """(account id, last completed visit) of every target account with no completed visit since the cutoff."""
+    day = on or today()
+    cutoff = day_start(day - timedelta(days=settings.SALESFLOW_UNTOUCHED_DAYS))
+    return (
+        Account.objects.targets()
+        .annotate(last_visit_at=Max("visits__done_at", filter=Q(visits__status=Visit.Status.DONE)))
+        .filter(Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=cutoff))
+        .values_list("id", "last_visit_at")
+        .order_by()
+    )
+
+
 def flag_untouched(*, on: date | None = None) -> int:
     """Replaces the untouched-target snapshot; returns how many target accounts it flagged.
 
     A target is untouched when no visit to it was done (by anyone) on or after the day SALESFLOW_UNTOUCHED_DAYS
-    before `on`: a visit exactly that many days ago still counts as a touch. Runs two queries and one transaction.
+    before `on`: a visit exactly that many days ago still counts as a touch. One transaction; on PostgreSQL one round
+    trip in which the database computes and writes the flags (flag_untouched_postgresql), elsewhere its portable twin.
     """
-    day = on or today()
-    cutoff = day_start(day - timedelta(days=settings.SALESFLOW_UNTOUCHED_DAYS))
-    last_visits = (
-        Account.objects.targets()
-        .annotate(last_visit_at=Max("visits__done_at", filter=Q(visits__status=Visit.Status.DONE)))
-        .values_list("id", "last_visit_at")
-        .order_by()
-    )
+    if connection.vendor == "postgresql":
+        return flag_untouched_postgresql(on=on)
+    return flag_untouched_portable(on=on)
+
+
+def flag_untouched_portable(*, on: date | None = None) -> int:
+    """flag_untouched on any database: reads the flags, then replaces every row with them."""
     computed_at = timezone.now()
     flags = [
         UntouchedFlag(account_id=account_id, last_visit_at=last, computed_at=computed_at)
-        for account_id, last in last_visits
-        if last is None or last < cutoff
+        for account_id, last in _untouched_targets(on=on)
     ]
-    with transaction.atomic():
-        # Writing the job row first locks it: a concurrent run waits here until this one commits.
-        JobRun.objects.update_or_create(job=JobRun.UNTOUCHED, defaults={"computed_at": computed_at})
-        UntouchedFlag.objects.all().delete()
-        UntouchedFlag.objects.bulk_create(flags, batch_size=BATCH_SIZE)
-    return len(flags)
+    return _replace_flags_portable(UntouchedFlag, job=JobRun.UNTOUCHED, flags=flags, computed_at=computed_at)
+
+
+def flag_untouched_postgresql(*, on: date | None = None) -> int:
+    """flag_untouched_portable's flags, computed and written by PostgreSQL (replace_flags_postgresql)."""
+    cutoff = day_start((on or today()) - timedelta(days=settings.SALESFLOW_UNTOUCHED_DAYS))
+    return replace_flags_postgresql(
+        UntouchedFlag,
+        job=JobRun.UNTOUCHED,
+        key="account_id",
+        moment="last_visit_at",
+        flagged=snapshot_sql.UNTOUCHED_SQL.format(account=_table(Account), visit=_table(Visit)),
+        params={"done": Visit.Status.DONE.value, "cutoff": cutoff},
+    )
+
+
+def _stale_opportunities(*, on: date | None) -> QuerySet:
+    """Every opportunity stale as of the start of `on` with its stage entry, last stage change and last completed
+    visit."""
+    last_change = StageChange.objects.filter(opportunity=OuterRef("pk")).order_by("-changed_at").values("changed_at")
+    last_visit = (
+        Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE)
+        .order_by("-done_at")
+        .values("done_at")
+    )
+    return (
+        Opportunity.objects.filter(is_stale_expression(as_of=day_start(on or today())))
+        .annotate(last_change=Subquery(last_change[:1]), last_visit=Subquery(last_visit[:1]))
+        .order_by()
+    )
 
 
 def flag_stale(*, on: date | None = None) -> int:
@@ -399,30 +331,66 @@ def flag_stale(*, on: date | None = None) -> int:
 
     Stale is the board's rule (pipeline.selectors.opportunities.is_stale_expression) as of the start of `on`: activity
     on the day SALESFLOW_STALE_DAYS before still counts. Each flag keeps the last of stage entry, stage change and
-    completed visit on the opportunity. Runs one query and one transaction.
+    completed visit on the opportunity. One transaction, computed and written as flag_untouched's.
     """
-    last_change = StageChange.objects.filter(opportunity=OuterRef("pk")).order_by("-changed_at").values("changed_at")
-    last_visit = (
-        Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE)
-        .order_by("-done_at")
-        .values("done_at")
-    )
-    stale = (
-        Opportunity.objects.filter(is_stale_expression(as_of=day_start(on or today())))
-        .annotate(last_change=Subquery(last_change[:1]), last_visit=Subquery(last_visit[:1]))
-        .values_list("id", "stage_entered_at", "last_change", "last_visit")
-        .order_by()
-    )
+    if connection.vendor == "postgresql":
+        return flag_stale_postgresql(on=on)
+    return flag_stale_portable(on=on)
+
+
+def flag_stale_portable(*, on: date | None = None) -> int:
+    """flag_stale on any database: reads the flags, then replaces every row with them."""
     computed_at = timezone.now()
     flags = [
         StaleFlag(opportunity_id=opportunity_id, last_activity_at=_latest(*moments), computed_at=computed_at)
-        for opportunity_id, *moments in stale
+        for opportunity_id, *moments in _stale_opportunities(on=on).values_list(
+            "id", "stage_entered_at", "last_change", "last_visit"
+        )
     ]
+    return _replace_flags_portable(StaleFlag, job=JobRun.STALE, flags=flags, computed_at=computed_at)
+
+
+def flag_stale_postgresql(*, on: date | None = None) -> int:
+    """flag_stale_portable's flags, computed and written by PostgreSQL (replace_flags_postgresql)."""
+    cutoff = day_start(on or today()) - timedelta(days=settings.SALESFLOW_STALE_DAYS)
+    return replace_flags_postgresql(
+        StaleFlag,
+        job=JobRun.STALE,
+        key="opportunity_id",
+        moment="last_activity_at",
+        flagged=snapshot_sql.STALE_SQL.format(
+            opportunity=_table(Opportunity), stage_change=_table(StageChange), visit=_table(Visit)
+        ),
+        params={"done": Visit.Status.DONE.value, "open": Opportunity.Status.OPEN.value, "cutoff": cutoff},
+    )
+
+
+def _replace_flags_portable(model: type[Model], *, job: str, flags: list[Model], computed_at: datetime) -> int:
+    """Replaces every row of a flag snapshot with `flags` and stamps its job, in one transaction."""
     with transaction.atomic():
-        JobRun.objects.update_or_create(job=JobRun.STALE, defaults={"computed_at": computed_at})  # a lock, as above
-        StaleFlag.objects.all().delete()
-        StaleFlag.objects.bulk_create(flags, batch_size=BATCH_SIZE)
+        # Writing the job row first locks it: a concurrent run waits here until this one commits.
+        JobRun.objects.update_or_create(job=job, defaults={"computed_at": computed_at})
+        model.objects.all().delete()
+        model.objects.bulk_create(flags, batch_size=BATCH_SIZE)
     return len(flags)
+
+
+def replace_flags_postgresql(model: type[Model], *, job: str, key: str, moment: str, flagged: str, params: dict) -> int:
+    """_replace_flags_portable on PostgreSQL: the job row (a lock, as there), then the flags computed by `flagged` (a
+    SELECT of the flag's `key` and `moment` columns, with named `params`) and written by the database; one round
+    trip."""
+    quote = connection.ops.quote_name
+    sql = snapshot_sql.FLAGS_SQL.format(
+        no_wait_for_disk=snapshot_sql.NO_WAIT_FOR_DISK,
+        job_run=_table(JobRun),
+        table=_table(model),
+        key=quote(key),
+        moment=quote(moment),
+        flagged=flagged,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "job": job, "computed_at": timezone.now()})
+        return cursor.fetchone()[0]
 
 
 def compute_nightly_analytics(*, on: date | None = None) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,15 +22,22 @@ from analytics.models import JobRun
 from analytics.selectors._common import job_computed_at, visible_teams
 from analytics.selectors.attainment import attainment, stability
 from analytics.selectors.coverage import target_coverage, untouched_accounts
+from analytics.selectors.cvpv import matrix_accounts, matrix_rows, matrix_summary
 from analytics.selectors.funnel import funnel_flow, funnel_snapshot
-from analytics.selectors.matrix import cvpv_matrix
 from analytics.selectors.outcomes import win_rate
 from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis
-from core.api import LocalizedViewMixin
+from core.api import LocalizedViewMixin, Pagination
 from core.calendar import today
 from pipeline.models import Pipeline, SalesTarget
 
 MONEY = {"max_digits": 20, "decimal_places": 2}
+# The list endpoints' `?page=` and `?page_size=` (core.api.Pagination), for an endpoint that pages one of its keys.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description=_("A page number within the paginated result set.")),
+    OpenApiParameter(
+        "page_size", OpenApiTypes.INT, description=_("Number of results to return per page (at most 200).")
+    ),
+]
 
 
 # Query parameters -----------------------------------------------------------------------------------------------
@@ -160,7 +169,12 @@ class CvPvSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     computed_at = serializers.DateTimeField(allow_null=True)
     thresholds = ThresholdsSerializer()
-    accounts = MatrixAccountSerializer(many=True)
+    count = serializers.IntegerField(help_text=_("The viewer's accounts in the matrix, on every page."))
+    next = serializers.URLField(allow_null=True, help_text=_("The next page of accounts; null on the last page."))
+    previous = serializers.URLField(
+        allow_null=True, help_text=_("The previous page of accounts; null on the first page.")
+    )
+    accounts = MatrixAccountSerializer(many=True, help_text=_("One page of accounts, in visit-priority order."))
     transitions = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text=_("Accounts by quadrant last year (outer key) and this year (inner key)."),
@@ -277,20 +291,39 @@ class FunnelView(LocalizedViewMixin, APIView):
         return Response(FunnelSerializer(body).data)
 
 
-class CvPvView(LocalizedViewMixin, APIView):
-    """The stored CV/PV matrix of a year: thresholds, the viewer's accounts, year-over-year transitions."""
+class CountedPagination(Pagination):
+    """`Pagination` over rows already counted, so paging runs no COUNT query of its own."""
 
-    @extend_schema(tags=["analytics"], parameters=[CvPvQuery], responses=CvPvSerializer)
+    def __init__(self, known_count: int) -> None:
+        self.known_count = known_count
+
+    def django_paginator_class(self, object_list, per_page: int) -> Paginator:
+        paginator = Paginator(object_list, per_page)
+        paginator.count = self.known_count
+        return paginator
+
+
+class CvPvView(LocalizedViewMixin, APIView):
+    """The stored CV/PV matrix of a year: thresholds, year-over-year transitions of all the viewer's accounts, and one
+    page of those accounts (`?page=`, `?page_size=`)."""
+
+    @extend_schema(tags=["analytics"], parameters=[CvPvQuery, *PAGE_PARAMETERS], responses=CvPvSerializer)
     def get(self, request: Request) -> Response:
         query = _query(CvPvQuery, request)
         year = query.validated_data.get("year") or today().year
-        result = cvpv_matrix(viewer=request.user, year=year, **query.scope(request.user))
+        scope = query.scope(request.user)
+        summary = matrix_summary(viewer=request.user, year=year, **scope)
+        paginator = CountedPagination(summary.total)
+        page = paginator.paginate_queryset(matrix_accounts(viewer=request.user, year=year, **scope), request, view=self)
         body = {
-            "year": result.year,
-            "computed_at": result.computed_at,
-            "thresholds": {"cv": result.cv_threshold, "pv": result.pv_threshold, "fixed": result.thresholds_fixed},
-            "accounts": result.rows,
-            "transitions": result.transitions,
+            "year": summary.year,
+            "computed_at": summary.computed_at,
+            "thresholds": {"cv": summary.cv_threshold, "pv": summary.pv_threshold, "fixed": summary.thresholds_fixed},
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "accounts": matrix_rows(page),
+            "transitions": summary.transitions,
         }
         return Response(CvPvSerializer(body).data)
 

@@ -1,109 +1,63 @@
 """What a user's weekly digest shows (SPEC §8).
 
 What a digest shows comes only from the visibility-filtered selectors of analytics and pipeline, read as the
-recipient: a rep's own numbers, a manager's team, a director's whole company. Periods are company-calendar weeks,
-months and quarters (as on every page); times are shown in the recipient's time zone and language.
+recipient: a rep's own numbers, a manager's team person by person, a director's company team by team
+(`company.py`). Periods are company-calendar weeks, months and quarters (as on every page); times are shown in the
+recipient's time zone and language.
+
+Every list stops at LIST_LENGTH items (`parts.py`), says how many there are in all and links to the page that holds
+the rest; counts and the first items come from SQL (COUNT, LIMIT), so a digest costs what its reader sees, whatever
+the size of the company.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import Generic, TypeVar
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, Sum
 
 from accounts.models import Team, User
+from analytics.digests.company import CompanySections, company_sections
+from analytics.digests.parts import (
+    LIST_LENGTH,
+    Attainment,
+    Listing,
+    Movements,
+    Outcomes,
+    latest_closed,
+    listing,
+    page_path,
+    percent,
+    period_attainment,
+    sum_movements,
+    sum_outcomes,
+    untouched_losses_listing,
+    week_movements,
+    week_outcomes,
+)
 from analytics.selectors.activity import visits_per_rep_week
-from analytics.selectors.attainment import AttainmentRow, Stability, attainment
+from analytics.selectors.attainment import Stability, attainment
 from analytics.selectors.attainment import stability as monthly_stability
 from analytics.selectors.coverage import (
     StaleOpportunity,
     TargetCoverage,
     UntouchedAccount,
-    stale_opportunities,
+    stale_opportunities_shortlist,
     target_coverage_by_owner,
-    untouched_accounts,
+    untouched_accounts_shortlist,
 )
 from analytics.selectors.funnel import FunnelStage, funnel_snapshot_by_owner
-from analytics.selectors.outcomes import untouched_losses, win_rate_by_owner
 from core.calendar import day_start, period_start
 from pipeline.models import Opportunity, Pipeline, Stage, StageChange, Visit
 from pipeline.selectors.planning import PlanAdherence, plan_adherence, plan_adherence_by_owner, visit_plan_week
 
-logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-# Lists in an email stop here and say how many more there are; the numbers above them count everything.
-LIST_LENGTH = 20
-
-
-# What a digest shows ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Listing(Generic[T]):
-    """The first LIST_LENGTH items of a list and how many there are in all."""
-
-    items: list[T]
-    total: int
-
-    @property
-    def more(self) -> int:
-        return max(self.total - len(self.items), 0)
-
-
-def _listing(items: list[T], total: int | None = None) -> Listing[T]:
-    return Listing(items=items[:LIST_LENGTH], total=len(items) if total is None else total)
-
-
-def _percent(rate: float | None) -> int | None:
-    return None if rate is None else round(rate * 100)
-
-
-@dataclass(frozen=True)
-class Attainment:
-    """One owner's target of one period against what they won in it."""
-
-    period_start: date
-    target: Decimal | None
-    won_amount: Decimal
-    rate: float | None
-
-    @property
-    def percent(self) -> int | None:
-        return _percent(self.rate)
-
-
-@dataclass(frozen=True)
-class Movements:
-    """Stage changes of a period: opportunities created, moved forward, moved back."""
-
-    new: int = 0
-    forward: int = 0
-    backward: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.new + self.forward + self.backward
-
-
-@dataclass(frozen=True)
-class Outcomes:
-    """Opportunities closed in a period; untouched losses are among the losses."""
-
-    won: int = 0
-    lost: int = 0
-    untouched_losses: int = 0
-
 
 @dataclass(frozen=True)
 class PersonRow:
-    """One person's line in a manager's or director's digest."""
+    """One person's line in a manager's digest."""
 
     user: User
     funnel: list[FunnelStage]  # the digest's funnel stages, in order (empty without open opportunities)
@@ -130,7 +84,7 @@ class PersonRow:
 
     @property
     def coverage_percent(self) -> int | None:
-        return _percent(self.coverage.coverage) if self.coverage else None
+        return percent(self.coverage.coverage) if self.coverage else None
 
     @property
     def adherence_percent(self) -> int | None:
@@ -151,7 +105,7 @@ class RepSections:
 
     adherence: PlanAdherence  # last week's plan
     done_visits: int  # all visits completed last week, planned or not
-    planned_visits: list[Visit]  # this week's, not cancelled
+    planned_visits: Listing[Visit]  # this week's, not cancelled, in time order
     untouched_accounts: Listing[UntouchedAccount]  # in visit-priority order
     stale_opportunities: Listing[StaleOpportunity]
     closes_ahead: Listing[Opportunity]  # open, expected to close within SALESFLOW_CLOSES_AHEAD_DAYS
@@ -162,16 +116,22 @@ class RepSections:
 
 @dataclass(frozen=True)
 class TeamSections:
-    """What a manager's (their team) or director's (every team) digest shows per person."""
+    """What a manager's digest shows per person of their team (the first LIST_LENGTH people, by name)."""
 
     stages: list[Stage]  # the default pipeline's funnel columns
     teams: list[TeamBlock]
-    idle_reps: list[User]  # active reps with no completed visit last week
+    people_total: int  # the people with a line, shown or not
+    people_url: str  # the team page, which shows everyone
+    idle_reps: Listing[User]  # active reps with no completed visit last week
     untouched_losses: Listing[Opportunity]
 
     @property
     def people(self) -> list[PersonRow]:
         return [person for block in self.teams for person in block.people]
+
+    @property
+    def people_more(self) -> int:
+        return max(self.people_total - len(self.people), 0)
 
 
 @dataclass(frozen=True)
@@ -185,68 +145,16 @@ class WeeklyDigest:
     outcomes: Outcomes
     closed: Listing[Opportunity]  # won and lost last week, newest first; `is_untouched_loss` marks untouched ones
     rep: RepSections | None  # a rep's digest
-    team: TeamSections | None  # a manager's or director's digest
+    team: TeamSections | None  # a manager's digest
+    company: CompanySections | None  # a director's digest
 
     @property
     def week_end(self) -> date:
         return self.week_start + timedelta(days=6)
 
 
-def _period_attainment(rows: list[AttainmentRow], *, owner_type: str, owner_id: int, start: date):
-    for row in rows:
-        if row.owner_type == owner_type and row.owner_id == owner_id and row.period_start == start:
-            return Attainment(
-                period_start=row.period_start, target=row.target, won_amount=row.won_amount, rate=row.attainment
-            )
-    return None
-
-
-def _movements(*, viewer: User, since: datetime, until: datetime) -> tuple[dict[int, Movements], list[StageChange]]:
-    """Stage changes of [since, until) per opportunity owner id, and the latest LIST_LENGTH of them; 2 queries."""
-    changes = StageChange.objects.visible_to(viewer).filter(changed_at__gte=since, changed_at__lt=until)
-    counts = {
-        row["opportunity__owner_id"]: Movements(new=row["new"], forward=row["forward"], backward=row["backward"])
-        for row in changes.values("opportunity__owner_id")
-        .annotate(
-            new=Count("pk", filter=Q(from_stage__isnull=True)),
-            forward=Count("pk", filter=Q(to_stage__order__gt=F("from_stage__order"))),
-            backward=Count("pk", filter=Q(to_stage__order__lt=F("from_stage__order"))),
-        )
-        .order_by()
-    }
-    latest = list(
-        changes.select_related("opportunity__account", "opportunity__owner", "from_stage", "to_stage").order_by(
-            "-changed_at", "-pk"
-        )[:LIST_LENGTH]
-    )
-    return counts, latest
-
-
-def _outcomes(*, viewer: User, start: date, end: date) -> tuple[dict[int, Outcomes], list[Opportunity], list]:
-    """Won, lost and untouched losses per owner id closed from `start` to `end`, the latest LIST_LENGTH closed
-    opportunities, and the untouched losses; 3 queries."""
-    rates = win_rate_by_owner(viewer=viewer, start=start, end=end)
-    untouched = untouched_losses(viewer=viewer, start=start, end=end).losses
-    untouched_by_owner: dict[int, int] = {}
-    for loss in untouched:
-        untouched_by_owner[loss.owner_id] = untouched_by_owner.get(loss.owner_id, 0) + 1
-    since, until = day_start(start), day_start(end + timedelta(days=1))
-    closed = list(
-        Opportunity.objects.visible_to(viewer)
-        .filter(status__in=[Opportunity.Status.WON, Opportunity.Status.LOST])
-        .closed_between(since, until)
-        .select_related("account", "owner", "lost_to", "stage")
-        .order_by("-closed_at", "-pk")[:LIST_LENGTH]
-    )
-    per_owner = {
-        owner_id: Outcomes(won=rate.won, lost=rate.lost, untouched_losses=untouched_by_owner.get(owner_id, 0))
-        for owner_id, rate in rates.items()
-    }
-    return per_owner, closed, untouched
-
-
 def _rep_sections(*, user: User, week_start: date, last_week_start: date) -> RepSections:
-    """A rep's own week; 13 queries."""
+    """A rep's own week; 14 queries."""
     last_week_end = week_start - timedelta(days=1)
     done = visits_per_rep_week(viewer=user, owner=user, start=last_week_start, end=last_week_end)
     planned = [
@@ -256,26 +164,42 @@ def _rep_sections(*, user: User, week_start: date, last_week_start: date) -> Rep
         if visit.status != Visit.Status.CANCELLED
     ]
     ahead_until = week_start + timedelta(days=settings.SALESFLOW_CLOSES_AHEAD_DAYS)
-    closes_ahead = list(
+    closes_ahead = (
         Opportunity.objects.visible_to(user)
         .open()
         .filter(expected_close_date__gte=week_start, expected_close_date__lte=ahead_until)
-        .select_related("account", "stage")
-        .order_by("expected_close_date", "-amount", "pk")
     )
+    first_closes = list(
+        closes_ahead.select_related("account", "stage").order_by("expected_close_date", "-amount", "pk")[:LIST_LENGTH]
+    )
+    closes_total = closes_ahead.aggregate(n=Count("pk"), amount=Sum("amount", default=Decimal(0)))
+    untouched = untouched_accounts_shortlist(viewer=user, owner=user, on=week_start, limit=LIST_LENGTH)
+    stale = stale_opportunities_shortlist(viewer=user, owner=user, on=week_start, limit=LIST_LENGTH)
     month_start, quarter_start = period_start("month", week_start), period_start("quarter", week_start)
-    months = attainment(viewer=user, period_type="month", year=week_start.year, owner=user)
-    quarters = attainment(viewer=user, period_type="quarter", year=week_start.year, owner=user)
+    months = attainment(viewer=user, period_type="month", year=week_start.year, owner=user, period=month_start)
+    quarters = attainment(viewer=user, period_type="quarter", year=week_start.year, owner=user, period=quarter_start)
     return RepSections(
         adherence=plan_adherence(rep=user, week_start=last_week_start),
         done_visits=sum(week.done for week in done),
-        planned_visits=planned,
-        untouched_accounts=_listing(untouched_accounts(viewer=user, owner=user, on=week_start)),
-        stale_opportunities=_listing(stale_opportunities(viewer=user, owner=user, on=week_start)),
-        closes_ahead=_listing(closes_ahead),
-        closes_ahead_amount=sum((o.amount for o in closes_ahead), Decimal(0)),
-        month=_period_attainment(months, owner_type="user", owner_id=user.pk, start=month_start),
-        quarter=_period_attainment(quarters, owner_type="user", owner_id=user.pk, start=quarter_start),
+        planned_visits=listing(planned, url=page_path("pipeline:visit_plan", week=week_start.isoformat())),
+        untouched_accounts=listing(
+            untouched.items, untouched.total, url=page_path("accounts:list", is_target=1, sort="last_visit")
+        ),
+        stale_opportunities=listing(stale.items, stale.total, url=page_path("pipeline:board")),
+        closes_ahead=listing(
+            first_closes,
+            closes_total["n"],
+            url=page_path(
+                "pipeline:opportunity_list",
+                status=Opportunity.Status.OPEN,
+                close_from=week_start.isoformat(),
+                close_to=ahead_until.isoformat(),
+                sort="close",
+            ),
+        ),
+        closes_ahead_amount=closes_total["amount"],
+        month=period_attainment(months, owner_type="user", owner_id=user.pk, start=month_start),
+        quarter=period_attainment(quarters, owner_type="user", owner_id=user.pk, start=quarter_start),
     )
 
 
@@ -286,10 +210,10 @@ def _team_sections(
     last_week_start: date,
     movements: dict[int, Movements],
     outcomes: dict[int, Outcomes],
-    untouched: list[Opportunity],
+    untouched: Listing[Opportunity],
 ) -> TeamSections:
-    """Per person the viewer sees: funnel, movements, outcomes, visits, coverage, plan, attainment, stability;
-    16 queries."""
+    """Per person the manager sees (the first LIST_LENGTH by name): funnel, movements, outcomes, visits, coverage,
+    plan, attainment, stability; 16 queries."""
     last_week_end = week_start - timedelta(days=1)
     pipeline = Pipeline.objects.filter(is_default=True).first()
     people = {person.pk: person for person in User.objects.visible_to(user).select_related("team")}
@@ -301,8 +225,8 @@ def _team_sections(
     coverage = target_coverage_by_owner(viewer=user, on=week_start)
     adherence = plan_adherence_by_owner(viewer=user, week_start=last_week_start)
     month_start, quarter_start = period_start("month", week_start), period_start("quarter", week_start)
-    months = attainment(viewer=user, period_type="month", year=week_start.year)
-    quarters = attainment(viewer=user, period_type="quarter", year=week_start.year)
+    months = attainment(viewer=user, period_type="month", year=week_start.year, period=month_start)
+    quarters = attainment(viewer=user, period_type="quarter", year=week_start.year, period=quarter_start)
     stability = {row.owner.pk: row for row in monthly_stability(viewer=user, on=week_start)}
 
     # Funnel columns: every stage, after-sales ones only when someone has an open opportunity there.
@@ -319,34 +243,36 @@ def _team_sections(
         *stability,
         *(row.owner_id for row in [*months, *quarters] if row.owner_type == "user"),
     }
-    rows = [
-        PersonRow(
-            user=person,
-            funnel=[funnels[pk][i] for i in shown] if pk in funnels else [],
-            movements=movements.get(pk, Movements()),
-            outcomes=outcomes.get(pk, Outcomes()),
-            done_visits=done_visits.get(pk, 0),
-            coverage=coverage.get(pk),
-            adherence=adherence.get(pk),
-            month=_period_attainment(months, owner_type="user", owner_id=pk, start=month_start),
-            quarter=_period_attainment(quarters, owner_type="user", owner_id=pk, start=quarter_start),
-            stability=stability.get(pk),
-        )
-        for pk, person in people.items()
-        if (person.is_rep and person.is_active) or pk in with_numbers
-    ]
+    listed = sorted(
+        (person for pk, person in people.items() if (person.is_rep and person.is_active) or pk in with_numbers),
+        key=lambda person: (person.display_name, person.username),
+    )
     by_team: dict[int | None, list[PersonRow]] = {}
-    for row in sorted(rows, key=lambda r: (r.user.display_name, r.user.username)):
-        by_team.setdefault(row.user.team_id, []).append(row)
+    for person in listed[:LIST_LENGTH]:
+        pk = person.pk
+        by_team.setdefault(person.team_id, []).append(
+            PersonRow(
+                user=person,
+                funnel=[funnels[pk][i] for i in shown] if pk in funnels else [],
+                movements=movements.get(pk, Movements()),
+                outcomes=outcomes.get(pk, Outcomes()),
+                done_visits=done_visits.get(pk, 0),
+                coverage=coverage.get(pk),
+                adherence=adherence.get(pk),
+                month=period_attainment(months, owner_type="user", owner_id=pk, start=month_start),
+                quarter=period_attainment(quarters, owner_type="user", owner_id=pk, start=quarter_start),
+                stability=stability.get(pk),
+            )
+        )
     teams = sorted(
         (
             TeamBlock(
                 team=block[0].user.team,
                 people=block,
-                month=_period_attainment(months, owner_type="team", owner_id=team_id, start=month_start)
+                month=period_attainment(months, owner_type="team", owner_id=team_id, start=month_start)
                 if team_id
                 else None,
-                quarter=_period_attainment(quarters, owner_type="team", owner_id=team_id, start=quarter_start)
+                quarter=period_attainment(quarters, owner_type="team", owner_id=team_id, start=quarter_start)
                 if team_id
                 else None,
             )
@@ -354,50 +280,64 @@ def _team_sections(
         ),
         key=lambda block: (block.team is None, block.team.name if block.team else ""),
     )
+    team_page = page_path("analytics:team")
     return TeamSections(
         stages=[all_stages[i] for i in shown],
         teams=teams,
-        idle_reps=[week.owner for week in visits if not done_visits.get(week.owner.pk)],
-        untouched_losses=_listing(untouched),
+        people_total=len(listed),
+        people_url=team_page,
+        idle_reps=listing([week.owner for week in visits if not done_visits.get(week.owner.pk)], url=team_page),
+        untouched_losses=untouched,
     )
 
 
 def weekly_digest(*, user: User, week_start: date) -> WeeklyDigest:
     """What `user`'s digest for the week starting on Monday `week_start` shows, all of it visible to them: last
-    week's movements and outcomes, then a rep's own week (18 queries) or, for a manager or director, a line per
-    person they see (21 queries); the count does not grow with the data."""
+    week's movements and outcomes, then a rep's own week (18 queries), a manager's line per person of their team (21
+    queries) or a director's line per team (15 queries); the count does not grow with the data."""
     last_week_start = week_start - timedelta(days=7)
     last_week_end = week_start - timedelta(days=1)
-    movements, stage_changes = _movements(viewer=user, since=day_start(last_week_start), until=day_start(week_start))
-    outcomes, closed, untouched = _outcomes(viewer=user, start=last_week_start, end=last_week_end)
-    total_outcomes = Outcomes(
-        won=sum(o.won for o in outcomes.values()),
-        lost=sum(o.lost for o in outcomes.values()),
-        untouched_losses=sum(o.untouched_losses for o in outcomes.values()),
+    owner = "owner__team_id" if user.is_director else "owner_id"  # a director's numbers are per team
+    movements, stage_changes = week_movements(
+        viewer=user, since=day_start(last_week_start), until=day_start(week_start), by=f"opportunity__{owner}"
     )
-    is_rep = user.is_rep
+    outcomes = week_outcomes(viewer=user, start=last_week_start, end=last_week_end, by=owner)
+    total = sum_outcomes(outcomes)
+    rep = team = company = None
+    if user.is_rep:
+        rep = _rep_sections(user=user, week_start=week_start, last_week_start=last_week_start)
+    else:
+        untouched = untouched_losses_listing(
+            viewer=user, start=last_week_start, end=last_week_end, total=total.untouched_losses
+        )
+        if user.is_director:
+            company = company_sections(
+                user=user,
+                week_start=week_start,
+                last_week_start=last_week_start,
+                movements=movements,
+                outcomes=outcomes,
+                untouched=untouched,
+            )
+        else:
+            team = _team_sections(
+                user=user,
+                week_start=week_start,
+                last_week_start=last_week_start,
+                movements=movements,
+                outcomes=outcomes,
+                untouched=untouched,
+            )
     return WeeklyDigest(
         user=user,
         week_start=week_start,
         last_week_start=last_week_start,
         last_week_end=last_week_end,
-        movements=Movements(
-            new=sum(m.new for m in movements.values()),
-            forward=sum(m.forward for m in movements.values()),
-            backward=sum(m.backward for m in movements.values()),
-        ),
-        stage_changes=_listing(stage_changes, sum(m.total for m in movements.values())),
-        outcomes=total_outcomes,
-        closed=_listing(closed, total_outcomes.won + total_outcomes.lost),
-        rep=_rep_sections(user=user, week_start=week_start, last_week_start=last_week_start) if is_rep else None,
-        team=None
-        if is_rep
-        else _team_sections(
-            user=user,
-            week_start=week_start,
-            last_week_start=last_week_start,
-            movements=movements,
-            outcomes=outcomes,
-            untouched=untouched,
-        ),
+        movements=sum_movements(movements),
+        stage_changes=stage_changes,
+        outcomes=total,
+        closed=latest_closed(viewer=user, start=last_week_start, end=last_week_end, total=total.won + total.lost),
+        rep=rep,
+        team=team,
+        company=company,
     )

@@ -11,8 +11,11 @@ One module per metric family; import each name from its module (this package re-
 - `outcomes`: win rate, untouched losses
 - `activity`: visits per rep and week, visits against wins
 - `matrix`: the stored CV/PV matrix, an account's values over the years
-- `coverage`: untouched target accounts, target coverage, stale opportunities
+- `coverage`: untouched target accounts, target coverage, stale opportunities (and shortlists: first rows and count)
 - `attainment`: attainment of sales targets, stability of monthly attainment
 - `territory`: territory analysis over five dimensions (`TERRITORY_DIMENSIONS`)
 - `pages`: what the pages need beyond the metrics (visit agenda, team people, matrix years, team overview)
+- `targets`: the targets page's pivot of owners × periods, one page of owners at a time
+- `cvpv`: the stored matrix in bounded pieces (counts and transitions, a page of accounts, a chart with density bins)
+- `teams`: numbers per team in one grouped query each, for a director's summaries
 """

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Team, User
 from analytics.selectors._common import PERIOD_TRUNC, _money, _scope
-from core.calendar import company_tz, day_start, local_date, period_end, period_start, today
+from core.calendar import company_tz, day_start, period_end, period_start, today
 from pipeline.models import Opportunity, SalesTarget
 
 
@@ -31,7 +31,7 @@ class AttainmentRow:
 def _won_per_period(
     opportunities: QuerySet[Opportunity], *, period_type: str, since: datetime, until: datetime
 ) -> pd.DataFrame:
-    """Won amounts per (owner, owner's team, period start) closed in [since, until); one query."""
+    """Won amounts per (owner, owner's team, period start) closed in [since, until), summed in SQL; one query."""
     trunc = PERIOD_TRUNC[period_type]("closed_at", tzinfo=company_tz())
     rows = (
         opportunities.won()
@@ -39,15 +39,37 @@ def _won_per_period(
         .annotate(period=trunc)
         .values("owner_id", "owner__team_id", "period")
         .annotate(total=Sum("amount"))
+        .values_list("owner_id", "owner__team_id", "period", "total")
         .order_by()
     )
-    frame = pd.DataFrame.from_records(rows, columns=["owner_id", "owner__team_id", "period", "total"])
-    frame["period"] = [local_date(p) if isinstance(p, datetime) else p for p in frame["period"]]
+    frame = pd.DataFrame.from_records(list(rows), columns=["owner_id", "owner__team_id", "period", "total"])
+    frame["period"] = _local_dates(frame["period"])
     return frame
+
+
+def _local_dates(moments: pd.Series) -> pd.Series:
+    """The company-calendar date of each period start (an aware moment), converted as one column."""
+    if moments.empty:
+        return moments
+    return pd.to_datetime(moments, utc=True).dt.tz_convert(company_tz()).dt.date
 
 
 def _ratio(won: Decimal, target: Decimal | None) -> float | None:
     return float(won / target) if target else None
+
+
+def _display_name(username: str, first_name: str, last_name: str) -> str:
+    return User(username=username, first_name=first_name, last_name=last_name).display_name
+
+
+def _visible_names(viewer: User) -> dict[int, str]:
+    """The display name of every user the viewer sees; one query."""
+    return {
+        pk: _display_name(username, first_name, last_name)
+        for pk, username, first_name, last_name in User.objects.visible_to(viewer)
+        .values_list("pk", "username", "first_name", "last_name")
+        .order_by()
+    }
 
 
 def attainment(
@@ -57,19 +79,35 @@ def attainment(
     year: int,
     owner: User | None = None,
     team: Team | None = None,
+    period: date | None = None,
 ) -> list[AttainmentRow]:
-    """Targets of `period_type` starting in `year` against won amounts, with rows for visible users who won
-    without a target; users by their own wins, teams by their members' (current members); 3 queries."""
-    targets = list(
+    """Targets of `period_type` starting in `year` (only the one starting on `period` when given) against won
+    amounts, with rows for visible users who won without a target; users by their own wins, teams by their
+    members' (current members); 3 queries: the targets, the wins summed per owner and period, the visible names."""
+    targets = (
         SalesTarget.objects.visible_to(viewer)
         .filter(period_type=period_type, period_start__year=year)
+        .filter(Q(period_start=period) if period is not None else Q())
         .filter(Q(owner_user=owner) if owner is not None else Q())
         .filter(Q(owner_user__team=team) | Q(owner_team=team) if team is not None else Q())
-        .select_related("owner_user", "owner_team")
+        .values_list(
+            "owner_user_id",
+            "owner_user__username",
+            "owner_user__first_name",
+            "owner_user__last_name",
+            "owner_team_id",
+            "owner_team__name",
+            "period_start",
+            "amount",
+        )
+        .order_by()
     )
-    first = period_start(period_type, date(year, 1, 1))
-    since = day_start(first if first.year == year else first + timedelta(days=7))
-    until = day_start(period_end(period_type, period_start(period_type, date(year, 12, 31))))
+    if period is None:
+        first = period_start(period_type, date(year, 1, 1))
+        since = day_start(first if first.year == year else first + timedelta(days=7))
+        until = day_start(period_end(period_type, period_start(period_type, date(year, 12, 31))))
+    else:
+        since, until = day_start(period), day_start(period_end(period_type, period))
     won = _won_per_period(
         Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)),
         period_type=period_type,
@@ -78,34 +116,36 @@ def attainment(
     )
     by_user = won.groupby(["owner_id", "period"])["total"].sum().to_dict() if not won.empty else {}
     by_team = won.groupby(["owner__team_id", "period"])["total"].sum().to_dict() if not won.empty else {}
+    names = _visible_names(viewer)
     rows = []
-    for target in targets:
-        if target.owner_user_id:
-            owner_type, owner_id, name = "user", target.owner_user_id, target.owner_user.display_name
-            won_amount = by_user.get((owner_id, target.period_start), Decimal(0))
+    for user_id, *user_names, team_id, team_name, start, amount in targets:
+        if user_id:
+            if user_id not in names:
+                names[user_id] = _display_name(*user_names)
+            owner_type, owner_id, name = "user", user_id, names[user_id]
+            won_amount = by_user.get((owner_id, start), Decimal(0))
         else:
-            owner_type, owner_id, name = "team", target.owner_team_id, target.owner_team.name
-            won_amount = by_team.get((owner_id, target.period_start), Decimal(0))
+            owner_type, owner_id, name = "team", team_id, team_name
+            won_amount = by_team.get((owner_id, start), Decimal(0))
         rows.append(
             AttainmentRow(
                 owner_type=owner_type,
                 owner_id=owner_id,
                 owner_name=name,
                 period_type=period_type,
-                period_start=target.period_start,
-                target=_money(target.amount),
+                period_start=start,
+                target=_money(amount),
                 won_amount=_money(won_amount),
-                attainment=_ratio(_money(won_amount), target.amount),
+                attainment=_ratio(_money(won_amount), amount),
             )
         )
     with_target = {(r.owner_id, r.period_start) for r in rows if r.owner_type == "user"}
     untargeted = {key: total for key, total in by_user.items() if key not in with_target and key[1].year == year}
-    users = User.objects.visible_to(viewer).only("username", "first_name", "last_name").in_bulk()
     rows += [
         AttainmentRow(
             owner_type="user",
             owner_id=owner_id,
-            owner_name=users[owner_id].display_name,
+            owner_name=names[owner_id],
             period_type=period_type,
             period_start=start,
             target=None,

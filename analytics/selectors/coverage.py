@@ -1,18 +1,22 @@
 """Target accounts and follow-up: the stored untouched targets, target coverage per owner or overall, and the
-stored stale opportunities."""
+stored stale opportunities; each list also as a shortlist (its first rows and its count, cut and counted in SQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Account, Team, User
 from analytics.models import AccountValue, StaleFlag, UntouchedFlag
 from analytics.selectors._common import _scope
 from core.calendar import current_quarter_bounds, local_date, period_bounds, today, year_bounds
 from pipeline.models import Opportunity, Visit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,29 +29,63 @@ class UntouchedAccount:
     priority: int | None
 
 
-def untouched_accounts(
-    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
-) -> list[UntouchedAccount]:
-    """The stored untouched target accounts the viewer sees, in this year's visit-priority order; one query."""
-    day = on or today()
-    priority = AccountValue.objects.filter(account=OuterRef("account"), year=day.year).values("priority")[:1]
-    flags = (
+@dataclass(frozen=True)
+class Shortlist(Generic[T]):
+    """The first rows of a list, in the list's order, and how many rows the whole list has."""
+
+    items: list[T]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+def _untouched_flags(*, viewer: User, owner: User | None, team: Team | None, day: date) -> QuerySet[UntouchedFlag]:
+    # One row per account and year (unique): no ordering, so the unique index finds it without joining the account.
+    priority = AccountValue.objects.filter(account=OuterRef("account"), year=day.year).order_by().values("priority")[:1]
+    return (
         UntouchedFlag.objects.filter(_scope(viewer, "account__owner", owner=owner, team=team), account__is_target=True)
         .select_related("account__owner")
         .annotate(priority=Subquery(priority))
         .order_by(F("priority").asc(nulls_last=True), F("last_visit_at").asc(nulls_first=True), "account__name")
     )
-    return [
-        UntouchedAccount(
-            account_id=flag.account_id,
-            name=flag.account.name,
-            owner=flag.account.owner,
-            last_visit_at=flag.last_visit_at,
-            days_since=(day - local_date(flag.last_visit_at)).days if flag.last_visit_at else None,
-            priority=flag.priority,
-        )
-        for flag in flags
-    ]
+
+
+def _untouched_account(flag: UntouchedFlag, day: date) -> UntouchedAccount:
+    return UntouchedAccount(
+        account_id=flag.account_id,
+        name=flag.account.name,
+        owner=flag.account.owner,
+        last_visit_at=flag.last_visit_at,
+        days_since=(day - local_date(flag.last_visit_at)).days if flag.last_visit_at else None,
+        priority=flag.priority,
+    )
+
+
+def untouched_accounts(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> list[UntouchedAccount]:
+    """The stored untouched target accounts the viewer sees, in this year's visit-priority order; one query."""
+    day = on or today()
+    return [_untouched_account(flag, day) for flag in _untouched_flags(viewer=viewer, owner=owner, team=team, day=day)]
+
+
+def untouched_accounts_shortlist(
+    *, viewer: User, limit: int, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> Shortlist[UntouchedAccount]:
+    """The first `limit` of `untouched_accounts` and how many there are in all; one query, counted and cut in SQL."""
+    day = on or today()
+    flags = _untouched_flags(viewer=viewer, owner=owner, team=team, day=day)
+    return _shortlist(flags, limit=limit, row=lambda flag: _untouched_account(flag, day))
+
+
+def _shortlist(rows: QuerySet, *, limit: int, row: Callable) -> Shortlist:
+    """The first `limit` rows of an ordered queryset with the count of all of them, in one query: the rows are cut
+    by LIMIT (an index in the list's order lets the database stop there) and counted by a subquery computed once."""
+    count = rows.order_by().annotate(n=Func("pk", function="COUNT", output_field=IntegerField())).values("n")
+    first = list(rows.annotate(shortlist_total=Subquery(count))[:limit])
+    return Shortlist(items=[row(r) for r in first], total=first[0].shortlist_total if first else 0)
 
 
 @dataclass(frozen=True)
@@ -122,12 +160,8 @@ class StaleOpportunity:
     days_idle: int | None
 
 
-def stale_opportunities(
-    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
-) -> list[StaleOpportunity]:
-    """The stored stale opportunities the viewer sees that are still open, longest idle first; one query."""
-    day = on or today()
-    flags = (
+def _stale_flags(*, viewer: User, owner: User | None, team: Team | None) -> QuerySet[StaleFlag]:
+    return (
         StaleFlag.objects.filter(
             _scope(viewer, "opportunity__owner", owner=owner, team=team),
             opportunity__status=Opportunity.Status.OPEN,
@@ -135,11 +169,29 @@ def stale_opportunities(
         .select_related("opportunity__account", "opportunity__owner", "opportunity__stage")
         .order_by(F("last_activity_at").asc(nulls_first=True), "opportunity_id")
     )
-    return [
-        StaleOpportunity(
-            opportunity=flag.opportunity,
-            last_activity_at=flag.last_activity_at,
-            days_idle=(day - local_date(flag.last_activity_at)).days if flag.last_activity_at else None,
-        )
-        for flag in flags
-    ]
+
+
+def _stale_opportunity(flag: StaleFlag, day: date) -> StaleOpportunity:
+    return StaleOpportunity(
+        opportunity=flag.opportunity,
+        last_activity_at=flag.last_activity_at,
+        days_idle=(day - local_date(flag.last_activity_at)).days if flag.last_activity_at else None,
+    )
+
+
+def stale_opportunities(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> list[StaleOpportunity]:
+    """The stored stale opportunities the viewer sees that are still open, longest idle first; one query."""
+    day = on or today()
+    return [_stale_opportunity(flag, day) for flag in _stale_flags(viewer=viewer, owner=owner, team=team)]
+
+
+def stale_opportunities_shortlist(
+    *, viewer: User, limit: int, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> Shortlist[StaleOpportunity]:
+    """The first `limit` of `stale_opportunities` and how many there are in all; one query, counted and cut in
+    SQL."""
+    day = on or today()
+    flags = _stale_flags(viewer=viewer, owner=owner, team=team)
+    return _shortlist(flags, limit=limit, row=lambda flag: _stale_opportunity(flag, day))

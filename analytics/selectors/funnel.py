@@ -8,7 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 import pandas as pd
-from django.db.models import Count, F, Q, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Count, F, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce, Lag
 
 from accounts.models import Team, User
 from analytics import funnel as funnel_frames
@@ -24,31 +27,65 @@ class FunnelStage:
     weighted_amount: Decimal
 
 
+def _stages_joined_with(pipeline: Pipeline, grouped: QuerySet) -> list[tuple[Stage, dict]]:
+    """The stages of `pipeline` in order, each with its row of `grouped` (a values queryset grouped by stage_id;
+    empty for a stage without one), in one query: the database filters and groups the rows before they meet the
+    handful of stages. Values come back as the ORM would return them (Decimal sums on every database)."""
+    annotations = grouped.query.annotation_select
+    try:
+        grouped_sql, params = grouped.query.sql_with_params()
+    except EmptyResultSet:  # the viewer sees nothing (an inactive user): every stage is empty
+        return [(stage, dict.fromkeys(annotations)) for stage in pipeline.stages.order_by("order", "id")]
+    quote = connection.ops.quote_name
+    columns = "".join(f", g.{quote(name)}" for name in annotations)
+    stages = Stage.objects.raw(
+        f"SELECT s.*{columns} FROM {quote(Stage._meta.db_table)} s"
+        f" LEFT JOIN ({grouped_sql}) g ON g.{quote('stage_id')} = s.{quote('id')}"
+        f" WHERE s.{quote('pipeline_id')} = %s ORDER BY s.{quote('order')}, s.{quote('id')}",
+        (*params, pipeline.pk),
+    )
+    rows = []
+    for stage in stages:
+        stage.pipeline = pipeline  # as pipeline.stages would: the caller's pipeline, no query
+        rows.append((stage, {name: _db_value(expr, getattr(stage, name)) for name, expr in annotations.items()}))
+    return rows
+
+
+def _db_value(expression, value):
+    """A raw column converted as the ORM converts `expression`'s value (SQLite returns sums as floats)."""
+    if value is None:
+        return None
+    for convert in [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]:
+        value = convert(value, expression, connection)
+    return value
+
+
 def funnel_snapshot(
     *, viewer: User, pipeline: Pipeline, owner: User | None = None, team: Team | None = None
 ) -> list[FunnelStage]:
-    """Open opportunities per stage of `pipeline` as of now, empty stages included, in one query."""
-    in_funnel = Q(opportunities__status=Opportunity.Status.OPEN) & _scope(
-        viewer, "opportunities__owner", owner=owner, team=team
-    )
-    stages = pipeline.stages.order_by("order").annotate(
-        open_count=Count("opportunities", filter=in_funnel),
-        open_amount=Sum("opportunities__amount", filter=in_funnel, default=0),
-        open_weighted=Sum(
-            F("opportunities__amount") * F("opportunities__probability"),
-            filter=in_funnel,
-            default=0,
-            output_field=MONEY,
-        ),
+    """Open opportunities per stage of `pipeline` as of now, empty stages included, in one query.
+
+    The viewer's open opportunities are filtered and grouped by stage first; only the grouped rows meet the stages.
+    """
+    grouped = (
+        Opportunity.objects.open()
+        .filter(_scope(viewer, "owner", owner=owner, team=team), pipeline=pipeline)
+        .values("stage_id")
+        .annotate(
+            open_count=Count("id"),
+            open_amount=Sum("amount"),
+            open_weighted=Sum(F("amount") * F("probability"), output_field=MONEY),
+        )
+        .order_by()
     )
     return [
         FunnelStage(
-            stage=s,
-            count=s.open_count,
-            amount=_money(s.open_amount),
-            weighted_amount=_money(Decimal(s.open_weighted) / 100),
+            stage=stage,
+            count=row["open_count"] or 0,
+            amount=_money(row["open_amount"]),
+            weighted_amount=_money(Decimal(row["open_weighted"] or 0) / 100),
         )
-        for s in stages
+        for stage, row in _stages_joined_with(pipeline, grouped)
     ]
 
 
@@ -127,9 +164,17 @@ class FunnelFlow:
 
 
 def _flow_frames(
-    *, viewer: User, pipeline: Pipeline, start: date, end: date, owner: User | None, team: Team | None
+    *,
+    viewer: User,
+    pipeline: Pipeline,
+    start: date,
+    end: date,
+    owner: User | None,
+    team: Team | None,
+    per_owner: bool = False,
 ) -> tuple[list[Stage], pd.DataFrame, pd.DataFrame]:
-    """The pipeline's stages, outcome counts and stage changes of opportunities created in the period; 3 queries."""
+    """The pipeline's stages, outcome counts and the stays that give the median days in each stage (per owner too
+    when `per_owner`) of opportunities created in the period; 3 queries."""
     created_from, created_to = _bounds(start, end)
     stages = list(pipeline.stages.order_by("order"))
     created = Opportunity.objects.filter(
@@ -143,41 +188,118 @@ def _flow_frames(
         created.values(*outcome_columns).annotate(n=Count("id")).values_list(*outcome_columns, "n").order_by(),
         columns=[*outcome_columns, "n"],
     )
-    changes = pd.DataFrame.from_records(
-        StageChange.objects.filter(
-            _scope(viewer, "opportunity__owner", owner=owner, team=team),
-            opportunity__pipeline=pipeline,
-            opportunity__created_at__gte=created_from,
-            opportunity__created_at__lt=created_to,
-        )
-        .values_list(
+    changes = StageChange.objects.filter(
+        _scope(viewer, "opportunity__owner", owner=owner, team=team),
+        opportunity__pipeline=pipeline,
+        opportunity__created_at__gte=created_from,
+        opportunity__created_at__lt=created_to,
+    )
+    return stages, outcomes, _median_stays(changes, per_owner=per_owner)
+
+
+def _median_stays(changes: QuerySet[StageChange], *, per_owner: bool) -> pd.DataFrame:
+    """The stays (owner_id, from_stage, entered, changed_at) analytics.funnel.median_days_of_stays needs; one query.
+
+    The one choice of STYLE §5: on PostgreSQL the database picks the middle stay(s) of each stage (of each owner
+    and stage when `per_owner`), so a handful of rows travel; elsewhere every stay comes to pandas.
+    """
+    if connection.vendor == "postgresql":
+        return middle_stays_postgresql(changes, per_owner=per_owner)
+    return stays_portable(changes)
+
+
+_STAY_COLUMNS = ["owner_id", "from_stage", "entered", "changed_at"]
+
+
+def _stay_frame(rows) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=_STAY_COLUMNS)
+    frame["entered"] = pd.to_datetime(frame["entered"], utc=True)
+    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
+    return frame
+
+
+def stays_portable(changes: QuerySet[StageChange]) -> pd.DataFrame:
+    """Every stay of `changes`' opportunities: the stage changes read into pandas, each with when its stay began."""
+    frame = pd.DataFrame.from_records(
+        changes.values_list(
             "pk", "opportunity", "opportunity__owner_id", "from_stage", "changed_at", "opportunity__created_at"
-        )
-        .order_by(),
+        ).order_by(),
         columns=["pk", "opportunity", "owner_id", "from_stage", "changed_at", "created_at"],
     )
-    changes["changed_at"] = pd.to_datetime(changes["changed_at"], utc=True)
-    changes["created_at"] = pd.to_datetime(changes["created_at"], utc=True)
-    return stages, outcomes, changes
+    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return funnel_frames.stays(frame)[_STAY_COLUMNS]
 
 
-def _flow(stages: list[Stage], outcomes: pd.DataFrame, changes: pd.DataFrame) -> FunnelFlow:
-    """The funnel flow of the opportunities behind `outcomes` and `changes`; runs no query."""
-    medians = funnel_frames.median_days_in_stage(changes)
-    reached = funnel_frames.reached_counts(
-        [s.order for s in stages], outcomes.groupby("furthest_stage__order")["n"].sum().to_dict()
+# The stays of stays_portable, each begun at the opportunity's previous change (LAG in the order of pk within the same
+# moment, as pandas sorts) or at its creation, then per group the one or two stays in the middle when ordered by length
+# (the exact interval, so the order is the order of pandas' float days): the only rows a median reads. Rows without
+# a from_stage (creation) and stays that end before they begin are left out first, as median_days_of_stays does.
+_MIDDLE_STAYS_SQL = """
+SELECT owner_id, from_stage_id, entered, changed_at
+FROM (
+    SELECT s.*,
+           ROW_NUMBER() OVER (PARTITION BY {groups} ORDER BY s.changed_at - s.entered) AS position,
+           COUNT(*) OVER (PARTITION BY {groups}) AS stays
+    FROM ({changes}) s
+    WHERE s.from_stage_id IS NOT NULL AND s.changed_at >= s.entered
+) ranked
+WHERE position IN ((stays + 1) / 2, stays / 2 + 1)
+"""
+
+
+def middle_stays_postgresql(changes: QuerySet[StageChange], *, per_owner: bool) -> pd.DataFrame:
+    """stays_portable's middle stays per stage (per owner and stage when `per_owner`), picked by PostgreSQL."""
+    with_entered = changes.annotate(
+        owner_id=F("opportunity__owner_id"),
+        entered=Coalesce(
+            Window(Lag("changed_at"), partition_by=F("opportunity_id"), order_by=[F("changed_at"), F("pk")]),
+            F("opportunity__created_at"),
+        ),
+    ).values_list("owner_id", "from_stage_id", "entered", "changed_at")
+    try:
+        changes_sql, params = with_entered.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return _stay_frame([])
+    groups = "s.owner_id, s.from_stage_id" if per_owner else "s.from_stage_id"
+    with connection.cursor() as cursor:
+        cursor.execute(_MIDDLE_STAYS_SQL.format(groups=groups, changes=changes_sql), params)
+        return _stay_frame(cursor.fetchall())
+
+
+def _flows(stages: list[Stage], outcomes: pd.DataFrame, stays: pd.DataFrame, *, per_owner: bool) -> dict:
+    """The funnel flow of the opportunities behind `outcomes` and `stays`: per owner id when `per_owner` (owners
+    with outcomes), else one flow under the key None; every frame grouped once, runs no query."""
+    if not per_owner:
+        outcomes, stays = outcomes.assign(owner_id=0), stays.assign(owner_id=0)
+    medians = funnel_frames.median_days_by(stays, ["owner_id"])
+    n, status = outcomes["n"], outcomes["status"]
+    won, lost = status == Opportunity.Status.WON, status == Opportunity.Status.LOST
+    untouched = lost & outcomes["is_untouched_loss"].astype(bool)
+    totals = (
+        outcomes.assign(won=n.where(won, 0), lost=n.where(lost, 0), untouched=n.where(untouched, 0))
+        .groupby("owner_id")[["n", "won", "lost", "untouched"]]
+        .sum()
     )
-    status, untouched = outcomes["status"], outcomes["is_untouched_loss"].astype(bool)
-    return FunnelFlow(
-        stages=[
-            FlowStage(stage=s, reached=r, conversion=c, median_days=medians.get(s.pk))
-            for s, r, c in zip(stages, reached, funnel_frames.conversions(reached), strict=True)
-        ],
-        created=int(outcomes["n"].sum()),
-        won=int(outcomes.loc[status == Opportunity.Status.WON, "n"].sum()),
-        lost=int(outcomes.loc[status == Opportunity.Status.LOST, "n"].sum()),
-        untouched_losses=int(outcomes.loc[(status == Opportunity.Status.LOST) & untouched, "n"].sum()),
-    )
+    furthest: dict[int, dict[int, int]] = {}
+    for (owner_id, order), count in outcomes.groupby(["owner_id", "furthest_stage__order"])["n"].sum().items():
+        furthest.setdefault(owner_id, {})[order] = count
+    if not per_owner and totals.empty:
+        totals = pd.DataFrame({"n": [0], "won": [0], "lost": [0], "untouched": [0]}, index=[0])
+    flows = {}
+    for owner_id, created, won_count, lost_count, untouched_count in totals.itertuples():
+        reached = funnel_frames.reached_counts([s.order for s in stages], furthest.get(owner_id, {}))
+        flows[int(owner_id) if per_owner else None] = FunnelFlow(
+            stages=[
+                FlowStage(stage=s, reached=r, conversion=c, median_days=medians.get((owner_id, s.pk)))
+                for s, r, c in zip(stages, reached, funnel_frames.conversions(reached), strict=True)
+            ],
+            created=int(created),
+            won=int(won_count),
+            lost=int(lost_count),
+            untouched_losses=int(untouched_count),
+        )
+    return flows
 
 
 def funnel_flow(
@@ -194,22 +316,17 @@ def funnel_flow(
     Reached counts an opportunity at every stage up to its furthest; conversion is reached ÷ reached at the stage
     before; median days come from the stays in a stage that a StageChange ended.
     """
-    stages, outcomes, changes = _flow_frames(
+    stages, outcomes, stays = _flow_frames(
         viewer=viewer, pipeline=pipeline, start=start, end=end, owner=owner, team=team
     )
-    return _flow(stages, outcomes, changes)
+    return _flows(stages, outcomes, stays, per_owner=False)[None]
 
 
 def funnel_flow_by_owner(
     *, viewer: User, pipeline: Pipeline, start: date, end: date, team: Team | None = None
 ) -> dict[int, FunnelFlow]:
     """`funnel_flow` for each owner id with opportunities created in the period that the viewer sees; 3 queries."""
-    stages, outcomes, changes = _flow_frames(
-        viewer=viewer, pipeline=pipeline, start=start, end=end, owner=None, team=team
+    stages, outcomes, stays = _flow_frames(
+        viewer=viewer, pipeline=pipeline, start=start, end=end, owner=None, team=team, per_owner=True
     )
-    return {
-        int(owner_id): _flow(
-            stages, outcomes[outcomes["owner_id"] == owner_id], changes[changes["owner_id"] == owner_id]
-        )
-        for owner_id in sorted(outcomes["owner_id"].unique())
-    }
+    return dict(sorted(_flows(stages, outcomes, stays, per_owner=True).items()))

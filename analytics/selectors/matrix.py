@@ -46,7 +46,8 @@ def cvpv_matrix(*, viewer: User, year: int, owner: User | None = None, team: Tea
     """The stored matrix of `year`: company-wide thresholds, the viewer's accounts in visit-priority order with their
     quadrant of the year before, and the 4×4 transitions among them; 2 queries."""
     run = MatrixRun.objects.filter(year=year).first()
-    previous = AccountValue.objects.filter(account=OuterRef("account"), year=year - 1).values("quadrant")[:1]
+    # One row per account and year (unique): no ordering, so the unique index finds it without joining the account.
+    previous = AccountValue.objects.filter(account=OuterRef("account"), year=year - 1).order_by().values("quadrant")[:1]
     values = (
         AccountValue.objects.filter(_scope(viewer, "account__owner", owner=owner, team=team), year=year)
         .annotate(previous_quadrant=Subquery(previous))

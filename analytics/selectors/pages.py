@@ -17,6 +17,7 @@ from analytics.selectors.activity import visits_per_rep_week
 from analytics.selectors.attainment import AttainmentRow, Stability, attainment, stability
 from analytics.selectors.coverage import TargetCoverage, target_coverage_by_owner
 from analytics.selectors.funnel import (
+    FlowStage,
     FunnelFlow,
     FunnelStage,
     funnel_flow_by_owner,
@@ -55,10 +56,12 @@ def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> Vi
         later_count=Count("id", filter=Q(planned_at__gte=tomorrow, planned_at__lt=week_end)),
         overdue_count=Count("id", filter=Q(planned_at__gte=today_from - timedelta(days=7), planned_at__lt=today_from)),
     )
+    # The first `limit` are picked among the week's bare rows; only those are joined to their account, contact, owner.
+    first = planned.filter(planned_at__gte=today_from, planned_at__lt=week_end).order_by("planned_at", "pk")
     upcoming = list(
-        planned.filter(planned_at__gte=today_from, planned_at__lt=week_end)
+        Visit.objects.filter(pk__in=first.values("pk")[:limit])
         .select_related("account", "contact", "owner")
-        .order_by("planned_at", "pk")[:limit]
+        .order_by("planned_at", "pk")
     )
     return VisitAgenda(upcoming=upcoming, **counts)
 
@@ -79,7 +82,6 @@ def matrix_years() -> list[int]:
 @dataclass(frozen=True)
 class TeamMemberRow:
     person: User
-    funnel: list[FunnelStage]  # the overview's stages, zeros included
     open_count: int
     open_amount: Decimal
     flow: FunnelFlow | None  # None: created nothing in the period
@@ -93,11 +95,43 @@ class TeamMemberRow:
 
 
 @dataclass(frozen=True)
+class FunnelCell:
+    person: User
+    count: int  # the person's open opportunities in the row's stage
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FunnelPivotRow:
+    """One stage of the open funnel, a cell per member."""
+
+    stage: Stage
+    cells: list[FunnelCell]  # one per member, in the members' order, zeros included
+    total: FunnelStage  # the whole scope (every owner in it, not only the members shown)
+
+
+@dataclass(frozen=True)
+class ConversionCell:
+    person: User
+    step: FlowStage | None  # the row's stage in the person's flow; None: they created nothing in the period
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    """One stage of the funnel flow of the period, a cell per member."""
+
+    stage: Stage
+    cells: list[ConversionCell]  # one per member, in the members' order
+
+
+@dataclass(frozen=True)
 class TeamOverview:
     stages: list[Stage]  # the pipeline's stages, after-sales ones only while they hold open opportunities
     total: list[FunnelStage]  # the whole scope's funnel over `stages` (every owner in it)
-    members: list[TeamMemberRow]
-    idle_reps: list[User]  # reps with no completed visit last week
+    members: list[TeamMemberRow]  # the people shown, in the order given
+    funnel: list[FunnelPivotRow]  # a row per stage of `stages`, a cell per member
+    conversion: list[ConversionRow]  # a row per stage of `stages`, a cell per member
+    idle_reps: list[User]  # active reps of the scope (not only those shown) with no completed visit last week
     teams_month: list[AttainmentRow]  # team targets of the current month and quarter in the scope
     teams_quarter: list[AttainmentRow]
     last_week_start: date
@@ -108,11 +142,19 @@ def _attainment_of(rows: list[AttainmentRow], owner_type: str, start: date) -> d
 
 
 def team_overview(
-    *, viewer: User, pipeline: Pipeline, start: date, end: date, team: Team | None = None, on: date | None = None
+    *,
+    viewer: User,
+    pipeline: Pipeline,
+    start: date,
+    end: date,
+    team: Team | None = None,
+    people: list[User] | None = None,
+    on: date | None = None,
 ) -> TeamOverview:
-    """The team page: per visible rep and manager (of `team`, or all), the funnel by stage, the flow, win rate of the
-    period `start`–`end`, coverage, last week's plan adherence and visits, current attainment and stability, each
-    from its own selector above; 20 queries whatever the number of people."""
+    """The team page: per person of `people` (by default every visible rep and manager of `team`, or all), the
+    funnel by stage, the flow, win rate of the period `start`–`end`, coverage, last week's plan adherence and visits,
+    current attainment and stability, each from its own selector above, and the funnel and conversion as rows of a
+    cell per person; 20 queries whatever the number of people (19 when `people` is given)."""
     day = on or today()
     last_week_start = period_start("week", day) - timedelta(days=7)
     total = without_empty_after_sales(funnel_snapshot(viewer=viewer, pipeline=pipeline, team=team))
@@ -121,27 +163,27 @@ def team_overview(
     rates = win_rate_by_owner(viewer=viewer, start=start, end=end, team=team, pipeline=pipeline)
     coverage = target_coverage_by_owner(viewer=viewer, team=team, on=day)
     adherence = plan_adherence_by_owner(viewer=viewer, week_start=last_week_start)
-    visits = {
-        row.owner.pk: row.done
-        for row in visits_per_rep_week(
-            viewer=viewer, start=last_week_start, end=last_week_start + timedelta(days=6), team=team
-        )
-    }
+    last_week = visits_per_rep_week(
+        viewer=viewer, start=last_week_start, end=last_week_start + timedelta(days=6), team=team
+    )
+    visits = {row.owner.pk: row.done for row in last_week}
     month_start, quarter_start = period_start("month", day), period_start("quarter", day)
-    months = attainment(viewer=viewer, period_type="month", year=day.year, team=team)
-    quarters = attainment(viewer=viewer, period_type="quarter", year=day.year, team=team)
+    months = attainment(viewer=viewer, period_type="month", year=day.year, team=team, period=month_start)
+    quarters = attainment(viewer=viewer, period_type="quarter", year=day.year, team=team, period=quarter_start)
     month_of, quarter_of = _attainment_of(months, "user", month_start), _attainment_of(quarters, "user", quarter_start)
     stable = {row.owner.pk: row for row in stability(viewer=viewer, team=team, on=day)}
+    shown = people if people is not None else team_people(viewer=viewer, team=team)
+    # person id -> stage id -> the person's open funnel there, and the same for their flow (None: created nothing)
+    funnel_of = {person.pk: {row.stage.pk: row for row in funnels.get(person.pk, [])} for person in shown}
+    flow_of = {p.pk: {step.stage.pk: step for step in flows[p.pk].stages} for p in shown if p.pk in flows}
     members = []
-    for person in team_people(viewer=viewer, team=team):
-        by_stage = {row.stage.pk: row for row in funnels.get(person.pk, [])}
-        funnel_rows = [by_stage.get(row.stage.pk) or FunnelStage(row.stage, 0, Decimal(0), Decimal(0)) for row in total]
+    for person in shown:
+        own = [funnel_of[person.pk][row.stage.pk] for row in total if row.stage.pk in funnel_of[person.pk]]
         members.append(
             TeamMemberRow(
                 person=person,
-                funnel=funnel_rows,
-                open_count=sum(r.count for r in funnel_rows),
-                open_amount=sum((r.amount for r in funnel_rows), Decimal(0)),
+                open_count=sum(r.count for r in own),
+                open_amount=sum((r.amount for r in own), Decimal(0)),
                 flow=flows.get(person.pk),
                 win_rate=rates.get(person.pk, WinRate(won=0, lost=0)),
                 coverage=coverage.get(person.pk),
@@ -156,7 +198,33 @@ def team_overview(
         stages=[row.stage for row in total],
         total=total,
         members=members,
-        idle_reps=[m.person for m in members if m.visits_last_week == 0],
+        funnel=[
+            FunnelPivotRow(
+                stage=row.stage,
+                cells=[
+                    FunnelCell(person=person, count=cell.count, amount=cell.amount)
+                    if (cell := funnel_of[person.pk].get(row.stage.pk))
+                    else FunnelCell(person=person, count=0, amount=Decimal(0))
+                    for person in shown
+                ],
+                total=row,
+            )
+            for row in total
+        ],
+        conversion=[
+            ConversionRow(
+                stage=row.stage,
+                cells=[
+                    ConversionCell(
+                        person=person,
+                        step=flow_of[person.pk].get(row.stage.pk) if person.pk in flow_of else None,
+                    )
+                    for person in shown
+                ],
+            )
+            for row in total
+        ],
+        idle_reps=[row.owner for row in last_week if row.done == 0],
         teams_month=list(_attainment_of(months, "team", month_start).values()),
         teams_quarter=list(_attainment_of(quarters, "team", quarter_start).values()),
         last_week_start=last_week_start,

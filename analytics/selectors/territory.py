@@ -1,24 +1,47 @@
 """Territory analysis: the decks' five tables over the viewer's accounts (region, industry × size, organisation,
-competitor, revenue band); the grouping of each dimension is private to this module."""
+competitor, revenue band); the grouping of each dimension is private to this module.
+
+Each table is summed in SQL: the viewer's accounts, their installed base, this year's stored matrix values and their
+open opportunities are each filtered to what the viewer sees and grouped by the dimension's key in the database, so
+only a row per group (a region, an industry and size band, a competitor...) reaches Python, never a row per account.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-import pandas as pd
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.aggregates import Aggregate
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.models import Account, InstalledBase, Region, User, size_band_for
+from accounts.models import SIZE_BANDS, Account, Competitor, Industry, InstalledBase, Region, User
 from analytics import territory as territory_frames
 from analytics.models import AccountValue
 from core.calendar import current_quarter_bounds, today
 from pipeline.models import Opportunity, Visit
+
+NO_KEY = territory_frames.NO_KEY
 
 
 @dataclass(frozen=True)
@@ -41,181 +64,248 @@ class TerritoryRow:
 
 
 @dataclass
-class _TerritoryInputs:
-    accounts: pd.DataFrame  # one row per visible account, with territory_frames.ACCOUNT_COLUMNS and its attributes
-    competitor_units: pd.DataFrame  # account, competitor, name, name_en, units
-    regions: list[tuple]  # (id, code, name, name_en, level, parent_id)
-
-
-@dataclass
-class _Grouping:
-    groups: pd.DataFrame  # account, key[, competitor_units]
+class _Table:
+    totals: dict[str, dict]  # key → the sums of territory_frames.TOTALS (keys with an account only)
     labels: dict[str, str]
-    order: list[str] | None = None  # every key in display order, empty groups included; None: by label
+    order: list[str] | None = None  # every key in display order, empty groups included; None: present keys by label
     extra: dict[str, dict] = field(default_factory=dict)
+
+
+# Groups a source's rows (whose account is at `path`: "" for accounts, "account__" for rows of an account) by the
+# dimension's key in the database: yields (key, the row's sums of `metrics`) per group.
+Grouper = Callable[[QuerySet, str, dict[str, Aggregate]], Iterator[tuple[tuple, dict]]]
 
 
 def _localized(name: str, name_en: str | None) -> str:
     return name_en if get_language() == "en" and name_en else name
 
 
-def _territory_inputs(*, viewer: User, day: date) -> _TerritoryInputs:
-    """The viewer's accounts with units, this year's CV and PV, last year's CV, open pipeline; 5 queries."""
+def _account_ref(path: str) -> str:
+    """The lookup from a source's row to its account's id."""
+    return "account_id" if path else "pk"
+
+
+def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
+    """The sums of territory_frames.TOTALS per group key over the viewer's accounts, grouped by `group`; 4 queries.
+
+    The accounts (count, targets, targets with a completed visit this quarter), their installed base (our units,
+    the competitors'), this year's stored CV and PV, and the open pipeline the viewer sees, each filtered to the
+    visible accounts before it is grouped.
+    """
     quarter_from, quarter_to = current_quarter_bounds(on=day)
-    accounts = pd.DataFrame.from_records(
-        Account.objects.visible_to(viewer)
-        .annotate(
-            is_covered=Exists(
-                Visit.objects.done().filter(account=OuterRef("pk"), done_at__gte=quarter_from, done_at__lt=quarter_to)
-            ),
-            has_branches=Exists(Account.objects.filter(parent=OuterRef("pk"))),
-        )
-        .values_list(
-            "id",
-            "is_target",
-            "is_covered",
-            "region_id",
-            "industry__code",
-            "industry__name",
-            "industry__name_en",
-            "employee_count",
-            "is_headquarters",
-            "parent_id",
-            "has_branches",
-        )
-        .order_by("id"),
-        columns=[
-            "account",
-            "is_target",
-            "is_covered",
-            "region",
-            "industry",
-            "industry_name",
-            "industry_name_en",
-            "employee_count",
-            "is_headquarters",
-            "parent",
-            "has_branches",
-        ],
+    covered = Exists(
+        Visit.objects.done().filter(account=OuterRef("pk"), done_at__gte=quarter_from, done_at__lt=quarter_to)
     )
-    units = list(
-        InstalledBase.objects.visible_to(viewer)
-        .values("account_id", "competitor_id", "competitor__name", "competitor__name_en")
-        .annotate(units=Sum("units"))
-        .values_list("account_id", "competitor_id", "competitor__name", "competitor__name_en", "units")
-        .order_by()
-    )
-    values = {
-        (account_id, year): (cv, pv)
-        for account_id, year, cv, pv in AccountValue.objects.visible_to(viewer)
-        .filter(year__in=[day.year, day.year - 1])
-        .values_list("account_id", "year", "cv", "pv")
-        .order_by()
+    sources: list[tuple[QuerySet, str, dict[str, Aggregate]]] = [
+        (
+            Account.objects.visible_to(viewer),
+            "",
+            {
+                "accounts": Count("id"),
+                "targets": Count("id", filter=Q(is_target=True)),
+                "covered": Count("id", filter=Q(covered, is_target=True)),
+            },
+        ),
+        (
+            InstalledBase.objects.visible_to(viewer),
+            "account__",
+            {
+                "our_units": Sum("units", filter=Q(competitor__isnull=True)),
+                "competitor_units": Sum("units", filter=Q(competitor__isnull=False)),
+            },
+        ),
+        (
+            AccountValue.objects.visible_to(viewer).filter(year=day.year),
+            "account__",
+            {"cv": Sum("cv"), "pv": Sum("pv")},
+        ),
+        (
+            # The viewer's open opportunities at the viewer's accounts.
+            Opportunity.objects.visible_to(viewer).open().filter(account__in=Account.objects.visible_to(viewer)),
+            "account__",
+            {"open_pipeline": Sum("amount")},
+        ),
+    ]
+    sums: dict[tuple, dict] = {}
+    for rows, path, metrics in sources:
+        for key, row in group(rows, path, metrics):
+            territory_frames.add_totals(sums.setdefault(key, {}), row)
+    return sums
+
+
+def _by_columns(
+    columns: Callable[[str], dict[str, BaseExpression]],
+    joins: Callable[[str], dict[str, FilteredRelation]] | None = None,
+) -> Grouper:
+    """A grouper by key columns, each an expression on the account at the path it is given (and on `joins`: to-one
+    relations of that account, joined first)."""
+
+    def group(rows: QuerySet, path: str, metrics: dict[str, Aggregate]) -> Iterator[tuple[tuple, dict]]:
+        key_columns = columns(path)
+        if joins is not None:
+            rows = rows.annotate(**joins(path))
+        for row in rows.annotate(**key_columns).values(*key_columns).annotate(**metrics).order_by():
+            yield tuple(row[name] for name in key_columns), row
+
+    return group
+
+
+def _by_region(viewer: User, day: date) -> _Table:
+    """Each account under its region and every region above it; without a region under NO_KEY; 5 queries."""
+    sums = _sums(viewer=viewer, day=day, group=_by_columns(lambda path: {"key_region": F(f"{path}region_id")}))
+    regions = {
+        rid: (code, name, name_en, level, parent)
+        for rid, code, name, name_en, level, parent in Region.objects.values_list(
+            "id", "code", "name", "name_en", "level", "parent_id"
+        ).order_by()
     }
-    open_amounts = dict(
-        Opportunity.objects.visible_to(viewer)
-        .open()
-        .values("account_id")
-        .annotate(total=Sum("amount"))
-        .values_list("account_id", "total")
-        .order_by()
-    )
-    regions = list(Region.objects.values_list("id", "code", "name", "name_en", "level", "parent_id").order_by())
-
-    ids = accounts["account"].tolist()
-    ours, theirs = defaultdict(int), defaultdict(int)
-    for account_id, competitor_id, _name, _name_en, n in units:
-        (theirs if competitor_id else ours)[account_id] += n
-    now, before = day.year, day.year - 1
-    is_target = accounts["is_target"].astype(bool)
-    accounts = accounts.assign(
-        is_target=is_target,
-        is_covered_target=is_target & accounts["is_covered"].astype(bool),
-        our_units=[ours[i] for i in ids],
-        competitor_units=[theirs[i] for i in ids],
-        cv_cents=[territory_frames.cents(values.get((i, now), (None, None))[0]) for i in ids],
-        pv_cents=[territory_frames.cents(values.get((i, now), (None, None))[1]) for i in ids],
-        prev_cv_cents=[territory_frames.cents(values.get((i, before), (None, None))[0]) for i in ids],
-        open_cents=[territory_frames.cents(open_amounts.get(i)) for i in ids],
-    )
-    competitor_units = pd.DataFrame.from_records(
-        [row for row in units if row[1]], columns=["account", "competitor", "name", "name_en", "units"]
-    )
-    return _TerritoryInputs(accounts=accounts, competitor_units=competitor_units, regions=regions)
-
-
-def _by_region(inputs: _TerritoryInputs) -> _Grouping:
-    parents = {rid: parent for rid, _code, _name, _en, _level, parent in inputs.regions}
-    codes = {rid: code for rid, code, *_ in inputs.regions}
-    paths = {code: _region_path(rid, parents, codes) for rid, code, *_ in inputs.regions}
-    groups = territory_frames.region_groups(inputs.accounts, parents, codes)
-    labels = {territory_frames.NO_KEY: _("Unknown")}
+    parents = {rid: region[4] for rid, region in regions.items()}
+    totals: dict[str, dict] = {}
+    paths: dict[str, tuple[str, ...]] = {}
+    for (region_id,), region_sums in sums.items():
+        if region_id is None:
+            territory_frames.add_totals(totals.setdefault(NO_KEY, {}), region_sums)
+            continue
+        path = territory_frames.region_path(region_id, parents)
+        for depth, node in enumerate(path):
+            code = regions[node][0]
+            paths[code] = tuple(regions[n][0] for n in path[: depth + 1])
+            territory_frames.add_totals(totals.setdefault(code, {}), region_sums)
+    labels = {NO_KEY: _("Unknown")}
     extra = {}
-    for _rid, code, name, name_en, level, parent in inputs.regions:
+    for code, name, name_en, level, parent in regions.values():
         labels[code] = _localized(name, name_en)
-        extra[code] = {"level": level, "parent": codes[parent] if parent else None}
-    order = sorted(set(groups["key"]), key=lambda key: (key == territory_frames.NO_KEY, paths.get(key, ())))
-    return _Grouping(groups=groups, labels=labels, order=order, extra=extra)
+        extra[code] = {"level": level, "parent": regions[parent][0] if parent else None}
+    order = sorted(totals, key=lambda key: (key == NO_KEY, paths.get(key, ())))
+    return _Table(totals=totals, labels=labels, order=order, extra=extra)
 
 
-def _region_path(region_id: int, parents: dict[int, int | None], codes: dict[int, str]) -> tuple[str, ...]:
-    path: list[str] = []
-    node: int | None = region_id
-    while node is not None:
-        path.insert(0, codes[node])
-        node = parents.get(node)
-    return tuple(path)
+def _size_band(employee_count: str) -> Case:
+    """accounts.models.size_band_for as an expression: "" when unknown."""
+    bands = [When(**{f"{employee_count}__gte": floor}, then=Value(band)) for floor, band in SIZE_BANDS]
+    return Case(When(**{f"{employee_count}__isnull": True}, then=Value("")), *bands, output_field=CharField())
 
 
-def _by_industry_size(inputs: _TerritoryInputs) -> _Grouping:
-    frame = inputs.accounts
-    bands = [size_band_for(None if pd.isna(n) else int(n)) for n in frame["employee_count"]]
-    industries = [code if isinstance(code, str) else "" for code in frame["industry"]]
-    keys = [f"{industry}/{band}" for industry, band in zip(industries, bands, strict=True)]
+def _by_industry_size(viewer: User, day: date) -> _Table:
+    """Each account under its industry and size band (either may be unknown); 5 queries."""
+    sums = _sums(
+        viewer=viewer,
+        day=day,
+        group=_by_columns(
+            lambda path: {
+                "key_industry": Coalesce(F(f"{path}industry__code"), Value("")),
+                "key_band": _size_band(f"{path}employee_count"),
+            }
+        ),
+    )
     names = {
         code: _localized(name, name_en)
-        for code, name, name_en in zip(industries, frame["industry_name"], frame["industry_name_en"], strict=True)
+        for code, name, name_en in Industry.objects.values_list("code", "name", "name_en").order_by()
         if code
     }
     band_order = [*(band.value for band in Account.SizeBand), ""]
-    labels, extra = {}, {}
-    for key, industry, band in zip(keys, industries, bands, strict=True):
+    totals, labels, extra = {}, {}, {}
+    for (industry, band), industry_sums in sums.items():
+        key = f"{industry}/{band}"
+        totals[key] = industry_sums
         labels[key] = f"{names.get(industry) or _('Unknown')} · {band or _('Unknown')}"
         extra[key] = {"industry": industry, "size_band": band}
     order = sorted(
-        set(keys),
+        totals,
         key=lambda k: (extra[k]["industry"] == "", extra[k]["industry"], band_order.index(extra[k]["size_band"])),
     )
-    return _Grouping(
-        groups=pd.DataFrame({"account": frame["account"], "key": keys}), labels=labels, order=order, extra=extra
-    )
+    return _Table(totals=totals, labels=labels, order=order, extra=extra)
 
 
-def _by_org(inputs: _TerritoryInputs) -> _Grouping:
-    frame = inputs.accounts
-    kinds = [
-        "headquarters" if is_hq or has_branches else "standalone" if pd.isna(parent) else "branch"
-        for is_hq, has_branches, parent in zip(
-            frame["is_headquarters"], frame["has_branches"], frame["parent"], strict=True
-        )
-    ]
+def _by_org(viewer: User, day: date) -> _Table:
+    """Headquarters (flagged, or with branches), branches and standalone accounts; 4 queries."""
+
+    def kind(path: str) -> dict[str, BaseExpression]:
+        has_branches = Exists(Account.objects.filter(parent=OuterRef(_account_ref(path))))
+        return {
+            "key_kind": Case(
+                When(Q(**{f"{path}is_headquarters": True}) | Q(has_branches), then=Value("headquarters")),
+                When(**{f"{path}parent__isnull": True}, then=Value("standalone")),
+                default=Value("branch"),
+                output_field=CharField(),
+            )
+        }
+
+    sums = _sums(viewer=viewer, day=day, group=_by_columns(kind))
     labels = {"headquarters": _("Headquarters"), "branch": _("Branch"), "standalone": _("Standalone account")}
-    groups = pd.DataFrame({"account": frame["account"], "key": kinds})
-    return _Grouping(groups=groups, labels=labels, order=list(labels))
+    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=list(labels))
 
 
-def _by_competitor(inputs: _TerritoryInputs) -> _Grouping:
-    units = inputs.competitor_units
-    labels = {territory_frames.NO_KEY: _("No competitor installed base")}
+# An account's own installed base with units of a competitor (the rows grouped are the viewer's accounts' already).
+_COMPETITOR_UNITS = Q(competitor__isnull=False, units__gt=0)
+
+
+def _group_by_competitor(rows: QuerySet, path: str, metrics: dict[str, Aggregate]) -> Iterator[tuple[tuple, dict]]:
+    """A grouper: each account under each competitor with units there (a competitor's row counts only its units),
+    the others under NO_KEY; one query, the competitors' groups UNION ALL the accounts without any."""
+    relation = f"{path}installed_base"
+    per_competitor = dict(metrics)
+    if "competitor_units" in metrics:
+        per_competitor["competitor_units"] = Sum("units", filter=Q(competitor=F(f"{relation}__competitor_id")))
+    # Joined to one installed-base row per competitor with units there (the first by id, looked up in the account's
+    # own rows), so an account counts once per competitor however many of its products it has.
+    earlier = InstalledBase.objects.filter(
+        _COMPETITOR_UNITS,
+        account=OuterRef(f"{relation}__account_id"),
+        competitor=OuterRef(f"{relation}__competitor_id"),
+        pk__lt=OuterRef(f"{relation}__id"),
+    )
+    first_of_each_competitor = Q(
+        ~Exists(earlier), **{f"{relation}__competitor__isnull": False, f"{relation}__units__gt": 0}
+    )
+    by_competitor = (
+        rows.filter(first_of_each_competitor)
+        .values(key_competitor=F(f"{relation}__competitor_id"))
+        .annotate(**per_competitor)
+        .order_by()
+    )
+    any_units = InstalledBase.objects.filter(_COMPETITOR_UNITS, account=OuterRef(_account_ref(path)))
+    without = (
+        rows.filter(~Exists(any_units))
+        .annotate(key_competitor=Value(None, output_field=IntegerField()))
+        .values("key_competitor")
+        .annotate(**metrics)
+        .order_by()
+    )
+    for row in by_competitor.union(without, all=True):
+        yield (NO_KEY if row["key_competitor"] is None else str(row["key_competitor"]),), row
+
+
+def _by_competitor(viewer: User, day: date) -> _Table:
+    """Each account under each competitor with units there, the others under NO_KEY; 5 queries."""
+    sums = _sums(viewer=viewer, day=day, group=_group_by_competitor)
+    labels = {NO_KEY: _("No competitor installed base")}
     labels |= {
-        str(int(cid)): _localized(name, name_en)
-        for cid, name, name_en in zip(units["competitor"], units["name"], units["name_en"], strict=True)
+        str(cid): _localized(name, name_en)
+        for cid, name, name_en in Competitor.objects.values_list("id", "name", "name_en").order_by()
     }
-    return _Grouping(groups=territory_frames.competitor_groups(inputs.accounts, units), labels=labels)
+    totals = {k: v for (k,), v in sums.items() if v.get("accounts")}
+    return _Table(totals=totals, labels=labels)
 
 
-def _by_revenue(inputs: _TerritoryInputs) -> _Grouping:
+def _by_revenue(viewer: User, day: date) -> _Table:
+    """Each account under the band of last year's stored CV (SALESFLOW_CV_BANDS; "none" without); 4 queries."""
     bands = settings.SALESFLOW_CV_BANDS
+
+    def last_year(path: str) -> dict[str, FilteredRelation]:
+        # At most one row: an account has one stored value per year.
+        return {"last_year": FilteredRelation(f"{path}values", condition=Q(**{f"{path}values__year": day.year - 1}))}
+
+    def band(path: str) -> dict[str, BaseExpression]:
+        # territory_frames.band_edges on last year's stored CV; no stored value is no revenue.
+        above_zero = [
+            When(Q(last_year__cv__gte=low) & (Q(last_year__cv__lt=high) if high is not None else Q()), then=Value(key))
+            for low, high, key in territory_frames.band_edges(bands)
+        ]
+        none = Q(last_year__cv__isnull=True) | Q(last_year__cv__lte=0)
+        return {"key_band": Case(When(none, then=Value("none")), *above_zero, output_field=CharField())}
+
+    sums = _sums(viewer=viewer, day=day, group=_by_columns(band, joins=last_year))
     keys = territory_frames.all_band_keys(bands)
     labels = {}
     for key in keys:
@@ -226,16 +316,10 @@ def _by_revenue(inputs: _TerritoryInputs) -> _Grouping:
         else:
             low, high = key.split("-")
             labels[key] = _("¥%(low)s to under ¥%(high)s") % {"low": f"{int(low):,}", "high": f"{int(high):,}"}
-    groups = pd.DataFrame(
-        {
-            "account": inputs.accounts["account"],
-            "key": territory_frames.band_keys(inputs.accounts["prev_cv_cents"], bands),
-        }
-    )
-    return _Grouping(groups=groups, labels=labels, order=keys)
+    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=keys)
 
 
-TERRITORY_DIMENSIONS = {
+TERRITORY_DIMENSIONS: dict[str, Callable[[User, date], _Table]] = {
     "region": _by_region,
     "industry_size": _by_industry_size,
     "org": _by_org,
@@ -245,22 +329,22 @@ TERRITORY_DIMENSIONS = {
 
 
 def territory_analysis(*, viewer: User, dimension: str, on: date | None = None) -> list[TerritoryRow]:
-    """One of the decks' five tables over the viewer's accounts; 5 queries.
+    """One of the decks' five tables over the viewer's accounts, summed per group in SQL; 4 or 5 queries (the four
+    sums, and the regions, industries or competitors that name the groups).
 
     CV and PV are this year's stored matrix values, the revenue bands last year's stored CV (SALESFLOW_CV_BANDS);
     coverage is the share of targets with a completed visit this quarter. Region rows roll up to levels 2 and 1.
     """
-    inputs = _territory_inputs(viewer=viewer, day=on or today())
-    grouping = TERRITORY_DIMENSIONS[dimension](inputs)
-    summary = {row["key"]: row for row in territory_frames.summarize(inputs.accounts, grouping.groups)}
-    keys = grouping.order
+    table = TERRITORY_DIMENSIONS[dimension](viewer, on or today())
+    summary = {key: territory_frames.summary_row(key, totals) for key, totals in table.totals.items()}
+    keys = table.order
     if keys is None:
-        keys = sorted(summary, key=lambda k: (k == territory_frames.NO_KEY, grouping.labels.get(k, k)))
+        keys = sorted(summary, key=lambda k: (k == NO_KEY, table.labels.get(k, k)))
     return [
         TerritoryRow(
-            label=grouping.labels.get(key, key),
+            label=table.labels.get(key, key),
             **(summary.get(key) or territory_frames.empty_row(key)),
-            **grouping.extra.get(key, {}),
+            **table.extra.get(key, {}),
         )
         for key in keys
     ]

@@ -8,7 +8,6 @@ errors.
 from __future__ import annotations
 
 from datetime import date
-from operator import attrgetter
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -16,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.facts import CUSTOMER_TYPE_LABELS
 from accounts.models import Team, User
 from analytics.forms import (
     MATRIX_SORTS,
@@ -28,19 +26,32 @@ from analytics.forms import (
 )
 from analytics.models import Quadrant
 from analytics.selectors._common import visible_teams
-from analytics.selectors.attainment import AttainmentRow, attainment, stability
-from analytics.selectors.coverage import stale_opportunities, untouched_accounts
+from analytics.selectors.attainment import AttainmentRow, attainment
+from analytics.selectors.coverage import stale_opportunities_shortlist, untouched_accounts_shortlist
+from analytics.selectors.cvpv import (
+    MatrixChart,
+    MatrixSummary,
+    bin_centre,
+    bin_edges,
+    matrix_accounts,
+    matrix_chart,
+    matrix_rows,
+    matrix_summary,
+)
 from analytics.selectors.funnel import funnel_snapshot, funnel_total, without_empty_after_sales
-from analytics.selectors.matrix import CvPvMatrix, MatrixRow, cvpv_matrix
-from analytics.selectors.pages import matrix_years, team_overview, visit_agenda
+from analytics.selectors.pages import matrix_years, team_overview, team_people, visit_agenda
+from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import TerritoryRow, territory_analysis
-from core.calendar import period_end, period_start, today
+from core.calendar import period_start, today
 from pipeline.models import Pipeline
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
 
 HOME_LIST_LENGTH = 10
 HOME_ATTAINMENT_ROWS = 8
 MATRIX_ROWS_PER_PAGE = 50
+MATRIX_CHART_POINTS = 200
+TEAM_PEOPLE_PER_PAGE = 20
+TARGETS_OWNERS_PER_PAGE = 25
 QUADRANT_COLOURS = {"core": "#15803d", "develop": "#1d4ed8", "maintain": "#b45309", "observe": "#94a3b8"}
 
 
@@ -80,11 +91,14 @@ def home(request: HttpRequest) -> HttpResponse:
     rows = without_empty_after_sales(funnel_snapshot(viewer=viewer, pipeline=pipeline)) if pipeline else []
     owner = viewer if viewer.is_rep else None
     month_start, quarter_start = period_start("month", day), period_start("quarter", day)
-    untouched = untouched_accounts(viewer=viewer, on=day)
-    stale = stale_opportunities(viewer=viewer, on=day)
-    month = _current_attainment(attainment(viewer=viewer, period_type="month", year=day.year, owner=owner), month_start)
+    untouched = untouched_accounts_shortlist(viewer=viewer, limit=HOME_LIST_LENGTH, on=day)
+    stale = stale_opportunities_shortlist(viewer=viewer, limit=HOME_LIST_LENGTH, on=day)
+    month = _current_attainment(
+        attainment(viewer=viewer, period_type="month", year=day.year, owner=owner, period=month_start), month_start
+    )
     quarter = _current_attainment(
-        attainment(viewer=viewer, period_type="quarter", year=day.year, owner=owner), quarter_start
+        attainment(viewer=viewer, period_type="quarter", year=day.year, owner=owner, period=quarter_start),
+        quarter_start,
     )
     context = {
         "pipeline": pipeline,
@@ -93,10 +107,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "funnel_total": funnel_total(rows),
         "agenda": visit_agenda(viewer=viewer, on=day, limit=HOME_LIST_LENGTH),
         "week_plan": _week_plan(plan_adherence_by_owner(viewer=viewer, week_start=period_start("week", day))),
-        "untouched": untouched[:HOME_LIST_LENGTH],
-        "untouched_count": len(untouched),
-        "stale": stale[:HOME_LIST_LENGTH],
-        "stale_count": len(stale),
+        "untouched": untouched.items,
+        "untouched_count": untouched.total,
+        "stale": stale.items,
+        "stale_count": stale.total,
         "month_attainment": month[:HOME_ATTAINMENT_ROWS],
         "quarter_attainment": quarter[:HOME_ATTAINMENT_ROWS],
         "attainment_more": max(len(month), len(quarter)) > HOME_ATTAINMENT_ROWS,
@@ -112,28 +126,28 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _team_for(viewer: User, team_id: int | None, teams: list[Team]) -> Team | None:
     """The team the page shows: the one asked for if the viewer may see it (404 otherwise); by default a manager's
-    first managed team and, for a director, the whole company (None)."""
+    first managed team and a director's first team by name (None: there is no team yet)."""
     if team_id is not None:
         for team in teams:
             if team.pk == team_id:
                 return team
         raise Http404
-    if viewer.is_director:
-        return None
     managed = [t for t in teams if t.manager_id == viewer.pk] or teams
-    if not managed:
+    if not managed and not viewer.is_director:
         raise Http404
-    return managed[0]
+    return managed[0] if managed else None
 
 
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    """The manager's team page (SPEC §9): per rep side by side; a director picks a team or all; reps get 404."""
+    """The team page (SPEC §9): one team at a time, its people side by side, TEAM_PEOPLE_PER_PAGE a page; a manager
+    sees the teams they manage, a director picks any team and steps from one to the next; reps get 404. The same
+    queries whatever the size of the company or of the team."""
     viewer = request.user
     if viewer.is_rep:
         raise Http404
     form = TeamQueryForm(request.GET)
-    teams = list(visible_teams(viewer).order_by("name"))
+    teams = list(visible_teams(viewer).order_by("name", "pk"))
     context = {"form": form, "teams": teams, "periods": form.fields["period"].choices}
     if not form.is_valid():
         return _invalid(request, "analytics/team.html", context)
@@ -142,15 +156,25 @@ def team(request: HttpRequest) -> HttpResponse:
     day = today()
     start = period_start(period, day)
     pipeline = Pipeline.objects.filter(is_default=True).first()
-    overview = (
-        team_overview(viewer=viewer, pipeline=pipeline, start=start, end=day, team=chosen, on=day) if pipeline else None
-    )
+    people, overview = None, None
+    if chosen is not None and pipeline is not None:
+        people = Paginator(team_people(viewer=viewer, team=chosen), TEAM_PEOPLE_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        overview = team_overview(
+            viewer=viewer, pipeline=pipeline, start=start, end=day, team=chosen, people=list(people), on=day
+        )
+    index = teams.index(chosen) if chosen is not None else 0
     context |= {
         "team": chosen,
+        "team_number": index + 1,
+        "previous_team": teams[index - 1] if chosen is not None and index > 0 else None,
+        "next_team": teams[index + 1] if chosen is not None and index + 1 < len(teams) else None,
         "period": period,
         "start": start,
         "end": day,
         "pipeline": pipeline,
+        "page_obj": people,
         "overview": overview,
     }
     return render(request, "analytics/team.html", context)
@@ -159,30 +183,36 @@ def team(request: HttpRequest) -> HttpResponse:
 # CV/PV matrix ----------------------------------------------------------------------------------------------------
 
 
-def _sorted_rows(rows: list[MatrixRow], sort: str) -> list[MatrixRow]:
-    """The rows in the order of `sort` (a MATRIX_SORTS value); empty values last either way."""
-    if sort == "priority":
-        return rows  # the selector's order: visit priority, then name
-    field = sort.lstrip("-")
-    known = [r for r in rows if getattr(r, field) is not None]
-    unknown = [r for r in rows if getattr(r, field) is None]
-    return sorted(known, key=attrgetter(field), reverse=sort.startswith("-")) + unknown
-
-
-def _matrix_chart(matrix: CvPvMatrix) -> dict:
-    """The scatter chart's data: one point per account (x = PV, y = CV), the thresholds and quadrant labels."""
+def _matrix_chart(summary: MatrixSummary, chart: MatrixChart) -> dict:
+    """The scatter chart's data: the first accounts by visit priority as points (x = PV, y = CV), every other account
+    in a density bin (its geometric middle, its edges and how many), the thresholds and quadrant labels."""
+    per_decade = chart.bins_per_decade
     return {
-        "points": [{"x": float(r.pv), "y": float(r.cv), "quadrant": r.quadrant, "name": r.name} for r in matrix.rows],
-        "cv_threshold": None if matrix.cv_threshold is None else float(matrix.cv_threshold),
-        "pv_threshold": None if matrix.pv_threshold is None else float(matrix.pv_threshold),
+        "points": [{"x": float(p.pv), "y": float(p.cv), "quadrant": p.quadrant, "name": p.name} for p in chart.points],
+        "bins": [
+            {
+                "x": bin_centre(b.pv_bin, per_decade),
+                "y": bin_centre(b.cv_bin, per_decade),
+                "x_range": bin_edges(b.pv_bin, per_decade),
+                "y_range": bin_edges(b.cv_bin, per_decade),
+                "n": b.count,
+                "quadrant": b.quadrant,
+            }
+            for b in chart.bins
+        ],
+        "cv_threshold": None if summary.cv_threshold is None else float(summary.cv_threshold),
+        "pv_threshold": None if summary.pv_threshold is None else float(summary.pv_threshold),
         "quadrants": [{"code": q.value, "label": str(q.label), "colour": QUADRANT_COLOURS[q.value]} for q in Quadrant],
         "axes": {"x": _("Potential value (PV, ¥)"), "y": _("Current value (CV, ¥)")},
+        "labels": {"accounts": _("%(n)s accounts")},
     }
 
 
 @login_required
 def matrix(request: HttpRequest) -> HttpResponse:
-    """The CV/PV matrix of a year (SPEC §7): scatter chart, the viewer's accounts, year-over-year transitions."""
+    """The CV/PV matrix of a year (SPEC §7): counts per quadrant, a chart of the first MATRIX_CHART_POINTS accounts
+    by visit priority with the others as density bins, one page of the viewer's accounts, year-over-year
+    transitions; the same queries and a bounded page whatever the number of accounts."""
     form = MatrixQueryForm(request.GET)
     years = matrix_years()
     day = today()
@@ -191,24 +221,27 @@ def matrix(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "analytics/matrix.html", context)
     year = form.cleaned_data["year"] or (years[0] if years and day.year not in years else day.year)
     sort = form.cleaned_data["sort"] or "priority"
-    result = cvpv_matrix(viewer=request.user, year=year)
-    page = Paginator(_sorted_rows(result.rows, sort), MATRIX_ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    summary = matrix_summary(viewer=request.user, year=year)
     quadrant_labels = dict(Quadrant.choices)
     context |= {
         "year": year,
-        "matrix": result,
-        "page_obj": page,
+        "matrix": summary,
         "sort": sort,
         "sorts": MATRIX_SORTS,
-        "chart": _matrix_chart(result),
         "quadrant_labels": quadrant_labels,
-        "customer_types": CUSTOMER_TYPE_LABELS,
         "transitions": [
             (quadrant_labels[src], [counts[dst] for dst in quadrant_labels])
-            for src, counts in result.transitions.items()
+            for src, counts in summary.transitions.items()
         ],
-        "quadrant_counts": {q: sum(1 for r in result.rows if r.quadrant == q) for q in quadrant_labels},
+        "quadrant_stats": [(code, label, summary.quadrant_counts[code]) for code, label in quadrant_labels.items()],
     }
+    if summary.computed_at is not None:
+        chart = matrix_chart(viewer=request.user, year=year, points=MATRIX_CHART_POINTS)
+        paginator = Paginator(matrix_accounts(viewer=request.user, year=year, sort=sort), MATRIX_ROWS_PER_PAGE)
+        paginator.count = summary.total  # counted with the quadrants already: no COUNT query of its own
+        page = paginator.get_page(request.GET.get("page"))
+        page.object_list = matrix_rows(page.object_list)
+        context |= {"chart": _matrix_chart(summary, chart), "chart_points": len(chart.points), "page_obj": page}
     return render(request, "analytics/matrix.html", context)
 
 
@@ -252,8 +285,9 @@ def territory(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def targets(request: HttpRequest) -> HttpResponse:
-    """Attainment per owner and period of a year for the viewer's visible users and teams, with each rep's
-    stability over the last 12 complete months."""
+    """Attainment of a year as a pivot: the viewer's visible owners (teams, each before its members) × the year's
+    months, quarters or the year, one page of TARGETS_OWNERS_PER_PAGE owners at a time, with each person's stability
+    over the last 12 complete months; the same queries whatever the number of targets."""
     form = TargetsQueryForm(request.GET)
     day = today()
     context = {"form": form, "years": list(range(day.year + 1, day.year - 5, -1))}
@@ -261,15 +295,20 @@ def targets(request: HttpRequest) -> HttpResponse:
         return _invalid(request, "analytics/targets.html", context)
     period_type = form.cleaned_data["period_type"] or "month"
     year = form.cleaned_data["year"] or day.year
-    rows = attainment(viewer=request.user, period_type=period_type, year=year)
-    current = period_start(period_type, day)
+    pivot = targets_pivot(
+        viewer=request.user,
+        period_type=period_type,
+        year=year,
+        page=request.GET.get("page"),
+        per_page=TARGETS_OWNERS_PER_PAGE,
+        on=day,
+    )
     context |= {
         "period_type": period_type,
         "period_types": form.fields["period_type"].choices,
         "year": year,
-        "rows": rows,
-        "current_start": current,
-        "current_end": period_end(period_type, current),
-        "stability": stability(viewer=request.user, on=day),
+        "pivot": pivot,
+        "page_obj": pivot.page,
+        "current_start": period_start(period_type, day),
     }
     return render(request, "analytics/targets.html", context)

@@ -12,11 +12,15 @@
     return "¥" + compact.format(value);
   }
 
-  // Log axes: label only 1, 2 and 5 times a power of ten, so ticks do not crowd.
-  // On a narrow chart only the powers of ten themselves.
+  // Log axes: label only 1, 2 and 5 times a power of ten, so ticks do not crowd; where a power of ten has too little
+  // room for three labels (a narrow chart, or values over many powers) only the powers of ten themselves. 2 and 5
+  // sit 0.3 of a power apart: a label across needs ~55 px of that, one stacked up ~20 px.
   function logTick(value) {
     var lead = value / Math.pow(10, Math.floor(Math.log10(value) + 1e-9));
-    var shown = this.chart.width < 500 ? [1] : [1, 2, 5];
+    var decades = Math.max(Math.log10(this.max / this.min), 1);
+    var across = this.isHorizontal();
+    var room = (across ? this.width : this.height) / decades;
+    var shown = room * 0.3 < (across ? 55 : 20) ? [1] : [1, 2, 5];
     return shown.indexOf(Math.round(lead)) >= 0 && Math.abs(lead - Math.round(lead)) < 1e-6 ? yuan(value) : "";
   }
 
@@ -64,10 +68,27 @@
     return positive.length ? Math.min.apply(null, positive) / 2 : 1;
   }
 
+  // The matrix payload is bounded: the first accounts by visit priority come as points, every other account is
+  // counted in a cell of a logarithmic grid per quadrant (data.bins: the cell's middle, edges and count). A cell is a
+  // translucent bubble under the points, its area growing with its count; the tooltip gives the count and the
+  // cell's ranges.
+  function binRadius(n, largest, widest) {
+    return 2 + widest * Math.sqrt(n / largest);
+  }
+
+  function range(edges) {
+    return edges[1] ? yuan(edges[0]) + "–" + yuan(edges[1]) : "¥0";
+  }
+
   function matrixChart(canvas, data) {
-    var xFloor = logFloor(data.points.map(function (p) { return p.x; }).concat([data.pv_threshold || 0]));
-    var yFloor = logFloor(data.points.map(function (p) { return p.y; }).concat([data.cv_threshold || 0]));
-    var datasets = data.quadrants.map(function (quadrant) {
+    var bins = data.bins || [];
+    var xs = data.points.map(function (p) { return p.x; }).concat(bins.map(function (b) { return b.x_range[0]; }));
+    var ys = data.points.map(function (p) { return p.y; }).concat(bins.map(function (b) { return b.y_range[0]; }));
+    var xFloor = logFloor(xs.concat([data.pv_threshold || 0]));
+    var yFloor = logFloor(ys.concat([data.cv_threshold || 0]));
+    var largest = bins.reduce(function (most, b) { return Math.max(most, b.n); }, 1);
+    var widest = canvas.parentNode.clientWidth < 500 ? 6 : 11; // a phone has half the room between grid cells
+    var pointSets = data.quadrants.map(function (quadrant) {
       return {
         label: quadrant.label,
         data: data.points
@@ -80,12 +101,32 @@
         pointRadius: 4,
         pointHoverRadius: 6,
         clip: false, // the largest accounts sit on the edge of the axes; draw them whole
-
+        order: 1,
       };
     });
+    var binSets = data.quadrants.map(function (quadrant) {
+      return {
+        type: "bubble",
+        label: quadrant.label,
+        binned: true,
+        data: bins
+          .filter(function (b) { return b.quadrant === quadrant.code; })
+          .map(function (b) {
+            return {
+              x: Math.max(b.x, xFloor), y: Math.max(b.y, yFloor), r: binRadius(b.n, largest, widest),
+              n: b.n, x_range: b.x_range, y_range: b.y_range,
+            };
+          }),
+        backgroundColor: quadrant.colour + "33",
+        borderColor: quadrant.colour + "66",
+        borderWidth: 1,
+        clip: false,
+        order: 2, // drawn first, under the points
+      };
+    }).filter(function (set) { return set.data.length; });
     return new window.Chart(canvas, {
       type: "scatter",
-      data: { datasets: datasets },
+      data: { datasets: pointSets.concat(binSets) },
       options: {
         maintainAspectRatio: false,
         animation: false,
@@ -95,12 +136,34 @@
           y: { type: "logarithmic", min: yFloor, title: { display: true, text: data.axes.y }, ticks: { callback: logTick, autoSkip: false } },
         },
         plugins: {
-          legend: { position: "bottom", labels: { usePointStyle: true, boxWidth: 8 } },
+          legend: {
+            position: "bottom",
+            labels: {
+              usePointStyle: true,
+              boxWidth: 8,
+              // One entry per quadrant: the bins share their quadrant's colour and are explained under the chart.
+              filter: function (item, chartData) { return !chartData.datasets[item.datasetIndex].binned; },
+            },
+            // A quadrant's entry shows or hides its points and its bins together.
+            onClick: function (event, item, legend) {
+              var chart = legend.chart;
+              var label = chart.data.datasets[item.datasetIndex].label;
+              var show = !chart.isDatasetVisible(item.datasetIndex);
+              chart.data.datasets.forEach(function (set, index) {
+                if (set.label === label) chart.setDatasetVisibility(index, show);
+              });
+              chart.update();
+            },
+          },
           thresholdLines: { x: data.pv_threshold, y: data.cv_threshold },
           tooltip: {
             callbacks: {
               label: function (item) {
                 var p = item.raw;
+                if (item.dataset.binned) {
+                  var count = data.labels.accounts.replace("%(n)s", whole.format(p.n));
+                  return count + " · CV " + range(p.y_range) + " · PV " + range(p.x_range);
+                }
                 return p.name + " · CV ¥" + whole.format(p.cv) + " · PV ¥" + whole.format(p.pv);
               },
             },

@@ -176,6 +176,35 @@ def test_cvpv_of_a_year_never_computed(org, data):
     body = client_for(org.director).get(f"{BASE}cvpv/", {"year": 2019}).json()
 
     assert (body["computed_at"], body["thresholds"]["cv"], body["accounts"]) == (None, None, [])
+    assert (body["count"], body["next"], body["previous"]) == (0, None, None)
+
+
+def test_cvpv_pages_its_accounts_and_keeps_the_whole_matrix_in_the_other_keys(org, data):
+    client = client_for(org.director)
+
+    first = client.get(f"{BASE}cvpv/", {"year": 2026, "page_size": 2}).json()
+    second = client.get(f"{BASE}cvpv/", {"year": 2026, "page_size": 2, "page": 2}).json()
+
+    assert list(first) == ["year", "computed_at", "thresholds", "count", "next", "previous", "accounts", "transitions"]
+    assert (first["count"], len(first["accounts"]), first["previous"]) == (3, 2, None)
+    assert first["next"] == "http://testserver/api/v1/analytics/cvpv/?page=2&page_size=2&year=2026"
+    assert (second["count"], len(second["accounts"]), second["next"]) == (3, 1, None)
+    assert second["previous"] == "http://testserver/api/v1/analytics/cvpv/?page_size=2&year=2026"
+    names = [a["name"] for a in first["accounts"] + second["accounts"]]
+    assert sorted(names) == ["rep_a1 Co", "rep_a2 Co", "rep_b1 Co"]
+    assert first["transitions"] == second["transitions"]  # every account, whichever page
+    assert sum(sum(row.values()) for row in first["transitions"].values()) == 3
+    assert first["thresholds"] == second["thresholds"]
+
+
+def test_cvpv_pages_at_the_default_size_and_refuses_a_page_past_the_end(org, data):
+    client = client_for(org.manager_a)
+
+    body = client.get(f"{BASE}cvpv/", {"year": 2026}).json()
+    past = client.get(f"{BASE}cvpv/", {"year": 2026, "page": 9})
+
+    assert (body["count"], len(body["accounts"]), body["next"], body["previous"]) == (2, 2, None, None)
+    assert past.status_code == 404
 
 
 def test_untouched_answers_the_documented_shape(org, data):

@@ -82,6 +82,25 @@ def test_weekly_attainment_uses_monday_to_sunday_in_shanghai(org, now):
     ]
 
 
+@pytest.mark.parametrize("viewer", ["director", "manager_a", "rep_a1"])
+@pytest.mark.parametrize(
+    ("period_type", "start"),
+    [
+        ("month", date(2026, 1, 1)),
+        ("month", date(2026, 5, 1)),
+        ("month", date(2026, 6, 1)),
+        ("quarter", date(2026, 1, 1)),
+    ],
+)
+def test_attainment_of_one_period_is_that_periods_rows_of_the_year(org, year_2026, viewer, period_type, start):
+    SalesTargetFactory(owner_user=org.rep_a1, period_type="quarter", period_start=date(2026, 1, 1), amount=300000)
+    user = getattr(org, viewer)
+
+    rows = rows_of(user, period_type=period_type, period=start)
+
+    assert rows == [row for row in rows_of(user, period_type=period_type) if row[2] == start]
+
+
 def test_a_year_without_targets_or_wins_has_no_rows(org, year_2026):
     assert rows_of(org.director, year=2024) == []
 

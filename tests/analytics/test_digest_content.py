@@ -18,6 +18,8 @@ from tests.factories import (
     OpportunityFactory,
     SalesTargetFactory,
     StageChangeFactory,
+    TeamFactory,
+    UserFactory,
     VisitFactory,
     default_stage,
 )
@@ -149,7 +151,7 @@ def test_a_reps_digest_counts_their_own_last_week_and_this_week(week):
         ("未接触丢单", True),
         ("上周赢单", False),
     ]
-    assert [v.account.name for v in rep.planned_visits] == ["二号客户", "一号客户"]
+    assert [v.account.name for v in rep.planned_visits.items] == ["二号客户", "一号客户"]
     assert [a.name for a in rep.untouched_accounts.items] == ["一号客户", "二号客户", "三号客户"]
     assert [a.priority for a in rep.untouched_accounts.items] == [1, 2, None]
     assert [(s.opportunity.name, s.days_idle) for s in rep.stale_opportunities.items] == [("停滞的商机", 47)]
@@ -202,23 +204,57 @@ def test_a_managers_digest_has_a_line_per_rep_of_their_team_and_nothing_of_other
     assert (team.teams[0].month.won_amount, team.teams[0].month.percent) == (Decimal("350000.00"), 35)
     assert (a1.stability.months, a1.stability.cv, a1.stability.stable) == (2, 0.0, True)
     assert a2.stability is None
-    assert [u.username for u in team.idle_reps] == ["rep_a2"]
+    assert [u.username for u in team.idle_reps.items] == ["rep_a2"]
 
 
-def test_a_directors_digest_covers_every_team(week):
+def test_a_directors_digest_has_a_line_per_team_and_none_per_person(week):
     digest = weekly_digest(user=week.director, week_start=WEEK)
 
-    team = digest.team
-    assert [(block.team.name, [p.user.username for p in block.people]) for block in team.teams] == [
-        ("A", ["rep_a1", "rep_a2"]),
-        ("B", ["rep_b1"]),
+    assert (digest.rep, digest.team) == (None, None)
+    company = digest.company
+    a, b = company.teams
+    assert (a.team, b.team) == (week.team_a, week.team_b)
+    assert (a.open_count, a.open_amount, b.open_count, b.open_amount) == (
+        8,
+        Decimal("1000000.00"),
+        1,
+        Decimal("100000.00"),
+    )
+    assert [(f.stage.code, f.count) for f in a.funnel if f.count] == [
+        ("prep", 2),
+        ("needs", 3),
+        ("develop", 1),
+        ("propose", 1),
+        ("commit", 1),
     ]
-    b1 = team.teams[1].people[0]
-    assert (b1.done_visits, b1.outcomes.lost, b1.outcomes.untouched_losses, b1.movements.forward) == (1, 1, 1, 1)
+    assert (a.movements.new, a.movements.forward, a.movements.backward, b.movements.forward) == (1, 1, 1, 1)
+    assert (a.outcomes.won, a.outcomes.lost, a.outcomes.untouched_losses) == (2, 2, 1)
+    assert (b.outcomes.won, b.outcomes.lost, b.outcomes.untouched_losses) == (0, 1, 1)
+    assert (a.activity.reps, a.activity.idle_reps, a.activity.done_visits) == (2, 1, 3)
+    assert (b.activity.reps, b.activity.idle_reps, b.activity.done_visits) == (1, 0, 1)
+    assert (a.coverage.targets, a.coverage.covered, a.coverage_percent, b.coverage) == (4, 1, 25, None)
+    assert (a.month.target, a.month.won_amount, a.month.percent) == (Decimal("1000000.00"), Decimal("350000.00"), 35)
+    assert (a.quarter.target, a.quarter.won_amount, a.quarter.percent) == (None, Decimal("400000.00"), None)
+    assert b.month is None
+    assert a.url == f"/team/?team={week.team_a.pk}"
+    total = company.total
+    assert (total.open_count, total.movements.total, total.activity.idle_reps, total.activity.reps) == (9, 4, 1, 3)
+    assert (total.coverage.targets, total.coverage.covered) == (4, 1)
     assert (digest.movements.new, digest.movements.forward, digest.movements.backward) == (1, 2, 1)
     assert (digest.outcomes.won, digest.outcomes.lost, digest.outcomes.untouched_losses) == (2, 3, 2)
-    assert [o.name for o in team.untouched_losses.items] == ["B队未接触丢单", "未接触丢单"]
-    assert [u.username for u in team.idle_reps] == ["rep_a2"]
+    assert [o.name for o in company.untouched_losses.items] == ["B队未接触丢单", "未接触丢单"]
+    assert [u.username for u in company.idle_reps.items] == ["rep_a2"]
+
+
+def test_a_directors_email_summarises_by_team_and_links_each_team_page(week):
+    rendered = render_weekly_digest(user=week.director, week_start=WEEK)
+
+    html = rendered.html
+    assert html.count('<tr data-team="total"') == 3  # funnel, last week, targets
+    assert f'href="{settings.SITE_URL}/team/?team={week.team_a.pk}"' in html
+    assert '<tr data-person="rep_a1">' not in html  # no line per person
+    assert "\n- A: " in rendered.text and "\n- B: " in rendered.text
+    assert "- rep_a1: " not in rendered.text and "rep_a2 (A)" in rendered.text  # an idle rep, named with their team
 
 
 def test_another_reps_digest_shows_none_of_rep_a1s_numbers(week):
@@ -277,7 +313,7 @@ def populate(org, scale: int) -> None:
             lost(owner=rep, closed_at=at(2026, 5, 13), untouched=True)
 
 
-QUERIES = {"rep_a1": 18, "manager_a": 21, "director": 21}
+QUERIES = {"rep_a1": 18, "manager_a": 21, "director": 15}
 
 
 @pytest.mark.parametrize("scale", [1, 10])
@@ -306,4 +342,74 @@ def test_a_manager_who_sells_has_a_line_of_their_own_beside_their_reps(org, mond
         ("rep_a1", 0),
         ("rep_a2", 0),
     ]
-    assert [u.username for u in digest.team.idle_reps] == ["rep_a1", "rep_a2"]
+    assert [u.username for u in digest.team.idle_reps.items] == ["rep_a1", "rep_a2"]
+
+
+# Bounded lists ----------------------------------------------------------------------------------------------------
+
+
+def test_every_list_of_a_reps_digest_stops_at_ten_and_links_to_the_page_with_the_rest(org, monday):
+    rep = org.rep_a1
+    for i in range(12):
+        account = target_account(rep, f"客户{i:02d}")
+        UntouchedFlag.objects.create(account=account)
+        VisitFactory(account=account, planned_at=at(2026, 5, 19, 8 + i % 10))
+        open_one = opportunity(rep, "needs", f"商机{i:02d}", expected_close_date=date(2026, 6, 1))
+        StaleFlag.objects.create(opportunity=open_one, last_activity_at=at(2026, 4, 1))
+        StageChangeFactory(
+            opportunity=open_one, from_stage=None, to_stage=default_stage("prep"), changed_at=at(2026, 5, 12)
+        )
+        won(owner=rep, closed_at=at(2026, 5, 13))
+
+    digest = weekly_digest(user=rep, week_start=WEEK)
+    rendered = render_weekly_digest(user=rep, week_start=WEEK)
+
+    r = digest.rep
+    lists = {
+        "closed": digest.closed,
+        "stage-changes": digest.stage_changes,
+        "planned-visits": r.planned_visits,
+        "untouched-accounts": r.untouched_accounts,
+        "stale-opportunities": r.stale_opportunities,
+        "closes-ahead": r.closes_ahead,
+    }
+    assert {name: (len(x.items), x.total, x.more) for name, x in lists.items()} == dict.fromkeys(lists, (10, 12, 2))
+    assert r.closes_ahead_amount == Decimal("1200000")  # all twelve, not the ten shown
+    assert r.planned_visits.url == "/visits/plan/?week=2026-05-18"
+    assert r.untouched_accounts.url == "/accounts/?is_target=1&sort=last_visit"
+    assert r.closes_ahead.url == "/opportunities/?status=open&close_from=2026-05-18&close_to=2026-06-17&sort=close"
+    for name, x in lists.items():
+        link = f'data-more="{name}"><a href="{settings.SITE_URL}{x.url.replace("&", "&amp;")}"'
+        assert link in rendered.html, name
+        assert f"{settings.SITE_URL}{x.url}\n" in rendered.text, name
+    assert rendered.html.count('<tr data-visit="') == 10
+
+
+def test_a_managers_digest_lists_ten_people_and_links_the_team_page_for_the_rest(org, monday):
+    for i in range(12):
+        opportunity(UserFactory(username=f"rep_z{i:02d}", team=org.team_a), "needs", f"商机{i:02d}")
+
+    digest = weekly_digest(user=org.manager_a, week_start=WEEK)
+    rendered = render_weekly_digest(user=org.manager_a, week_start=WEEK)
+
+    team = digest.team
+    assert len(team.people) == 10
+    assert (team.people_total, team.people_more, team.people_url) == (14, 4, "/team/")
+    assert (len(team.idle_reps.items), team.idle_reps.total) == (10, 14)
+    assert f'data-more="people"><a href="{settings.SITE_URL}/team/"' in rendered.html
+    assert rendered.html.count('<tr data-person="') == 3 * 10  # funnel, last week, targets: ten lines each
+
+
+def test_a_directors_digest_has_a_line_for_every_team_and_a_total(org, monday, django_assert_num_queries):
+    for i in range(12):
+        rep = UserFactory(username=f"rep_t{i:02d}", team=TeamFactory(name=f"T{i:02d}"))
+        won(owner=rep, closed_at=at(2026, 5, 12))
+
+    with django_assert_num_queries(QUERIES["director"]):
+        digest = weekly_digest(user=org.director, week_start=WEEK)
+
+    company = digest.company
+    assert [line.team.name for line in company.teams] == ["A", "B", *(f"T{i:02d}" for i in range(12))]
+    assert [line.outcomes.won for line in company.teams] == [0, 0, *[1] * 12]
+    assert (company.total.outcomes.won, company.total.activity.reps, company.total.activity.idle_reps) == (12, 15, 15)
+    assert (len(company.idle_reps.items), company.idle_reps.total, company.idle_reps.url) == (10, 15, "/team/")

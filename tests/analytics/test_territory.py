@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from accounts.models import Competitor
+from accounts.models import Account, Competitor
 from analytics.models import AccountValue, MatrixRun
 from analytics.selectors.territory import territory_analysis
 from tests.analytics.conftest import at, done_visit, won
@@ -128,6 +128,36 @@ def test_by_competitor_counts_each_competitors_units_against_ours(org, territory
         (canon, 2, 2, 3, 3, 0.5, D("1000.00"), D("8000.00"), D("350.00"), 0.5),
         (xerox, 1, 1, 0, 4, 0.0, D("0.00"), D("3000.00"), D("50.00"), 0.0),
         ("", 2, 1, 1, 0, 1.0, D("0.00"), D("0.00"), D("0.00"), 1.0),
+    ]
+
+
+def test_an_account_counts_once_per_competitor_however_many_of_its_products_and_zero_units_do_not_count(org, territory):
+    canon = Competitor.objects.get(name="Canon")
+    a1 = Account.objects.get(region__code="PD")
+    InstalledBaseFactory(account=a1, is_ours=False, competitor=canon, units=5, product="another Canon model")
+    InstalledBaseFactory(account=a1, is_ours=False, competitor=CompetitorFactory(name="Ricoh"), units=0)
+
+    rows = {row[0]: row for row in table(org.director, "competitor")}
+
+    assert sorted(rows) == sorted([str(canon.pk), str(Competitor.objects.get(name="Xerox").pk), ""])
+    assert rows[str(canon.pk)] == (str(canon.pk), 2, 2, 3, 8, 3 / 11, D("1000.00"), D("8000.00"), D("350.00"), 0.5)
+
+
+def test_a_cv_on_a_band_edge_falls_in_the_band_it_starts_and_a_zero_cv_in_none(org, territory):
+    last_year = AccountValue.objects.filter(year=2025)
+    last_year.filter(account__region__code="PD").update(cv=D("100000"))  # was 150,000
+    last_year.filter(account__region__code="SH").update(cv=D("0"))  # was 50,000
+    north = Account.objects.get(region__code="NORTH")  # had no value: now exactly the last edge
+    AccountValue.objects.create(
+        run=MatrixRun.objects.get(year=2025), account=north, year=2025, cv=D("1000000"), pv=1, quadrant="core"
+    )
+
+    assert [(key, accounts) for key, accounts, *_ in table(org.director, "revenue")] == [
+        ("none", 1),
+        ("0-100000", 0),
+        ("100000-500000", 1),
+        ("500000-1000000", 0),
+        ("1000000+", 2),
     ]
 
 
