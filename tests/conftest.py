@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import caches
 from django.utils import timezone, translation
 
 from pipeline.models import Pipeline, Stage
@@ -14,6 +15,10 @@ def _test_settings(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Each test process counts throttled requests and failed sign-ins in its own memory, from zero: a Redis cache
+    # (CI sets REDIS_URL) would be shared by parallel test processes, and clearing it would flush the broker's database.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)
@@ -65,15 +70,18 @@ def org(db):
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """With REDIS_URL set on SQLite, the test database is a file, so a real Celery worker process can open it too
-    (tests marked celery_worker); PostgreSQL test databases are reachable by name already."""
+    """With REDIS_URL set or redis-server installed, on SQLite the test database is a file, so a real Celery worker
+    process can open it too (tests marked celery_worker, and those that start a Redis of their own:
+    tests/redis_server.py); PostgreSQL test databases are reachable by name already."""
     import os
+    import shutil
 
     from django.conf import settings
 
     database = settings.DATABASES["default"]
     on_sqlite = database["ENGINE"] == "django.db.backends.sqlite3"
-    if os.environ.get("REDIS_URL") and on_sqlite and not database.get("TEST", {}).get("NAME"):
+    workers_possible = os.environ.get("REDIS_URL") or shutil.which("redis-server")
+    if workers_possible and on_sqlite and not database.get("TEST", {}).get("NAME"):
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
