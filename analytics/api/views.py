@@ -21,10 +21,11 @@ from accounts.models import User
 from analytics.models import JobRun
 from analytics.selectors._common import job_computed_at, visible_teams
 from analytics.selectors.attainment import attainment, stability
-from analytics.selectors.coverage import target_coverage, untouched_accounts
+from analytics.selectors.coverage import target_coverage, untouched_flags, untouched_rows
 from analytics.selectors.cvpv import matrix_accounts, matrix_rows, matrix_summary
 from analytics.selectors.funnel import funnel_flow, funnel_snapshot
 from analytics.selectors.outcomes import win_rate
+from analytics.selectors.targets import attainment_owners
 from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis
 from core.api import LocalizedViewMixin, Pagination
 from core.calendar import today
@@ -191,12 +192,20 @@ class UntouchedAccountSerializer(serializers.Serializer):
     priority = serializers.IntegerField(allow_null=True)
 
 
-class UntouchedSerializer(serializers.Serializer):
+class PageLinksSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class UntouchedSerializer(PageLinksSerializer):
     computed_at = serializers.DateTimeField(allow_null=True)
     days = serializers.IntegerField()
     coverage = serializers.FloatField(allow_null=True)
     new_target_coverage = serializers.FloatField(allow_null=True)
-    accounts = UntouchedAccountSerializer(many=True)
+    accounts = UntouchedAccountSerializer(
+        many=True, help_text=_("One page of the untouched accounts (`count` in all).")
+    )
 
 
 class AttainmentRowSerializer(serializers.Serializer):
@@ -217,11 +226,13 @@ class StabilitySerializer(serializers.Serializer):
     stable = serializers.BooleanField(allow_null=True)
 
 
-class AttainmentSerializer(serializers.Serializer):
+class AttainmentSerializer(PageLinksSerializer):
     period_type = serializers.CharField()
     year = serializers.IntegerField()
-    rows = AttainmentRowSerializer(many=True)
-    stability = StabilitySerializer(many=True)
+    rows = AttainmentRowSerializer(
+        many=True, help_text=_("The rows of one page of owners (`count` owners in all: teams, then people).")
+    )
+    stability = StabilitySerializer(many=True, help_text=_("The people of the same page."))
 
 
 class TerritoryRowSerializer(serializers.Serializer):
@@ -291,6 +302,14 @@ class FunnelView(LocalizedViewMixin, APIView):
         return Response(FunnelSerializer(body).data)
 
 
+def _page_links(paginator: Pagination) -> dict:
+    return {
+        "count": paginator.page.paginator.count,
+        "next": paginator.get_next_link(),
+        "previous": paginator.get_previous_link(),
+    }
+
+
 class CountedPagination(Pagination):
     """`Pagination` over rows already counted, so paging runs no COUNT query of its own."""
 
@@ -331,16 +350,20 @@ class CvPvView(LocalizedViewMixin, APIView):
 class UntouchedView(LocalizedViewMixin, APIView):
     """Target accounts nobody visited lately (as of the last nightly run), with coverage of targets now."""
 
-    @extend_schema(tags=["analytics"], parameters=[ScopeQuery], responses=UntouchedSerializer)
+    @extend_schema(tags=["analytics"], parameters=[ScopeQuery, *PAGE_PARAMETERS], responses=UntouchedSerializer)
     def get(self, request: Request) -> Response:
         scope = _query(ScopeQuery, request).scope(request.user)
         coverage = target_coverage(viewer=request.user, **scope)
+        day = today()
+        paginator = Pagination()
+        page = paginator.paginate_queryset(untouched_flags(viewer=request.user, on=day, **scope), request, view=self)
         body = {
             "computed_at": job_computed_at(JobRun.UNTOUCHED),
             "days": settings.SALESFLOW_UNTOUCHED_DAYS,
             "coverage": coverage.coverage,
             "new_target_coverage": coverage.new_target_coverage,
-            "accounts": untouched_accounts(viewer=request.user, **scope),
+            **_page_links(paginator),
+            "accounts": untouched_rows(page, on=day),
         }
         return Response(UntouchedSerializer(body).data)
 
@@ -348,17 +371,27 @@ class UntouchedView(LocalizedViewMixin, APIView):
 class AttainmentView(LocalizedViewMixin, APIView):
     """Target attainment per owner and period of a year, and each rep's stability over the last 12 months."""
 
-    @extend_schema(tags=["analytics"], parameters=[AttainmentQuery], responses=AttainmentSerializer)
+    @extend_schema(tags=["analytics"], parameters=[AttainmentQuery, *PAGE_PARAMETERS], responses=AttainmentSerializer)
     def get(self, request: Request) -> Response:
         query = _query(AttainmentQuery, request)
         scope = query.scope(request.user)
         period_type = query.validated_data["period_type"]
         year = query.validated_data.get("year") or today().year
+        viewer = request.user
+        paginator = Pagination()
+        owners = attainment_owners(viewer=viewer, period_type=period_type, year=year, **scope)
+        page = paginator.paginate_queryset(owners, request, view=self)
+        user_ids = [owner_id for kind, owner_id, *_rest in page if kind == "user"]
+        team_ids = [owner_id for kind, owner_id, *_rest in page if kind == "team"]
+        rows = attainment(
+            viewer=viewer, period_type=period_type, year=year, user_ids=user_ids, team_ids=team_ids, **scope
+        )
         body = {
             "period_type": period_type,
             "year": year,
-            "rows": attainment(viewer=request.user, period_type=period_type, year=year, **scope),
-            "stability": stability(viewer=request.user, **scope),
+            **_page_links(paginator),
+            "rows": rows,
+            "stability": stability(viewer=viewer, user_ids=user_ids, **scope) if user_ids else [],
         }
         return Response(AttainmentSerializer(body).data)
 

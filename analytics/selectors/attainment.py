@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -80,16 +81,22 @@ def attainment(
     owner: User | None = None,
     team: Team | None = None,
     period: date | None = None,
+    user_ids: Collection[int] | None = None,
+    team_ids: Collection[int] | None = None,
 ) -> list[AttainmentRow]:
     """Targets of `period_type` starting in `year` (only the one starting on `period` when given) against won
     amounts, with rows for visible users who won without a target; users by their own wins, teams by their
-    members' (current members); 3 queries: the targets, the wins summed per owner and period, the visible names."""
+    members' (current members); 3 queries: the targets, the wins summed per owner and period, the visible names.
+    With `user_ids` and `team_ids` (one page of `attainment_owners`), only the rows of those owners."""
+    paged = user_ids is not None or team_ids is not None
+    user_ids, team_ids = list(user_ids or []), list(team_ids or [])
     targets = (
         SalesTarget.objects.visible_to(viewer)
         .filter(period_type=period_type, period_start__year=year)
         .filter(Q(period_start=period) if period is not None else Q())
         .filter(Q(owner_user=owner) if owner is not None else Q())
         .filter(Q(owner_user__team=team) | Q(owner_team=team) if team is not None else Q())
+        .filter(Q(owner_user_id__in=user_ids) | Q(owner_team_id__in=team_ids) if paged else Q())
         .values_list(
             "owner_user_id",
             "owner_user__username",
@@ -108,12 +115,10 @@ def attainment(
         until = day_start(period_end(period_type, period_start(period_type, date(year, 12, 31))))
     else:
         since, until = day_start(period), day_start(period_end(period_type, period))
-    won = _won_per_period(
-        Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)),
-        period_type=period_type,
-        since=since,
-        until=until,
-    )
+    opportunities = Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team))
+    if paged:
+        opportunities = opportunities.filter(Q(owner_id__in=user_ids) | Q(owner__team_id__in=team_ids))
+    won = _won_per_period(opportunities, period_type=period_type, since=since, until=until)
     by_user = won.groupby(["owner_id", "period"])["total"].sum().to_dict() if not won.empty else {}
     by_team = won.groupby(["owner__team_id", "period"])["total"].sum().to_dict() if not won.empty else {}
     names = _visible_names(viewer)
@@ -140,7 +145,11 @@ def attainment(
             )
         )
     with_target = {(r.owner_id, r.period_start) for r in rows if r.owner_type == "user"}
-    untargeted = {key: total for key, total in by_user.items() if key not in with_target and key[1].year == year}
+    untargeted = {
+        key: total
+        for key, total in by_user.items()
+        if key not in with_target and key[1].year == year and (not paged or key[0] in user_ids)
+    }
     rows += [
         AttainmentRow(
             owner_type="user",
@@ -166,11 +175,17 @@ class Stability:
 
 
 def stability(
-    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+    *,
+    viewer: User,
+    owner: User | None = None,
+    team: Team | None = None,
+    on: date | None = None,
+    user_ids: Collection[int] | None = None,
 ) -> list[Stability]:
     """Per visible user with a monthly target in the last 12 complete months: the coefficient of variation
     (population std ÷ mean) of their monthly attainment over those months, and whether it is ≤ SALESFLOW_STABLE_CV;
-    2 queries."""
+    2 queries. With `user_ids`, only those users."""
+    only = Q() if user_ids is None else Q(owner_user_id__in=list(user_ids))
     this_month = period_start("month", on or today())
     first = date(this_month.year - 1, this_month.month, 1)
     targets = list(
@@ -181,10 +196,14 @@ def stability(
             period_start__gte=first,
             period_start__lt=this_month,
             amount__gt=0,
-        ).select_related("owner_user")
+        )
+        .filter(only)
+        .select_related("owner_user")
     )
     won = _won_per_period(
-        Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)),
+        Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).filter(
+            Q() if user_ids is None else Q(owner_id__in=list(user_ids))
+        ),
         period_type="month",
         since=day_start(first),
         until=day_start(this_month),

@@ -3,7 +3,7 @@ stored stale opportunities; each list also as a shortlist (its first rows and it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Generic, TypeVar
@@ -68,7 +68,20 @@ def untouched_accounts(
 ) -> list[UntouchedAccount]:
     """The stored untouched target accounts the viewer sees, in this year's visit-priority order; one query."""
     day = on or today()
-    return [_untouched_account(flag, day) for flag in _untouched_flags(viewer=viewer, owner=owner, team=team, day=day)]
+    return untouched_rows(_untouched_flags(viewer=viewer, owner=owner, team=team, day=day), on=day)
+
+
+def untouched_flags(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> QuerySet[UntouchedFlag]:
+    """`untouched_accounts` as an unevaluated queryset of flags, for a paginator to count and cut in SQL."""
+    return _untouched_flags(viewer=viewer, owner=owner, team=team, day=on or today())
+
+
+def untouched_rows(flags: Iterable[UntouchedFlag], *, on: date | None = None) -> list[UntouchedAccount]:
+    """The untouched accounts of flags from `untouched_flags` (e.g. one page of them)."""
+    day = on or today()
+    return [_untouched_account(flag, day) for flag in flags]
 
 
 def untouched_accounts_shortlist(

@@ -77,9 +77,12 @@ def _text(value: str) -> Value:
     return Value(value, output_field=CharField())
 
 
-def _owners(*, viewer: User, period_type: str, year: int) -> QuerySet:
-    """Teams with a visible target of the year and visible users with a target or a win in it, each as a row
-    (kind, owner_id, no_group, group, sort_key, last_name, first_name), teams before their members; unevaluated."""
+def attainment_owners(
+    *, viewer: User, period_type: str, year: int, owner: User | None = None, team: Team | None = None
+) -> QuerySet:
+    """Teams with a visible target of the year and visible users with a target or a win in it (only `owner`, or only
+    `team` and its members, when given), each as a row (kind, owner_id, no_group, group, sort_key, last_name,
+    first_name), teams before their members; unevaluated, so a paginator counts and cuts it in SQL."""
     targets = SalesTarget.objects.visible_to(viewer).filter(period_type=period_type, period_start__year=year)
     since, until = day_start(date(year, 1, 1)), day_start(date(year + 1, 1, 1))
     # Owner ids from the viewer's own targets and wins (filtered by the visible owners first), not a check of every
@@ -88,6 +91,7 @@ def _owners(*, viewer: User, period_type: str, year: int) -> QuerySet:
     users = (
         User.objects.visible_to(viewer)
         .filter(Q(pk__in=targets.values("owner_user_id")) | Q(pk__in=winners.values("owner_id")))
+        .filter(Q(pk=owner.pk) if owner is not None else Q(team=team) if team is not None else Q())
         .annotate(
             kind=_text("user"),
             owner_id=F("pk"),
@@ -103,6 +107,7 @@ def _owners(*, viewer: User, period_type: str, year: int) -> QuerySet:
     teams = (
         Team.objects.visible_to(viewer)
         .filter(Exists(targets.filter(owner_team=OuterRef("pk"))))
+        .filter(Q(pk__in=[]) if owner is not None else Q(pk=team.pk) if team is not None else Q())
         .annotate(
             kind=_text("team"),
             owner_id=F("pk"),
@@ -205,7 +210,7 @@ def targets_pivot(
     if period_type not in PIVOT_PERIOD_TYPES:
         raise ValueError(f"the pivot has no columns for {period_type!r} periods")
     periods = year_periods(period_type, year)
-    owners = Paginator(_owners(viewer=viewer, period_type=period_type, year=year), per_page).get_page(page)
+    owners = Paginator(attainment_owners(viewer=viewer, period_type=period_type, year=year), per_page).get_page(page)
     keys = list(owners.object_list)
     user_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "user"]
     team_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "team"]

@@ -293,3 +293,39 @@ def test_labels_follow_the_callers_language_also_with_a_token(org, data, languag
     body = client_for(org.director).get(f"{BASE}territory/", {"dimension": "region"}).json()
 
     assert next(r["label"] for r in body["rows"] if r["key"] == "EAST") == label
+
+
+def test_untouched_pages_its_accounts_with_count_and_links(org, data):
+    client = client_for(org.director)
+
+    first = client.get(f"{BASE}untouched/", {"page_size": 1}).json()
+    second = client.get(first["next"]).json()
+
+    assert (first["count"], first["previous"], second["next"]) == (2, None, None)
+    assert [a["name"] for a in first["accounts"] + second["accounts"]] == ["rep_a2 Co", "rep_b1 Co"]
+    assert second["previous"] is not None
+    assert second["coverage"] == first["coverage"]  # the coverage is of every target, whichever page
+
+
+def test_attainment_pages_by_owner_and_keeps_each_owners_rows_and_stability_together(org, data):
+    client = client_for(org.director)
+
+    pages = [client.get(f"{BASE}attainment/", {"period_type": "month", "year": 2026, "page_size": 2}).json()]
+    while pages[-1]["next"]:
+        pages.append(client.get(pages[-1]["next"]).json())
+    whole = client.get(f"{BASE}attainment/", {"period_type": "month", "year": 2026, "page_size": 200}).json()
+
+    assert [len({r["owner_name"] for r in page["rows"]}) for page in pages] == [2, 1]
+    assert pages[0]["count"] == whole["count"] == 3
+    paged_rows = [row for page in pages for row in page["rows"]]
+    assert sorted(paged_rows, key=lambda r: (r["owner_name"], r["period_start"])) == sorted(
+        whole["rows"], key=lambda r: (r["owner_name"], r["period_start"])
+    )
+    assert [s for page in pages for s in page["stability"]] == whole["stability"]
+    assert {r["owner_name"] for r in pages[0]["rows"]} == {s["owner_name"] for s in pages[0]["stability"]}
+
+
+def test_attainment_page_past_the_end_is_404(org, data):
+    response = client_for(org.director).get(f"{BASE}attainment/", {"page": 9})
+
+    assert response.status_code == 404

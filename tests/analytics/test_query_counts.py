@@ -174,8 +174,8 @@ ENDPOINTS = {
     # each: the selectors it calls, plus owner/team/pipeline lookups
     "funnel/": 1 + 1 + 3 + 1,
     "cvpv/": 2 + 1,  # matrix_summary, then one page of matrix_accounts (counted by the summary)
-    "untouched/": 1 + 1 + 1,
-    "attainment/": 3 + 2,
+    "untouched/": 1 + 1 + 2,  # coverage, job run, the page of flags and its count
+    "attainment/": 2 + 3 + 2,  # the page of owners and its count, attainment's 3, stability's 2
     "territory/?dimension=region": 5,
 }
 
