@@ -134,10 +134,11 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SalesFlow <salesflow@localhost>")
 
 # Security: clean under `manage.py check --deploy` once DEBUG=False and served over HTTPS.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many reverse proxies stand in front of the app, each appending to X-Forwarded-For. 0: the header is ignored and
 # a client is its connection's address (REMOTE_ADDR), for sign-in lockouts and API throttles alike.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# X-Forwarded-Proto says "this came over HTTPS" only when a proxy sets it; with no proxy a client could claim it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

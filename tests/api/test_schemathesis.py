@@ -79,6 +79,12 @@ def director_token(org, default_pipeline, in_test_transaction):
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
+@pytest.fixture(autouse=True)
+def _behind_one_proxy(settings):
+    """The header counts only behind a proxy (NUM_PROXIES > 0), as in production."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
 def _served_schema() -> dict:
     generated = SchemaGenerator().get_schema(request=None, public=True)
     return json.loads(OpenApiJsonRenderer().render(generated, renderer_context={}))
