@@ -51,7 +51,17 @@ class ReadOnlyAdminMixin:
 
 class StageInline(admin.TabularInline):
     model = Stage
-    fields = ("order", "code", "name_zh", "name_en", "probability", "engaged", "is_closing", "is_after_sales")
+    fields = (
+        "order",
+        "code",
+        "name_zh",
+        "name_en",
+        "probability",
+        "forecast_category",
+        "engaged",
+        "is_closing",
+        "is_after_sales",
+    )
     extra = 0
     show_change_link = True
     ordering = ("order",)
@@ -167,7 +177,21 @@ class OpportunityAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (StageChangeInline,)
     fieldsets = (
-        (None, {"fields": ("name", "account", "owner", "amount", "expected_close_date", "probability", "source")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "account",
+                    "owner",
+                    "amount",
+                    "expected_close_date",
+                    "probability",
+                    "forecast_category",
+                    "source",
+                )
+            },
+        ),
         (_("Stage"), {"fields": ("pipeline", "stage", "furthest_stage", "stage_entered_at", "criteria_values")}),
         (_("Outcome"), {"fields": ("status", "closed_at", "loss_reason", "lost_to", "loss_note")}),
         (_("Untouched loss"), {"fields": ("is_untouched_loss", "untouched_cause")}),
