@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.api import views
+from analytics.api import forecast, views
 
 urlpatterns = [
     path("funnel/", views.FunnelView.as_view(), name="api-analytics-funnel"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("untouched/", views.UntouchedView.as_view(), name="api-analytics-untouched"),
     path("attainment/", views.AttainmentView.as_view(), name="api-analytics-attainment"),
     path("territory/", views.TerritoryView.as_view(), name="api-analytics-territory"),
+    path("forecast/", forecast.ForecastView.as_view(), name="api-analytics-forecast"),
 ]
