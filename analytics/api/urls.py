@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.api import forecast, views
+from analytics.api import changes, forecast, views
 
 urlpatterns = [
     path("funnel/", views.FunnelView.as_view(), name="api-analytics-funnel"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("attainment/", views.AttainmentView.as_view(), name="api-analytics-attainment"),
     path("territory/", views.TerritoryView.as_view(), name="api-analytics-territory"),
     path("forecast/", forecast.ForecastView.as_view(), name="api-analytics-forecast"),
+    path("changes/", changes.ChangesView.as_view(), name="api-analytics-changes"),
 ]
