@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.api import changes, forecast, views
+from analytics.api import changes, forecast, views, winloss
 
 urlpatterns = [
     path("funnel/", views.FunnelView.as_view(), name="api-analytics-funnel"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("territory/", views.TerritoryView.as_view(), name="api-analytics-territory"),
     path("forecast/", forecast.ForecastView.as_view(), name="api-analytics-forecast"),
     path("changes/", changes.ChangesView.as_view(), name="api-analytics-changes"),
+    path("winloss/", winloss.WinLossView.as_view(), name="api-analytics-winloss"),
 ]

@@ -25,7 +25,11 @@ class OpportunityChange(FieldChange):
     class Meta(FieldChange.Meta):
         verbose_name = _("opportunity change")
         verbose_name_plural = _("opportunity changes")
-        indexes = [models.Index(fields=["opportunity", "-at", "-id"], name="oppchange_opportunity_at_idx")]
+        indexes = [
+            models.Index(fields=["opportunity", "-at", "-id"], name="oppchange_opportunity_at_idx"),
+            # What changed since a day (analytics/selectors/changes.py), newest first.
+            models.Index(fields=["at"], name="oppchange_at_idx"),
+        ]
 
 
 class TargetChange(FieldChange):
