@@ -181,6 +181,7 @@ class OpportunityEditForm(VersionForm):
     forecast_category = forms.ChoiceField(
         label=_("Forecast category"),
         choices=Opportunity.ForecastCategory.choices,
+        required=False,  # left out (an older page): unchanged
         help_text=_("Commit: you are sure it closes by its date. Best case: it could. Omitted: leave it out."),
     )
     competitors = forms.ModelMultipleChoiceField(

@@ -321,7 +321,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 source=data["source"],
                 competitors=list(data["competitors"]),
                 change_reason=data.get("change_reason", ""),
-                **({"forecast_category": data["forecast_category"]} if "forecast_category" in data else {}),
+                **({"forecast_category": data["forecast_category"]} if data.get("forecast_category") else {}),
             )
         except SalesFlowError as error:
             add_service_error(form, error)
