@@ -6,9 +6,11 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from pipeline.models import Pipeline, Stage, StageCriterion
+from pipeline.models import Opportunity, Pipeline, Stage, StageCriterion
 from pipeline.process_templates import TEMPLATES
+from tests.factories import OpportunityFactory, default_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +93,26 @@ def test_the_migration_does_not_read_the_live_templates(migration):
     source = Path(migration.__file__).read_text(encoding="utf-8")
 
     assert "pipeline.process_templates" not in source
+
+
+def test_the_forecast_migration_sets_stage_defaults_and_fills_open_opportunities_only():
+    Stage.objects.update(forecast_category="pipeline")  # as 0006 finds them right after adding the column
+    at_commit = OpportunityFactory(stage=default_stage("commit"))
+    at_propose = OpportunityFactory(stage=default_stage("propose"))
+    lost = OpportunityFactory(
+        stage=default_stage("commit"), status="lost", loss_reason="price", closed_at=timezone.now()
+    )
+    Opportunity.objects.update(forecast_category="pipeline")
+
+    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0006_forecast_categories"))
+    FORECAST_MIGRATION.set_stage_defaults(state.apps, None)
+
+    assert dict(Stage.objects.filter(pipeline__code="b2b").values_list("code", "forecast_category")) == {
+        s["code"]: s["forecast_category"] for s in TEMPLATES["b2b"]["stages"]
+    }
+    categories = dict(Opportunity.objects.values_list("pk", "forecast_category"))
+    assert (categories[at_commit.pk], categories[at_propose.pk], categories[lost.pk]) == (
+        "commit",
+        "best_case",
+        "pipeline",
+    )
