@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from pipeline.models import (
+    ForecastCall,
+    ForecastCallChange,
     Opportunity,
     OpportunityChange,
     Pipeline,
@@ -328,4 +330,23 @@ class TargetChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("field",)
     list_select_related = ("target__owner_user", "target__owner_team", "by")
     search_fields = ("target__owner_user__username", "target__owner_team__name", "field")
+    date_hierarchy = "at"
+
+
+@admin.register(ForecastCall)
+class ForecastCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Calls are made through the forecast API, which checks who may call whom and records each change."""
+
+    list_display = ("owner_user", "period_type", "period_start", "amount", "called_by", "called_at")
+    list_filter = ("period_type",)
+    list_select_related = ("owner_user", "called_by")
+    search_fields = ("owner_user__username", "owner_user__last_name")
+
+
+@admin.register(ForecastCallChange)
+class ForecastCallChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "call", "field", "old", "new", "by")
+    list_filter = ("field",)
+    list_select_related = ("call__owner_user", "by")
+    search_fields = ("call__owner_user__username", "field")
     date_hierarchy = "at"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -9,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from analytics.api.views import MONEY, PAGE_PARAMETERS, CountedPagination, PageLinksSerializer, ScopeQuery, _query
 from analytics.selectors.forecast import (
     FORECAST_PERIOD_TYPES,
@@ -18,9 +20,10 @@ from analytics.selectors.forecast import (
     forecast_rows,
     forecast_totals,
 )
-from core.api import LocalizedViewMixin
+from core.api import IdempotentPostMixin, LocalizedViewMixin
 from core.calendar import today
 from pipeline.models import SalesTarget
+from pipeline.services.forecast_calls import record_forecast_call
 
 
 class ForecastQuery(ScopeQuery):
@@ -70,6 +73,11 @@ class ForecastNumbersSerializer(serializers.Serializer):
     gap = serializers.DecimalField(
         **MONEY, allow_null=True, help_text=_("max(0, target − won − commit); null without a target.")
     )
+    call = serializers.DecimalField(
+        **MONEY,
+        allow_null=True,
+        help_text=_("The manager's call of what will close in the period; null when nobody made one."),
+    )
 
 
 class ForecastRowSerializer(ForecastNumbersSerializer):
@@ -113,3 +121,53 @@ class ForecastView(LocalizedViewMixin, APIView):
             "totals": totals,
         }
         return Response(ForecastSerializer(body).data)
+
+
+class ForecastCallInput(serializers.Serializer):
+    owner = serializers.IntegerField(min_value=1, help_text=_("User id of the rep whose period you call."))
+    period_type = serializers.ChoiceField(choices=FORECAST_PERIOD_TYPES, help_text=_("month, quarter or year."))
+    year = serializers.IntegerField(min_value=1900, max_value=2999)
+    period = serializers.IntegerField(
+        min_value=1, max_value=12, help_text=_("Month 1–12 or quarter 1–4 of the year (1 for a year).")
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, help_text=_("Amount in CNY."))
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["period"] > PERIODS_PER_YEAR[attrs["period_type"]]:
+            raise serializers.ValidationError(
+                {"period": _("A year has %(count)d such periods.") % {"count": PERIODS_PER_YEAR[attrs["period_type"]]}}
+            )
+        return attrs
+
+
+class ForecastCallSerializer(serializers.Serializer):
+    owner = serializers.IntegerField(source="owner_user_id")
+    period_type = serializers.CharField()
+    period_start = serializers.DateField()
+    amount = serializers.DecimalField(**MONEY)
+    note = serializers.CharField()
+    called_by = serializers.IntegerField(source="called_by_id")
+    called_at = serializers.DateTimeField()
+
+
+class ForecastCallView(LocalizedViewMixin, IdempotentPostMixin, APIView):
+    """A manager's (or director's) own call of what a rep will close in a period, shown beside the rep's forecast;
+    sending it again changes it, and every change is kept in its history. A rep you cannot see answers 404."""
+
+    @extend_schema(tags=["analytics"], request=ForecastCallInput, responses=ForecastCallSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = ForecastCallInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        owner = get_object_or_404(User.objects.visible_to(request.user), pk=data["owner"])
+        start, _end = forecast_period(period_type=data["period_type"], year=data["year"], period=data["period"])
+        call = record_forecast_call(
+            called_by=request.user,
+            owner=owner,
+            period_type=data["period_type"],
+            period_start=start,
+            amount=data["amount"],
+            note=data.get("note", ""),
+        )
+        return Response(ForecastCallSerializer(call).data)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("attainment/", views.AttainmentView.as_view(), name="api-analytics-attainment"),
     path("territory/", views.TerritoryView.as_view(), name="api-analytics-territory"),
     path("forecast/", forecast.ForecastView.as_view(), name="api-analytics-forecast"),
+    path("forecast/calls/", forecast.ForecastCallView.as_view(), name="api-analytics-forecast-calls"),
     path("changes/", changes.ChangesView.as_view(), name="api-analytics-changes"),
     path("winloss/", winloss.WinLossView.as_view(), name="api-analytics-winloss"),
 ]

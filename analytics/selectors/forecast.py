@@ -18,7 +18,7 @@ from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Sub
 from accounts.models import Team, User
 from analytics.selectors._common import _money
 from core.calendar import day_start, period_end
-from pipeline.models import Opportunity, SalesTarget
+from pipeline.models import ForecastCall, Opportunity, SalesTarget
 
 FORECAST_PERIOD_TYPES = ("month", "quarter", "year")
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
@@ -32,6 +32,7 @@ class ForecastNumbers:
     commit: Decimal
     best_case: Decimal
     pipeline: Decimal
+    call: Decimal | None  # the manager's call; None: nobody called it (for the totals: no rep's period)
 
     @property
     def gap(self) -> Decimal | None:
@@ -64,8 +65,8 @@ def forecast_owners(
     *, viewer: User, period_type: str, start: date, end: date, owner: User | None = None, team: Team | None = None
 ) -> QuerySet[User]:
     """The reps in the forecast (active users the viewer sees, directors left out unless named as `owner`), each
-    annotated with its target and its won, commit, best-case and pipeline amounts for the period [start, end];
-    unevaluated, ordered by username, so a paginator cuts it in SQL: one GROUP BY query per page.
+    annotated with its target, its manager's call and its won, commit, best-case and pipeline amounts for the period
+    [start, end]; unevaluated, ordered by username, so a paginator cuts it in SQL: one GROUP BY query per page.
 
     The join to opportunities is filtered before it is grouped (a FilteredRelation): only the rep's opportunities
     won in the period or open, forecast and expected to close in it, are read."""
@@ -80,9 +81,9 @@ def forecast_owners(
         opportunities__expected_close_date__lte=end,
         opportunities__forecast_category__in=CATEGORY_AMOUNTS,
     )
-    target = SalesTarget.objects.filter(
-        owner_user=OuterRef("pk"), period_type=period_type, period_start=start
-    ).order_by()
+    period = {"owner_user": OuterRef("pk"), "period_type": period_type, "period_start": start}
+    target = SalesTarget.objects.filter(**period).order_by()
+    call = ForecastCall.objects.filter(**period).order_by()
     named = Q(pk=owner.pk) if owner is not None else ~Q(role=User.Role.DIRECTOR)
     users = User.objects.visible_to(viewer).filter(named, Q(team=team) if team is not None else Q(), is_active=True)
     amounts = {
@@ -93,6 +94,7 @@ def forecast_owners(
         users.annotate(forecast=FilteredRelation("opportunities", condition=in_period))
         .annotate(
             target=Subquery(target.values("amount")[:1]),
+            call=Subquery(call.values("amount")[:1]),
             won=Sum("forecast__amount", filter=Q(forecast__status=Opportunity.Status.WON), default=0),
             **amounts,
         )
@@ -111,6 +113,7 @@ def forecast_rows(owners: list[User]) -> list[ForecastRow]:
             commit=_money(user.commit),
             best_case=_money(user.best_case),
             pipeline=_money(user.pipeline),
+            call=None if user.call is None else _money(user.call),
         )
         for user in owners
     ]
@@ -122,6 +125,8 @@ def forecast_totals(owners: QuerySet[User]) -> ForecastTotals:
         owners=Count("pk"),
         targets=Count("target"),
         target_sum=Sum("target"),
+        calls=Count("call"),
+        call_sum=Sum("call"),
         won_sum=Sum("won"),
         **{f"{name}_sum": Sum(name) for name in CATEGORY_AMOUNTS},
     )
@@ -132,4 +137,5 @@ def forecast_totals(owners: QuerySet[User]) -> ForecastTotals:
         commit=_money(sums["commit_sum"]),
         best_case=_money(sums["best_case_sum"]),
         pipeline=_money(sums["pipeline_sum"]),
+        call=_money(sums["call_sum"]) if sums["calls"] else None,
     )

@@ -66,7 +66,7 @@ def company(org, now):
     won(owner=org.rep_b1, amount="600000", closed_at=at(2026, 5, 2))
 
 
-def row(owner, target, won_, commit, best_case, pipeline, gap) -> dict:
+def row(owner, target, won_, commit, best_case, pipeline, gap, call=None) -> dict:
     money = lambda v: None if v is None else f"{Decimal(v):.2f}"  # noqa: E731
     return {
         "owner": owner.pk,
@@ -77,6 +77,7 @@ def row(owner, target, won_, commit, best_case, pipeline, gap) -> dict:
         "best_case": money(best_case),
         "pipeline": money(pipeline),
         "gap": money(gap),
+        "call": money(call),
     }
 
 
@@ -96,6 +97,7 @@ def test_a_manager_sees_each_of_their_reps_and_the_totals(org, company):
         "best_case": "150000.00",
         "pipeline": "80000.00",
         "gap": "450000.00",
+        "call": None,
     }
     assert body["count"] == 3
 
