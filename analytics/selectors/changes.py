@@ -52,8 +52,13 @@ class ChangeRow:
 
 
 def _stage_events(scope: Q, since: datetime) -> QuerySet[StageChange]:
+    # A win's steps share their moment with its step into after-sales; `changed_at__gte` repeats what that implies so
+    # the planner reads only the recent rows for this check too (else it hashes the whole table).
     win_step = StageChange.objects.filter(
-        opportunity=OuterRef("opportunity"), changed_at=OuterRef("changed_at"), to_stage__is_after_sales=True
+        opportunity=OuterRef("opportunity"),
+        changed_at=OuterRef("changed_at"),
+        changed_at__gte=since,
+        to_stage__is_after_sales=True,
     )
     return (
         StageChange.objects.filter(scope, changed_at__gte=since, is_backfill=False)
