@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pipeline.models import Visit, VisitWeekComment
-from pipeline.selectors.planning import plan_adherence, visit_plan_week
+from pipeline.selectors.planning import plan_adherence, plan_adherence_by_owner, visit_plan_week
 from tests.factories import AccountFactory, ContactFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +64,18 @@ def test_plan_adherence_counts_the_visits_planned_for_the_week_in_one_query(rep_
     assert (adherence.planned, adherence.done, adherence.cancelled, adherence.open) == (6, 3, 1, 2)
     assert adherence.rate == 0.5
     assert adherence.percent == 50
+
+
+def test_adherence_by_owner_of_one_team_counts_only_its_people(rep_a1_week, django_assert_num_queries):
+    org = rep_a1_week
+    VisitFactory(account=AccountFactory(owner=org.rep_b1), planned_at=at(18, 9))  # team B's
+
+    with django_assert_num_queries(1):
+        team_a = plan_adherence_by_owner(viewer=org.director, week_start=WEEK, team=org.team_a)
+    everyone = plan_adherence_by_owner(viewer=org.director, week_start=WEEK)
+
+    assert {pk: a.planned for pk, a in team_a.items()} == {org.rep_a1.pk: 6, org.rep_a2.pk: 1}
+    assert {pk: a.planned for pk, a in everyone.items()} == {org.rep_a1.pk: 6, org.rep_a2.pk: 1, org.rep_b1.pk: 1}
 
 
 def test_plan_adherence_of_a_week_with_nothing_planned_is_undefined(org):
