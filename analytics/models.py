@@ -51,6 +51,7 @@ class AccountValue(models.Model):
         EXPLICIT = "explicit", _("Explicit estimate")
         INSTALLED_BASE = "installed_base", _("Installed base")
         EMPLOYEES = "employees", _("Employees × industry spend")
+        CURRENT_VALUE = "current_value", _("Current value (the estimate was lower)")
 
     class CustomerType(models.TextChoices):
         OURS = "ours", _("Our installed base only")
