@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.forms import TodoCloseDateForm, TodoDoneForm, TodoRescheduleForm
+from analytics.models import JobRun
+from analytics.selectors.coverage import stale_opportunities_page, untouched_accounts_page
 from analytics.selectors.todo import todo_list
 from core.calendar import user_day
 from core.errors import SalesFlowError
@@ -117,3 +119,40 @@ def close_date(request: HttpRequest, pk: int) -> HttpResponse:
     except SalesFlowError as error:
         return _answer(request, error=str(error.message), form_key=key, form=form)
     return _answer(request, done=_("Expected close date updated."))
+
+
+FLAG_LIST_PER_PAGE = 25
+
+
+@login_required
+@require_GET
+def stale_list(request: HttpRequest) -> HttpResponse:
+    """Every stale opportunity the user sees, longest idle first, FLAG_LIST_PER_PAGE a page (the to-do's full
+    list)."""
+    day, _end = user_day(request.user)
+    context = {
+        "kind": "stale",
+        "page_obj": stale_opportunities_page(
+            viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
+        ),
+        "computed_at": JobRun.objects.filter(job=JobRun.STALE).values_list("computed_at", flat=True).first(),
+        "show_owner": not request.user.is_rep,
+    }
+    return render(request, "analytics/todo_flags.html", context)
+
+
+@login_required
+@require_GET
+def untouched_list(request: HttpRequest) -> HttpResponse:
+    """Every untouched target account the user sees, in visit-priority order, FLAG_LIST_PER_PAGE a page (the
+    to-do's full list)."""
+    day, _end = user_day(request.user)
+    context = {
+        "kind": "untouched",
+        "page_obj": untouched_accounts_page(
+            viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
+        ),
+        "computed_at": JobRun.objects.filter(job=JobRun.UNTOUCHED).values_list("computed_at", flat=True).first(),
+        "show_owner": not request.user.is_rep,
+    }
+    return render(request, "analytics/todo_flags.html", context)

@@ -281,3 +281,43 @@ def test_every_page_loads_the_badge_after_rendering_at_no_query_of_its_own(clien
     html = client.get(reverse("pipeline:visit_list")).content.decode()
 
     assert f'hx-get="{reverse("analytics:due_badge")}"' in html and 'hx-trigger="load"' in html
+
+
+# The full lists of the nightly flags -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_stale_list_pages_what_the_viewer_sees_in_the_same_queries(client, org, django_assert_num_queries, count):
+    JobRun.objects.create(job=JobRun.STALE)
+    for i in range(count):
+        StaleFlag.objects.create(
+            opportunity=OpportunityFactory(owner=org.rep_a1, name=f"停滞{i:02d}"),
+            last_activity_at=NOW - timedelta(days=60 + i),
+        )
+    StaleFlag.objects.create(opportunity=OpportunityFactory(owner=org.rep_b1, name="别人的"))
+    client.force_login(org.manager_a)
+    client.get(reverse("analytics:todo_stale"))
+
+    with django_assert_num_queries(5):  # session, user, the flag run, the count, the page
+        html = client.get(reverse("analytics:todo_stale")).content.decode()
+
+    assert html.count("data-opportunity=") == min(count, 25) and "别人的" not in html
+    assert html.index(f"停滞{count - 1:02d}") < html.index(f"停滞{count - 2:02d}")  # longest idle first
+
+
+def test_the_untouched_list_says_not_computed_yet_before_the_first_run(client, org):
+    client.force_login(org.rep_a1)
+
+    html = client.get(reverse("analytics:todo_untouched")).content.decode()
+
+    assert "data-not-computed" in html
+
+
+def test_home_links_a_cut_stale_list_to_its_full_list(client, org):
+    JobRun.objects.create(job=JobRun.STALE)
+    for _ in range(6):
+        StaleFlag.objects.create(opportunity=OpportunityFactory(owner=org.rep_a1))
+
+    html = _home(client, org.rep_a1).content.decode()
+
+    assert reverse("analytics:todo_stale") in html and 'data-count="stale">6<' in html
