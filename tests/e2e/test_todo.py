@@ -58,3 +58,23 @@ def test_a_rep_completes_an_overdue_visit_from_the_home_to_do(browser, live_serv
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     finally:
         context.close()
+
+
+def test_a_rep_finds_the_calendar_address_on_the_settings_page_and_replaces_it(page, live_server):
+    rep = make_user(username="rep_calendar", role="rep", email="rep@example.com")
+    VisitFactory(owner=rep, account=AccountFactory(owner=rep), planned_at=timezone.now() + timedelta(days=1))
+    sign_in(page, rep)
+
+    page.get_by_role("link", name="我的设置").click()
+    old_url = page.locator("[data-calendar-feed]").input_value()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "profile-desktop.png"), full_page=True)
+    assert old_url.startswith(live_server.url + "/calendar/") and old_url.endswith(".ics")
+    assert page.request.get(old_url).text().count("BEGIN:VEVENT") == 1
+
+    page.get_by_role("button", name="生成新地址").click()
+
+    new_url = page.locator("[data-calendar-feed]").input_value()
+    assert new_url != old_url and page.locator(".messages").inner_text() != ""
+    assert page.request.get(old_url).status == 404
+    assert page.request.get(new_url).status == 200
