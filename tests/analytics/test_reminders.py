@@ -191,3 +191,37 @@ def test_the_profile_page_needs_a_signed_in_user(client):
     response = client.get(reverse("profile"))
 
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_a_failed_send_stays_failed_and_the_next_tick_sends_it(rep, settings):
+    from smtplib import SMTPException
+
+    settings.EMAIL_BACKEND = "tests.analytics.test_digest_delivery.FailingBackend"
+    now = datetime(2026, 5, 20, 8, 5, tzinfo=SHANGHAI)
+
+    with pytest.raises(SMTPException):
+        send_daily_reminder(user_id=rep.pk, day=DAY, now=now)
+
+    delivery = ReminderDelivery.objects.get(user=rep, day=DAY)
+    assert (delivery.status, delivery.attempts, mail.outbox) == ("failed", 1, [])
+    assert reminders_due(now=now + timedelta(minutes=15)) == [(rep.pk, DAY)]  # failed: picked again
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_daily_reminder(user_id=rep.pk, day=DAY, now=now + timedelta(minutes=15)) is True
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(mail.outbox)) == ("sent", 2, 1)
+    assert reminders_due(now=now + timedelta(minutes=30)) == []
+
+
+def test_the_command_sends_what_is_due_once(rep):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with time_machine.travel(datetime(2026, 5, 20, 9, 0, tzinfo=SHANGHAI), tick=False):
+        call_command("send_reminders", stdout=out)
+        call_command("send_reminders", stdout=out)
+
+    assert len(mail.outbox) == 1
+    assert out.getvalue().splitlines() == ["已发送 1 封提醒，0 封失败", "已发送 0 封提醒，0 封失败"]
