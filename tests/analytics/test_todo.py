@@ -121,10 +121,16 @@ def test_home_shows_the_to_do_first_with_its_counts_and_links(client, todo_data)
 def test_home_links_to_the_full_list_when_a_list_is_cut(client, org):
     for hours in range(1, 8):
         _visit(org.rep_a1, -hours)
+        OpportunityFactory(owner=org.rep_a1, expected_close_date=TODAY - timedelta(days=hours))
 
     html = _home(client, org.rep_a1).content.decode()
+    past_close = f"/opportunities/?status=open&amp;close_to={(TODAY - timedelta(days=1)).isoformat()}&amp;sort=close"
 
-    assert f"/visits/?status=planned&amp;date_to={TODAY.isoformat()}" in html
+    assert past_close in html
+    listed = client.get(past_close.replace("&amp;", "&"))
+    assert listed.status_code == 200 and listed.context["page_obj"].paginator.count == 7
+
+    assert f"/visits/?status=planned&amp;date_to={TODAY.isoformat()}&amp;owner={org.rep_a1.pk}" in html
 
 
 def test_home_says_not_computed_yet_until_the_nightly_flags_ran_and_none_after(client, org):
