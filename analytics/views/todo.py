@@ -43,8 +43,8 @@ def due_badge(request: HttpRequest) -> HttpResponse:
     return render(request, "shared/due_badge.html", _badge_context(request))
 
 
-def _answer(request: HttpRequest, *, done: str = "", error: str = "", form_key: str = "", form=None) -> HttpResponse:
-    """The to-do redrawn with a notice (htmx), or a redirect home with the same message."""
+def _answer(request: HttpRequest, *, done: str = "", error: str = "") -> HttpResponse:
+    """The to-do redrawn with a notice or the refusal (htmx), or a redirect home with the same message."""
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -55,8 +55,7 @@ def _answer(request: HttpRequest, *, done: str = "", error: str = "", form_key: 
         "todo": todo_list(viewer=request.user),
         "todo_notice": done,
         "todo_error": error,
-        "todo_error_key": form_key,
-        "todo_form": form,
+        "show_owner": not request.user.is_rep,
         "badge_oob": True,
         **_badge_context(request),
     }
@@ -75,13 +74,12 @@ def visit_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Marks a planned visit of the user's side done now with its outcome (complete_visit)."""
     visit = get_object_or_404(Visit.objects.editable_by(request.user), pk=pk)
     form = TodoDoneForm(request.POST, prefix=f"done-{pk}")
-    key = f"done-{pk}"
     if not form.is_valid():
-        return _answer(request, error=_first_error(form), form_key=key, form=form)
+        return _answer(request, error=_first_error(form))
     try:
         complete_visit(visit=visit, completed_by=request.user, summary=form.cleaned_data["summary"])
     except SalesFlowError as error:
-        return _answer(request, error=str(error.message), form_key=key, form=form)
+        return _answer(request, error=str(error.message))
     return _answer(request, done=_("Visit completed."))
 
 
@@ -91,13 +89,12 @@ def visit_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     """Moves a planned visit of the user's side to a new time, today or later (update_visit)."""
     visit = get_object_or_404(Visit.objects.editable_by(request.user), pk=pk)
     form = TodoRescheduleForm(request.POST, prefix=f"move-{pk}")
-    key = f"move-{pk}"
     if not form.is_valid():
-        return _answer(request, error=_first_error(form), form_key=key, form=form)
+        return _answer(request, error=_first_error(form))
     try:
         update_visit(visit=visit, changed_by=request.user, planned_at=form.cleaned_data["planned_at"])
     except SalesFlowError as error:
-        return _answer(request, error=str(error.message), form_key=key, form=form)
+        return _answer(request, error=str(error.message))
     return _answer(request, done=_("Visit rescheduled."))
 
 
@@ -107,9 +104,8 @@ def close_date(request: HttpRequest, pk: int) -> HttpResponse:
     """Sets a new expected close date on an opportunity (update_opportunity, which records the change)."""
     opportunity = get_object_or_404(Opportunity.objects.visible_to(request.user), pk=pk)
     form = TodoCloseDateForm(request.POST, prefix=f"close-{pk}")
-    key = f"close-{pk}"
     if not form.is_valid():
-        return _answer(request, error=_first_error(form), form_key=key, form=form)
+        return _answer(request, error=_first_error(form))
     try:
         update_opportunity(
             opportunity=opportunity,
@@ -117,7 +113,7 @@ def close_date(request: HttpRequest, pk: int) -> HttpResponse:
             expected_close_date=form.cleaned_data["expected_close_date"],
         )
     except SalesFlowError as error:
-        return _answer(request, error=str(error.message), form_key=key, form=form)
+        return _answer(request, error=str(error.message))
     return _answer(request, done=_("Expected close date updated."))
 
 

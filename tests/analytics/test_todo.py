@@ -186,6 +186,21 @@ def test_done_from_htmx_answers_the_to_do_with_new_counts_and_the_badge(client, 
     assert 'id="due-badge"' in html and 'hx-swap-oob="outerHTML"' in html and 'data-due="6"' in html
 
 
+def test_a_manager_completing_a_reps_visit_in_place_still_sees_whose_items_they_are(client, todo_data):
+    visit = todo_data.a2_visit
+    client.force_login(todo_data.manager_a)
+
+    response = client.post(
+        reverse("analytics:todo_visit_done", args=[visit.pk]),
+        {f"done-{visit.pk}-summary": "经理代为记录"},
+        headers={"HX-Request": "true"},
+    )
+
+    html = response.content.decode()
+    assert 'data-count="overdue-visits">4<' in html
+    assert todo_data.rep_a1.display_name in html and "home-list__side" in html
+
+
 def test_done_without_a_summary_is_refused_and_writes_nothing(client, todo_data):
     visit = todo_data.overdue[0]
     client.force_login(todo_data.rep_a1)
