@@ -117,7 +117,7 @@ class UserAdmin(DjangoUserAdmin):
     form = SalesFlowUserChangeForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("SalesFlow"), {"fields": ("role", "team", "language", "time_zone", "digest_opt_out")}),
+        (_("SalesFlow"), {"fields": ("role", "team", "language", "time_zone", "digest_opt_out", "reminder_opt_out")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

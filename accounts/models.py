@@ -100,6 +100,9 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     digest_opt_out = models.BooleanField(_("opted out of the weekly digest"), default=False)
+    reminder_opt_out = models.BooleanField(_("opted out of the daily reminder"), default=False)
+    # The secret of the user's calendar feed URL (/calendar/<token>.ics); empty until first shown, replaced on request.
+    calendar_token = models.CharField(_("calendar feed token"), max_length=64, unique=True, null=True, blank=True)
 
     objects = SalesFlowUserManager()
 

@@ -116,6 +116,11 @@ class Opportunity(models.Model):
             models.Index(fields=["created_at"], name="opp_created_idx"),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
+            # The to-do's open opportunities past their expected close date, most overdue first.
+            models.Index(
+                fields=["owner", "expected_close_date"], condition=Q(status="open"), name="opp_open_owner_close_idx"
+            ),
+            models.Index(fields=["expected_close_date"], condition=Q(status="open"), name="opp_open_close_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
