@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0006_snapshot_rows_without_foreign_key_checks'),
+        ("analytics", "0006_snapshot_rows_without_foreign_key_checks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accountvalue',
-            name='pv_source',
-            field=models.CharField(blank=True, choices=[('explicit', 'Explicit estimate'), ('installed_base', 'Installed base'), ('employees', 'Employees × industry spend'), ('current_value', 'Current value (the estimate was lower)')], max_length=20, verbose_name='PV source'),
+            model_name="accountvalue",
+            name="pv_source",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("explicit", "Explicit estimate"),
+                    ("installed_base", "Installed base"),
+                    ("employees", "Employees × industry spend"),
+                    ("current_value", "Current value (the estimate was lower)"),
+                ],
+                max_length=20,
+                verbose_name="PV source",
+            ),
         ),
     ]
