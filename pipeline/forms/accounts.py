@@ -104,6 +104,18 @@ class ContactForm(forms.ModelForm):
         pass
 
 
+class QuickContactForm(ContactForm):
+    """A contact with the account it belongs to, for adding one from anywhere (the header's quick add)."""
+
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+
+    field_order = ["account", "name", "title", "phone", "buying_role"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.editable_by(user).active().order_by("name")
+
+
 class AccountFilterForm(forms.Form):
     """Search, filters and sort order of the account list (GET)."""
 
