@@ -44,6 +44,8 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = dialog();
     if (!box || event.detail.target.id !== "quick-add-body") return;
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Reswap") === "none") return; // a success: "sf-added" closed the dialog
     closeMenus();
     if (!box.open) box.showModal();
     var first = box.querySelector(".field--error input, .field--error select, .field--error textarea") ||
