@@ -1,33 +1,22 @@
 """The pipeline board in a real browser: drag a card forward, a refused drag, quick add from a column and the header."""
 
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from accounts.models import Contact
-from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion
-from pipeline.process_templates import DEFAULT_PIPELINE, install_pipeline
+from pipeline.models import Opportunity, StageChange
 from tests.e2e.conftest import make_user, sign_in
+from tests.e2e.helpers import install_default_pipeline, shot
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(settings.BASE_DIR) / "test-results" / "screenshots"
-
 
 @pytest.fixture(autouse=True)
 def default_pipeline(db):
-    """The default pipeline its data migration installs (a transactional test empties every table after it)."""
-    return install_pipeline(DEFAULT_PIPELINE, pipeline_model=Pipeline, stage_model=Stage, criterion_model=StageCriterion)
-
-
-def shot(page, name: str) -> None:
-    """A screenshot to look at (not a failure): test-results/screenshots/<name>.png."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    return install_default_pipeline()
 
 
 def column(page, code: str):
