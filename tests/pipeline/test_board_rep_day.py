@@ -9,13 +9,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Contact
-from pipeline.models import Opportunity, StageChange
+from pipeline.models import Opportunity, StageChange, Visit
 from pipeline.selectors.opportunities import OpportunityFilters, board_columns
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage
 
 BOARD = reverse("pipeline:board")
 CREATE = reverse("pipeline:opportunity_create")
 CONTACT = reverse("accounts:contact_quick_create")
+PLAN = reverse("pipeline:visit_plan_create")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -235,6 +236,7 @@ def test_the_header_offers_quick_add_of_an_opportunity_a_contact_and_a_visit(cli
     menu = html.split("data-quick-add-menu", 1)[1].split("</details>", 1)[0]
     assert f'hx-get="{CREATE}?dialog=1"' in menu
     assert f'hx-get="{CONTACT}?dialog=1"' in menu
+    assert f'hx-get="{PLAN}?dialog=1"' in menu
     assert f'href="{reverse("pipeline:visit_log")}"' in menu
     assert '<dialog id="quick-add"' in html
 
@@ -328,3 +330,34 @@ def test_a_contact_quick_add_without_javascript_redirects_to_the_account(client,
 
     assert response.status_code == 302
     assert response["Location"] == account.get_absolute_url()
+
+
+def test_a_visit_is_quick_planned_at_an_account_chosen_in_the_dialog(client, org):
+    account = AccountFactory(owner=org.rep_a1, name="苏州新区店")
+    AccountFactory(owner=org.rep_b1, name="别队客户")
+    client.force_login(org.rep_a1)
+
+    form = client.get(PLAN, {"dialog": "1"}, **HTMX).content.decode()
+    response = client.post(
+        f"{PLAN}?dialog=1", {"account": account.pk, "planned_at": "2031-03-04T10:00", "kind": "visit"}, **HTMX
+    )
+
+    assert "苏州新区店" in form
+    assert "别队客户" not in form
+    assert 'name="contact"' not in form
+    visit = Visit.objects.get()
+    assert (visit.account, visit.owner, visit.status) == (account, org.rep_a1, "planned")
+    triggers = json.loads(response["HX-Trigger"])
+    assert triggers["sf-added"] == {"kind": "visit", "pk": visit.pk, "url": visit.get_absolute_url()}
+
+
+def test_a_quick_planned_visit_at_an_account_the_user_may_not_see_answers_404(client, org):
+    account = AccountFactory(owner=org.rep_b1)
+    client.force_login(org.rep_a1)
+
+    response = client.post(
+        f"{PLAN}?dialog=1", {"account": account.pk, "planned_at": "2031-03-04T10:00", "kind": "visit"}, **HTMX
+    )
+
+    assert response.status_code == 404
+    assert not Visit.objects.exists()
