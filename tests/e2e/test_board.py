@@ -9,7 +9,7 @@ from accounts.models import Contact
 from pipeline.models import Opportunity, StageChange
 from tests.e2e.conftest import make_user, sign_in
 from tests.e2e.helpers import install_default_pipeline, shot
-from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage
+from tests.factories import AccountFactory, OpportunityFactory, TeamFactory, VisitFactory, default_stage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -129,3 +129,30 @@ def test_the_board_on_a_phone_scrolls_sideways_inside_the_board_only(phone_page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator(".board__scroller").evaluate("el => el.scrollWidth > el.clientWidth")
     shot(page, "board-phone")
+
+
+def test_a_managers_long_board_scrolls_inside_the_window_with_the_stage_headers_stuck_on_top(page):
+    team = TeamFactory(name="华南")
+    manager = make_user(username="mgr_board", role="manager", team=team)
+    team.manager = manager
+    team.save()
+    rep = make_user(username="rep_board_many", role="rep", team=team)
+    OpportunityFactory.create_batch(15, owner=rep, stage=default_stage("prep"))
+    OpportunityFactory.create_batch(5, owner=manager, stage=default_stage("prep"))
+    sign_in(page, manager)
+
+    page.goto(f"{page.base_url}/pipeline/board/?team={team.pk}&owner={rep.pk}")
+
+    scroller = page.locator(".board__scroller")
+    expect(page.locator(".board-column").first.locator(".board-card")).to_have_count(15)
+    assert page.evaluate("document.documentElement.scrollHeight") <= 900 + 200  # the page is about one window tall
+    scroller.evaluate("el => { el.scrollTop = 600; }")
+    header = page.locator(".board-column__header").first
+    top = header.evaluate(
+        "h => h.getBoundingClientRect().top - h.closest('.board__scroller').getBoundingClientRect().top"
+    )
+    assert abs(top) <= 1  # stuck to the top of the scroll box
+    last_top = page.locator(".board-column__header").nth(2).evaluate("h => h.getBoundingClientRect().top")
+    assert abs(last_top - header.evaluate("h => h.getBoundingClientRect().top")) <= 1  # an empty column's too
+    expect(header).to_contain_text("15")
+    shot(page, "board-manager-sticky-desktop")
