@@ -338,7 +338,10 @@ def visit_plan(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def visit_week_comment(request: HttpRequest) -> HttpResponse:
-    """Adds the manager's (or a director's) comment on a rep's week; a rep may not comment."""
+    """Adds the manager's (or a director's) comment on a rep's week; a rep may not comment.
+
+    htmx gets the comments section back; without JavaScript the answer is a redirect to the week plan either way.
+    """
     rep_id = request.POST.get("rep", "")
     if not rep_id.isdigit():
         raise Http404
@@ -357,6 +360,9 @@ def visit_week_comment(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Comment added."))
                 return redirect(_plan_url(rep=rep, week_start=week_start))
             form = WeekCommentForm()
+    if not request.htmx:  # POST-redirect-GET: the refusal as a message on the week plan
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(_plan_url(rep=rep, week_start=week_start))
     context = {
         "rep": rep,
         "week_start": week_start,
