@@ -105,9 +105,13 @@ class ContactForm(forms.ModelForm):
 
 
 class QuickContactForm(ContactForm):
-    """A contact with the account it belongs to, for adding one from anywhere (the header's quick add)."""
+    """A contact with the account it belongs to, for adding one from anywhere (the header's quick add): the few
+    fields a rep knows on the spot; the rest is filled in on the account page."""
 
     account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+
+    class Meta(ContactForm.Meta):
+        fields = ["name", "title", "phone", "buying_role"]
 
     field_order = ["account", "name", "title", "phone", "buying_role"]
 

@@ -78,6 +78,8 @@ def _board_context(
         "card_error": card_error,
         "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
         "can_override": request.user.can_override_exit_criteria,
+        # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
+        "add_here": pipeline is not None and (pipeline.is_default or request.user.is_director),
     }
 
 

@@ -98,7 +98,8 @@ def test_quick_add_of_an_opportunity_from_a_board_column_shows_the_card_in_the_c
     shot(page, "quick-add-card-desktop")
 
 
-def test_quick_add_of_a_contact_from_the_header(page):
+def test_quick_add_of_a_contact_from_the_header_on_a_phone(phone_page):
+    page = phone_page
     rep = make_user(username="rep_contact", role="rep")
     account = AccountFactory(owner=rep, name="宁波博远连锁超市有限公司")
     sign_in(page, rep)
@@ -109,11 +110,13 @@ def test_quick_add_of_a_contact_from_the_header(page):
     expect(dialog).to_be_visible()
     dialog.locator("select[name=account]").select_option(label=account.name)
     dialog.locator("input[name=name]").fill("王采购")
+    shot(page, "quick-add-contact-phone")
     dialog.locator("button[type=submit]").click()
 
     expect(dialog).to_be_hidden()
     expect(page.locator("#toasts .toast")).to_contain_text("王采购")
     assert Contact.objects.get(name="王采购").account == account
+    shot(page, "quick-add-contact-toast-phone")
 
 
 def test_the_board_on_a_phone_scrolls_sideways_inside_the_board_only(phone_page):

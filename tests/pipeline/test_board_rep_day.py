@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Contact
-from pipeline.models import Opportunity, StageChange, Visit
+from pipeline.models import Opportunity, Pipeline, Stage, StageChange, StageCriterion, Visit
+from pipeline.process_templates import TEMPLATES, install_pipeline
 from pipeline.selectors.opportunities import OpportunityFilters, board_columns
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory, default_stage
 
@@ -361,3 +362,18 @@ def test_a_quick_planned_visit_at_an_account_the_user_may_not_see_answers_404(cl
 
     assert response.status_code == 404
     assert not Visit.objects.exists()
+
+
+def test_the_add_link_sits_in_the_first_column_of_a_board_new_opportunities_can_reach(client, org):
+    template = TEMPLATES["dealership"]
+    dealership = install_pipeline(template, pipeline_model=Pipeline, stage_model=Stage, criterion_model=StageCriterion)
+    client.force_login(org.rep_a1)
+
+    default_board = client.get(BOARD).content.decode()
+    other_board = client.get(BOARD, {"pipeline": dealership.pk}).content.decode()
+    client.force_login(org.director)
+    directors_other_board = client.get(BOARD, {"pipeline": dealership.pk}).content.decode()
+
+    assert default_board.count('class="board-column__add"') == 1
+    assert 'class="board-column__add"' not in other_board  # a rep's new opportunity goes to the default pipeline
+    assert f"?dialog=1&amp;pipeline={dealership.pk}" in directors_other_board
