@@ -73,6 +73,14 @@
     var detail = event.detail || {};
     var box = dialog();
     if (box && box.open) box.close();
+    // Elsewhere a section that lists such rows (data-refresh-on-added="contact") is drawn again from this page's URL.
+    document.querySelectorAll("[data-refresh-on-added]").forEach(function (section) {
+      if (!section.id || section.dataset.refreshOnAdded.split(" ").indexOf(detail.kind) < 0) return;
+      if (typeof htmx === "undefined") return;
+      htmx.ajax("GET", window.location.pathname + window.location.search, {
+        target: "#" + section.id, select: "#" + section.id, swap: "outerHTML",
+      });
+    });
     var board = document.getElementById("board");
     if (board && detail.kind === "opportunity" && typeof htmx !== "undefined") {
       htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#board", swap: "outerHTML" })

@@ -103,6 +103,7 @@ def test_quick_add_of_a_contact_from_the_header_on_a_phone(phone_page):
     rep = make_user(username="rep_contact", role="rep")
     account = AccountFactory(owner=rep, name="宁波博远连锁超市有限公司")
     sign_in(page, rep)
+    page.goto(f"{page.base_url}{account.get_absolute_url()}")
 
     page.locator("[data-quick-add-menu] > summary").click()
     page.locator("[data-quick-add-menu]").get_by_role("link", name="联系人").click()
@@ -116,6 +117,7 @@ def test_quick_add_of_a_contact_from_the_header_on_a_phone(phone_page):
     expect(dialog).to_be_hidden()
     expect(page.locator("#toasts .toast")).to_contain_text("王采购")
     assert Contact.objects.get(name="王采购").account == account
+    expect(page.locator("#contacts")).to_contain_text("王采购")  # the new row in place on the account page
     shot(page, "quick-add-contact-toast-phone")
 
 
