@@ -78,6 +78,19 @@ class BoardFilterForm(OpportunityFilterForm):
     def filters(self) -> OpportunityFilters:
         return replace(super().filters(), team=self.cleaned_or_empty("team"))
 
+    def _in_view(self, name: str) -> bool:
+        """Pipeline, team and owner stay in view above the board; a rep's owner choice (only themself) does not."""
+        return name in ("pipeline", "team") or (name == "owner" and not self.viewer.is_rep)
+
+    def view_fields(self) -> list:
+        return [field for field in self.visible_fields() if self._in_view(field.name)]
+
+    def more_fields(self) -> list:
+        return [field for field in self.visible_fields() if not self._in_view(field.name)]
+
+    def more_have_errors(self) -> bool:
+        return any(field.errors for field in self.more_fields())
+
 
 class OpportunityListFilterForm(OpportunityFilterForm):
     SORT_CHOICES = [

@@ -1,6 +1,7 @@
 """The board for a rep's day (issue 12): weighted totals, the team filter, toasts, the refusal once, quick add."""
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -377,3 +378,18 @@ def test_the_add_link_sits_in_the_first_column_of_a_board_new_opportunities_can_
     assert default_board.count('class="board-column__add"') == 1
     assert 'class="board-column__add"' not in other_board  # a rep's new opportunity goes to the default pipeline
     assert f"?dialog=1&amp;pipeline={dealership.pk}" in directors_other_board
+
+
+@pytest.mark.parametrize(
+    ("viewer", "in_view"), [("rep_a1", ["pipeline"]), ("manager_a", ["pipeline", "team", "owner"])]
+)
+def test_whose_board_it_is_stays_in_view_and_the_rarer_filters_fold_away(client, org, viewer, in_view):
+    client.force_login(getattr(org, viewer))
+
+    html = client.get(BOARD).content.decode()
+
+    bar = html.split('<div class="board-view__bar">', 1)[1].split('<details class="board-filters"', 1)[0]
+    folded = html.split('<details class="board-filters"', 1)[1].split("</details>", 1)[0]
+    assert re.findall(r'<select name="(\w+)"', bar) == in_view
+    assert 'name="amount_min"' in folded
+    assert 'name="team"' not in folded
