@@ -54,6 +54,7 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (!(event.target.closest && event.target.closest("[data-quick-add-menu]"))) closeMenus(); // a click elsewhere
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
     var box = dialog();
     if (closer && box && box.contains(closer)) {
