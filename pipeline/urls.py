@@ -51,6 +51,7 @@ account_urlpatterns = (
         path("accounts/<int:pk>/archive/", accounts.account_archive, name="archive"),
         path("accounts/<int:pk>/restore/", accounts.account_restore, name="restore"),
         path("accounts/<int:pk>/contacts/new/", accounts.contact_create, name="contact_create"),
+        path("contacts/new/", accounts.contact_quick_create, name="contact_quick_create"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", accounts.contact_edit, name="contact_edit"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/archive/", accounts.contact_archive, name="contact_archive"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/restore/", accounts.contact_restore, name="contact_restore"),

@@ -104,6 +104,22 @@ class ContactForm(forms.ModelForm):
         pass
 
 
+class QuickContactForm(ContactForm):
+    """A contact with the account it belongs to, for adding one from anywhere (the header's quick add): the few
+    fields a rep knows on the spot; the rest is filled in on the account page."""
+
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+
+    class Meta(ContactForm.Meta):
+        fields = ["name", "title", "phone", "buying_role"]
+
+    field_order = ["account", "name", "title", "phone", "buying_role"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.editable_by(user).active().order_by("name")
+
+
 class AccountFilterForm(forms.Form):
     """Search, filters and sort order of the account list (GET)."""
 

@@ -106,6 +106,19 @@ class VisitPlanForm(AccountVisitForm):
             self.fields["owner"].empty_label = _("Me")
 
 
+class QuickVisitPlanForm(VisitPlanForm):
+    """Planning a visit from the quick-add dialog: the account is chosen in the form; contact and opportunity, which
+    depend on it, are added on the visit's page."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].widget = forms.Select(choices=self.fields["account"].choices)
+        self.fields["account"].queryset = self.fields["account"].queryset.order_by("name")
+        del self.fields["contact"]
+        del self.fields["opportunity"]
+        self.order_fields(["account", "planned_at", "kind", "purpose", "owner"])
+
+
 class VisitCompleteForm(NextVisitMixin, forms.Form):
     """Completing a planned visit: what happened, and optionally the next visit."""
 

@@ -344,3 +344,17 @@ def test_the_plan_page_runs_the_same_number_of_queries_for_ten_times_the_visits(
     assert sum(len(d.visits) for d in response.context["days"]) == 60
     assert len(response.context["comments"]) == 30
     assert Visit.objects.count() == 60
+
+
+def test_an_empty_comment_without_javascript_ends_on_the_week_plan_with_the_reason_as_a_message(client, org):
+    org.manager_a.language = "en"
+    org.manager_a.save(update_fields=["language"])
+    client.force_login(org.manager_a)
+
+    response = _comment(client, org.rep_a1, text="  ", htmx=False)
+    page = client.get(response["Location"])
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('pipeline:visit_plan')}?rep={org.rep_a1.pk}&week=")
+    assert "This field is required." in page.content.decode()
+    assert VisitWeekComment.objects.count() == 0
