@@ -24,6 +24,7 @@ from pipeline.models import Opportunity
 SEARCH_TYPES = ("account", "contact", "opportunity")
 SEARCH_QUERY_MAX_LENGTH = 100
 SEARCH_LIMIT = 20
+PICK_LIMIT = 10  # a picker's options
 _PINYIN_QUERY = re.compile(r"[a-z0-9]+")
 
 
