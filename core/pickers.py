@@ -19,7 +19,7 @@ SEARCH_SUFFIX = "_search"
 
 
 class SearchPickerWidget(forms.Widget):
-    template_name = "shared/picker.html"
+    template_name = "core/widgets/picker.html"  # widgets render from app templates
 
     def __init__(self, *, search_type: str, search_url: str = "pipeline:search_pick", attrs=None) -> None:
         super().__init__(attrs)
@@ -40,8 +40,11 @@ class SearchPickerWidget(forms.Widget):
         picked_id, label = "", ""
         if value not in (None, ""):
             text = str(value)
-            row = self.queryset.filter(pk=int(text)).first() if text.isdigit() and self.queryset is not None else None
-            picked_id, label = (str(row.pk), str(row)) if row is not None else ("", text)
+            if text.isdigit() and len(text) < 19 and self.queryset is not None:
+                row = self.queryset.filter(pk=int(text)).first()  # one query, for a form shown with a choice
+                picked_id, label = (str(row.pk), str(row)) if row is not None else ("", "")
+            else:
+                label = text  # a typed name the form refused: shown again to be corrected
         search_url = f"{reverse(self.search_url)}?type={self.search_type}&field={name}"
         context["widget"].update(
             picked_id=picked_id,

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pipeline.selectors.search import SEARCH_QUERY_MAX_LENGTH, SEARCH_TYPES
 
-FIELD_NAME = re.compile(r"[a-z][a-z0-9_-]{0,59}")
+FIELD_NAME = re.compile(r"\A[a-z][a-z0-9_-]{0,59}\Z")
 
 
 class SearchForm(forms.Form):

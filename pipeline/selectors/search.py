@@ -44,6 +44,14 @@ def _pinyin_query(query: str) -> str:
     return compact if _PINYIN_QUERY.fullmatch(compact) else ""
 
 
+def pinyin_matches(query: str) -> Q:
+    """Rows whose name's pinyin, in full or by initials, contains `query`; nothing when `query` cannot be pinyin."""
+    compact = _pinyin_query(query)
+    if not compact:
+        return Q(pk__in=[])
+    return Q(name_pinyin__contains=compact) | Q(name_initials__contains=compact)
+
+
 def _matching(rows: QuerySet, query: str, *, pinyin: bool) -> QuerySet:
     """`rows` whose name (or pinyin) contains `query`, annotated with their rank and ordered best first."""
     compact = _pinyin_query(query) if pinyin else ""
