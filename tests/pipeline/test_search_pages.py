@@ -102,6 +102,8 @@ def test_every_page_has_the_header_box_the_bottom_bar_and_the_analytics_under_mo
     more = re.search(r'<details class="menu">.*?</details>', html, re.S).group(0)
     assert "CV/PV matrix" in more and "Targets" in more
     assert "Accounts" not in more
+    in_bar = re.findall(r'<li class="nav-links__in-bar"><a href="([^"]+)"', html)  # hidden from the phone's menu
+    assert in_bar == ["/", "/pipeline/board/"]
 
 
 # Pickers ------------------------------------------------------------------------------------------------------------
