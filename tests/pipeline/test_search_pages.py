@@ -210,3 +210,16 @@ def test_the_visit_forms_account_search_finds_by_pinyin(rep, org):
 
     assert account_search(viewer=rep, query="boyuan") == [account]
     assert account_search(viewer=rep, query="nbby") == [account]
+
+
+def test_a_picker_runs_one_search_query_whatever_the_number_of_options(client, rep, django_assert_num_queries):
+    params = {"type": "account", "field": "account", "account_search": "博远"}
+    AccountFactory(name="博远0", owner=rep)
+    client.get(PICK, params)  # warm the session
+    with django_assert_num_queries(3):  # session, user, the accounts
+        client.get(PICK, params)
+    for i in range(1, 12):
+        AccountFactory(name=f"博远{i}", owner=rep)
+    with django_assert_num_queries(3):
+        response = client.get(PICK, params)
+    assert response.content.decode().count("data-pick-id=") == 10  # PICK_LIMIT
