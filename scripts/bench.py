@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,6 +69,7 @@ LIST_PAGES = [
     ("API attainment", "/api/v1/analytics/attainment/"),
     ("API territory", "/api/v1/analytics/territory/?dimension=region"),
     ("API search", None),
+    ("API search pinyin", None),
 ]
 
 
@@ -260,9 +262,21 @@ def page_urls(user, stage: str | None) -> dict[str, str | None]:
         search = resolve("/api/v1/search/").func.__name__ != "not_found"
     except Resolver404:
         search = False
-    term = (account.name[:2] if account else "") or "a"
-    urls["API search"] = f"/api/v1/search/?q={term}" if search else None
+    urls.update(search_urls(account) if search else {"API search": None, "API search pinyin": None})
     return urls
+
+
+def search_urls(account) -> dict[str, str | None]:
+    """The search as a user types it: four characters from inside the name of one of their accounts (a match
+    anywhere, read from the trigram index), and the first syllables of its pinyin."""
+    if account is None:
+        return {"API search": None, "API search pinyin": None}
+    characters = account.name[2:6] or account.name
+    pinyin = account.name_pinyin[:8] or characters
+    return {
+        "API search": f"/api/v1/search/?{urlencode({'q': characters})}",
+        "API search pinyin": f"/api/v1/search/?{urlencode({'q': pinyin})}",
+    }
 
 
 @dataclass
@@ -368,7 +382,7 @@ def measure_role(role: str, dbs: list[BenchDatabase], runs: int) -> list[Measure
     for page, _target in LIST_PAGES:
         targets = [(db, per_scale[db.scale][0], per_scale[db.scale][1].get(page)) for db in dbs]
         if any(url is None for _db, _client, url in targets):
-            if page != "API search":
+            if not page.startswith("API search"):
                 say(f"  skipped {page} as {role}: no such URL or nothing visible")
             continue
         measurements += measure_page(page, role, targets, runs)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Competitor, Team
 from core.forms import DateInput
+from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Pipeline, Stage
 from pipeline.selectors.opportunities import OPPORTUNITY_SORTS, OpportunityFilters, owner_choices
 
@@ -242,7 +243,7 @@ class OpportunityEditForm(VersionForm):
 
 
 class OpportunityCreateForm(forms.Form):
-    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+    account = SearchChoiceField(label=_("Account"), queryset=Account.objects.none(), search_type="account")
     name = forms.CharField(label=_("Name"), max_length=200)
     amount = forms.DecimalField(
         label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2, required=False, initial=0
@@ -255,7 +256,7 @@ class OpportunityCreateForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.visible_to(user).active().order_by("name")
+        self.fields["account"].queryset = Account.objects.visible_to(user).active()
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
         if not user.is_director:
             del self.fields["pipeline"]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, User
 from core.forms import DateInput, DateTimeLocalInput
+from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Visit
 
 if TYPE_CHECKING:
@@ -112,8 +113,11 @@ class QuickVisitPlanForm(VisitPlanForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].widget = forms.Select(choices=self.fields["account"].choices)
-        self.fields["account"].queryset = self.fields["account"].queryset.order_by("name")
+        chosen = self.fields["account"]
+        self.fields["account"] = SearchChoiceField(
+            label=chosen.label, queryset=chosen.queryset, initial=chosen.initial, search_type="account"
+        )
+        self.fields["account"].error_messages["required"] = chosen.error_messages["required"]
         del self.fields["contact"]
         del self.fields["opportunity"]
         self.order_fields(["account", "planned_at", "kind", "purpose", "owner"])

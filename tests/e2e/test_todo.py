@@ -65,6 +65,7 @@ def test_a_rep_finds_the_calendar_address_on_the_settings_page_and_replaces_it(p
     VisitFactory(owner=rep, account=AccountFactory(owner=rep), planned_at=timezone.now() + timedelta(days=1))
     sign_in(page, rep)
 
+    page.locator("details.nav-user summary").click()  # the user menu under the name
     page.get_by_role("link", name="我的设置").click()
     old_url = page.locator("[data-calendar-feed]").input_value()
     SHOTS.mkdir(parents=True, exist_ok=True)

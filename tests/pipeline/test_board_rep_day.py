@@ -254,8 +254,9 @@ def test_the_quick_add_dialog_gets_the_opportunity_form_alone(client, org):
     assert "<html" not in html
     assert 'id="quick-add-title"' in html
     assert f'hx-post="{CREATE}?dialog=1"' in html
-    assert "我的客户" in html
-    assert "别人的客户" not in html
+    # The account is a search-as-you-type picker: no list of the user's accounts, let alone others'.
+    assert 'name="account_search"' in html and '<select name="account"' not in html
+    assert "我的客户" not in html and "别人的客户" not in html
 
 
 def test_a_quick_add_with_errors_answers_with_the_form_and_its_errors_inside_the_dialog(client, org):
@@ -344,8 +345,8 @@ def test_a_visit_is_quick_planned_at_an_account_chosen_in_the_dialog(client, org
         f"{PLAN}?dialog=1", {"account": account.pk, "planned_at": "2031-03-04T10:00", "kind": "visit"}, **HTMX
     )
 
-    assert "苏州新区店" in form
-    assert "别队客户" not in form
+    assert 'name="account_search"' in form and '<select name="account"' not in form  # a picker, not a list
+    assert "苏州新区店" not in form and "别队客户" not in form
     assert 'name="contact"' not in form
     visit = Visit.objects.get()
     assert (visit.account, visit.owner, visit.status) == (account, org.rep_a1, "planned")
