@@ -357,7 +357,7 @@ def measure_page(
     return [results[db.scale] for db, _client, _url in targets]
 
 
-def measure_role(role: str, dbs: list[BenchDatabase], runs: int) -> list[Measurement]:
+def measure_role(role: str, dbs: list[BenchDatabase], runs: int, pages: str = "") -> list[Measurement]:
     from django.test import Client
 
     from accounts.models import User
@@ -380,6 +380,8 @@ def measure_role(role: str, dbs: list[BenchDatabase], runs: int) -> list[Measure
         per_scale[db.scale] = (client, page_urls(users[db.scale], stage))
     measurements = []
     for page, _target in LIST_PAGES:
+        if pages and pages.lower() not in page.lower():
+            continue
         targets = [(db, per_scale[db.scale][0], per_scale[db.scale][1].get(page)) for db in dbs]
         if any(url is None for _db, _client, url in targets):
             if not page.startswith("API search"):
@@ -416,6 +418,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="leave the throwaway databases for another run")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases without seeding them again")
+    parser.add_argument(
+        "--pages",
+        default=os.environ.get("BENCH_PAGES", ""),
+        help="only the pages whose name contains this text (e.g. 'search' with --scales 1,50)",
+    )
     options = parser.parse_args()
 
     setup_django()
@@ -448,7 +455,7 @@ def main() -> int:
                 prepare(db, reuse=reuse)
             for role in ROLES:
                 role_started = time.perf_counter()
-                measurements += measure_role(role, dbs, options.runs)
+                measurements += measure_role(role, dbs, options.runs, options.pages)
                 say(f"measured as {role} in {time.perf_counter() - role_started:.0f} s")
         finally:
             connections["default"] = base_wrapper
