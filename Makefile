@@ -76,7 +76,8 @@ format: install  ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 
 # Throwaway databases `<name>_bench_s<scale>` on the configured server (temporary files for SQLite), dropped at the
-# end. BENCH_SCALES=1,10,50 adds scales, BENCH_RUNS the timed runs per page (median; default 5). JSON in bench-results/.
+# end. BENCH_SCALES=1,10,50 adds scales, BENCH_RUNS the timed runs per page (median; default 5), BENCH_PAGES=search
+# only the pages whose name contains it (e.g. the search at scale 50 without the whole table). JSON in bench-results/.
 bench: install  ## Every page and endpoint as director, manager1, rep1 at seed scales 1 and 10: ms, queries, bytes; fails above issue 10's targets
 	DEBUG=0 $(MANAGE) collectstatic --noinput --verbosity 0  # pages are timed as served in production, from the manifest
 	$(PY) scripts/bench.py --json bench-results/bench.json

@@ -117,7 +117,7 @@ class UserAdmin(DjangoUserAdmin):
     form = SalesFlowUserChangeForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("SalesFlow"), {"fields": ("role", "team", "language", "time_zone", "digest_opt_out")}),
+        (_("SalesFlow"), {"fields": ("role", "team", "language", "time_zone", "digest_opt_out", "reminder_opt_out")}),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,
@@ -258,7 +258,16 @@ class AccountAdmin(ArchivableAdminMixin, admin.ModelAdmin):
         ("owner", admin.RelatedOnlyFieldListFilter),
     )
     list_select_related = ("owner", "region", "industry")
-    search_fields = ("name", "external_key", "address", "owner__username", "owner__last_name", "owner__first_name")
+    search_fields = (
+        "name",
+        "name_pinyin",
+        "name_initials",
+        "external_key",
+        "address",
+        "owner__username",
+        "owner__last_name",
+        "owner__first_name",
+    )
     autocomplete_fields = ("owner", "industry", "region", "parent")
     readonly_fields = ("updated_at", "archived_at", "archived_by")
     inlines = (ContactInline, InstalledBaseInline, AccountYearInline)
@@ -294,7 +303,7 @@ class ContactAdmin(ArchivableAdminMixin, admin.ModelAdmin):
     )
     list_filter = (ArchivedListFilter, "buying_role", "communication_style")
     list_select_related = ("account",)
-    search_fields = ("name", "account__name", "phone", "email", "title", "department")
+    search_fields = ("name", "name_pinyin", "name_initials", "account__name", "phone", "email", "title", "department")
     autocomplete_fields = ("account",)
     readonly_fields = ("archived_at", "archived_by")
     actions = ("archive", "restore")

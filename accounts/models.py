@@ -6,11 +6,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.history import AccountChange  # noqa: F401  (registered with this app; services write its rows)
+from accounts.names import PinyinNamed
 from accounts.tokens import ApiToken  # noqa: F401  (registered with this app; its services live beside it)
 from accounts.visibility import (
     account_row_visibility_filter,
@@ -19,6 +21,7 @@ from accounts.visibility import (
     team_visibility_filter,
     visibility_filter,
 )
+from core.indexes import TrigramIndex
 from core.models import Archivable, ArchivableQuerySet
 
 
@@ -100,6 +103,9 @@ class User(AbstractUser):
     language = models.CharField(_("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
     digest_opt_out = models.BooleanField(_("opted out of the weekly digest"), default=False)
+    reminder_opt_out = models.BooleanField(_("opted out of the daily reminder"), default=False)
+    # The secret of the user's calendar feed URL (/calendar/<token>.ics); empty until first shown, replaced on request.
+    calendar_token = models.CharField(_("calendar feed token"), max_length=64, unique=True, null=True, blank=True)
 
     objects = SalesFlowUserManager()
 
@@ -239,7 +245,7 @@ def size_band_for(employee_count: int | None) -> str:
     return next(band for floor, band in SIZE_BANDS if employee_count >= floor)
 
 
-class Account(Archivable):
+class Account(PinyinNamed, Archivable):
     class SizeBand(models.TextChoices):
         XS = "1-49", "1-49"
         S = "50-99", "50-99"
@@ -289,6 +295,9 @@ class Account(Archivable):
             models.Index(fields=["region"], name="account_region_idx"),
             # The account list's and API's order; also the order of contacts, installed base and figures by account.
             models.Index(fields=["name", "id"], name="account_name_idx"),
+            # Search (`icontains` compares UPPER(name)) and its pinyin columns; see core.indexes.TrigramIndex.
+            TrigramIndex(Upper("name"), name="account_name_trgm_idx"),
+            TrigramIndex(fields=["name_pinyin", "name_initials"], name="account_pinyin_trgm_idx"),
         ]
         constraints = [
             *Archivable.Meta.constraints,
@@ -330,7 +339,7 @@ class ContactQuerySet(AccountRowQuerySet):
         return self.filter(Q(archived_at__isnull=False) | Q(account__archived_at__isnull=False))
 
 
-class Contact(Archivable):
+class Contact(PinyinNamed, Archivable):
     class BuyingRole(models.TextChoices):
         DECISION_MAKER = "decision_maker", _("Decision maker")
         INFLUENCER = "influencer", _("Influencer")
@@ -362,7 +371,11 @@ class Contact(Archivable):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["account", "name"]
-        indexes = [models.Index(fields=["account", "buying_role"], name="contact_account_role_idx")]
+        indexes = [
+            models.Index(fields=["account", "buying_role"], name="contact_account_role_idx"),
+            TrigramIndex(Upper("name"), name="contact_name_trgm_idx"),
+            TrigramIndex(fields=["name_pinyin", "name_initials"], name="contact_pinyin_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -202,6 +203,34 @@ def set_digest_opt_out(*, user: User, opt_out: bool) -> User:
     User.objects.filter(pk=user.pk).update(digest_opt_out=opt_out)
     user.digest_opt_out = opt_out
     return user
+
+
+def set_reminder_opt_out(*, user: User, opt_out: bool) -> User:
+    """Stores whether `user` stays out of the daily reminder email; writes only that field."""
+    User.objects.filter(pk=user.pk).update(reminder_opt_out=opt_out)
+    user.reminder_opt_out = opt_out
+    return user
+
+
+def _new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def calendar_token_for(*, user: User) -> str:
+    """The secret of `user`'s calendar feed URL, created the first time it is asked for (a compare-and-set on the
+    empty token, so two first requests agree on one)."""
+    if user.calendar_token:
+        return user.calendar_token
+    User.objects.filter(pk=user.pk, calendar_token__isnull=True).update(calendar_token=_new_calendar_token())
+    user.calendar_token = User.objects.filter(pk=user.pk).values_list("calendar_token", flat=True).get()
+    return user.calendar_token
+
+
+def regenerate_calendar_token(*, user: User) -> str:
+    """Replaces `user`'s calendar feed secret: the old feed URL stops answering (404) at once."""
+    user.calendar_token = _new_calendar_token()
+    User.objects.filter(pk=user.pk).update(calendar_token=user.calendar_token)
+    return user.calendar_token
 
 
 # --- archiving: teams, accounts and contacts are archived, never deleted -------------------------------------------

@@ -7,7 +7,16 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import AccountValue, DigestDelivery, JobAttempt, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from analytics.models import (
+    AccountValue,
+    DigestDelivery,
+    JobAttempt,
+    JobRun,
+    MatrixRun,
+    ReminderDelivery,
+    StaleFlag,
+    UntouchedFlag,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -74,5 +83,13 @@ class JobAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class DigestDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "week_start", "status", "attempts", "claimed_at", "sent_at")
     list_filter = ("status", "week_start")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email", "last_error")
+
+
+@admin.register(ReminderDelivery)
+class ReminderDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "day", "status", "attempts", "claimed_at", "sent_at")
+    list_filter = ("status", "day")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "last_error")

@@ -1,4 +1,5 @@
-"""Query-string forms of the analytics pages: they check the shape of `?year=`, `?dimension=` and the like only."""
+"""Forms of the analytics pages: the query strings (`?year=`, `?dimension=` and the like) and the home to-do's small
+in-place forms; they check shape only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from analytics.selectors.territory import TERRITORY_DIMENSIONS
+from core.forms import DateInput, DateTimeLocalInput
 
 YEAR_MIN, YEAR_MAX = 1900, 2999
 
@@ -57,3 +59,17 @@ class TeamQueryForm(forms.Form):
         if not value.isdigit() or len(value) > 18:
             raise forms.ValidationError(_("Choose a team from the list."), code="invalid")
         return int(value)
+
+
+class TodoDoneForm(forms.Form):
+    """Marks an overdue visit done from the to-do: what came out of it."""
+
+    summary = forms.CharField(label=_("Summary / outcome"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TodoRescheduleForm(forms.Form):
+    planned_at = forms.DateTimeField(label=_("New time"), widget=DateTimeLocalInput)
+
+
+class TodoCloseDateForm(forms.Form):
+    expected_close_date = forms.DateField(label=_("New expected close date"), widget=DateInput)

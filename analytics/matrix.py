@@ -77,17 +77,24 @@ def account_values(inputs: pd.DataFrame, *, value_per_unit: Decimal, default_spe
     by_explicit = explicit.notna().to_numpy()
     by_units = ~by_explicit & (units > 0)
     by_employees = ~by_explicit & ~by_units & (employees > 0)
-    pv = (
+    estimate = (
         explicit.fillna(0).to_numpy(np.int64)
         + _times(np.where(by_units, units, 0), whole_cents(value_per_unit))
         + _times(np.where(by_employees, employees, 0), spend)
     )
+    cv = inputs["won_cents"].to_numpy(np.int64) + inputs["other_cents"].to_numpy(np.int64)
+    # PV is the account's whole wallet, so never below what it already buys from us (SPEC §7).
+    pv = np.maximum(estimate, cv)
     source = np.select(
-        [by_explicit, by_units, by_employees],
-        [PvSource.EXPLICIT.value, PvSource.INSTALLED_BASE.value, PvSource.EMPLOYEES.value],
+        [cv > estimate, by_explicit, by_units, by_employees],
+        [
+            PvSource.CURRENT_VALUE.value,
+            PvSource.EXPLICIT.value,
+            PvSource.INSTALLED_BASE.value,
+            PvSource.EMPLOYEES.value,
+        ],
         default="",
     )
-    cv = inputs["won_cents"].to_numpy(np.int64) + inputs["other_cents"].to_numpy(np.int64)
     in_matrix = (cv > 0) | (pv > 0)
     values = inputs[in_matrix]
     return values.assign(

@@ -51,6 +51,7 @@ class AccountValue(models.Model):
         EXPLICIT = "explicit", _("Explicit estimate")
         INSTALLED_BASE = "installed_base", _("Installed base")
         EMPLOYEES = "employees", _("Employees × industry spend")
+        CURRENT_VALUE = "current_value", _("Current value (the estimate was lower)")
 
     class CustomerType(models.TextChoices):
         OURS = "ours", _("Our installed base only")
@@ -202,6 +203,7 @@ class JobAttempt(models.Model):
         FLAG_STALE = "flag_stale", _("Stale opportunities")
         WEEKLY_DIGESTS = "weekly_digests", _("Weekly digests (enqueues those due)")
         CATCH_UP = "catch_up", _("Catch-up of missed nightly jobs")
+        DAILY_REMINDERS = "daily_reminders", _("Daily reminders (enqueues those due)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -260,3 +262,32 @@ class DigestDelivery(Delivery):
 
     def __str__(self) -> str:
         return f"{self.user} {self.week_start} {self.status}"
+
+
+class ReminderDeliveryQuerySet(VisibleQuerySet):
+    owner_path = "user"
+
+
+class ReminderDelivery(Delivery):
+    """One daily reminder for one user: sent exactly once per user and day (the user's own date)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    day = models.DateField(_("day"))
+
+    objects = ReminderDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reminder delivery")
+        verbose_name_plural = _("reminder deliveries")
+        ordering = ["-day", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="reminder_once_per_user_day"),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="reminder_sent_has_sent_at"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day} {self.status}"

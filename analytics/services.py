@@ -212,6 +212,7 @@ def _matrix_statement(template: str, *, year: int) -> tuple[str, dict]:
         "explicit": AccountValue.PvSource.EXPLICIT.value,
         "installed_base": AccountValue.PvSource.INSTALLED_BASE.value,
         "employees": AccountValue.PvSource.EMPLOYEES.value,
+        "current_value": AccountValue.PvSource.CURRENT_VALUE.value,
         "ours": AccountValue.CustomerType.OURS.value,
         "mixed": AccountValue.CustomerType.MIXED.value,
         "competitor": AccountValue.CustomerType.COMPETITOR.value,

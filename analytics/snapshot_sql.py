@@ -58,12 +58,17 @@ WITH won AS (
 ), valued AS MATERIALIZED (
     SELECT *
     FROM (
-        SELECT account_id, name, is_target, region_code, cv, pv_source, customer_type,
-               CASE pv_source WHEN %(explicit)s THEN potential
-                              WHEN %(installed_base)s THEN (ours + theirs) * %(value_per_unit)s
-                              WHEN %(employees)s THEN employees * spend
-                              ELSE 0 END AS pv
-        FROM sourced
+        SELECT account_id, name, is_target, region_code, cv, customer_type,
+               GREATEST(estimate, cv) AS pv,
+               CASE WHEN cv > estimate THEN %(current_value)s ELSE pv_source END AS pv_source
+        FROM (
+            SELECT *,
+                   CASE pv_source WHEN %(explicit)s THEN potential
+                                  WHEN %(installed_base)s THEN (ours + theirs) * %(value_per_unit)s
+                                  WHEN %(employees)s THEN employees * spend
+                                  ELSE 0 END AS estimate
+            FROM sourced
+        ) e
     ) v
     WHERE cv > 0 OR pv > 0
 ), thresholds AS MATERIALIZED (

@@ -14,7 +14,7 @@ from celery import group, shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import jobs, services
+from analytics import jobs, reminders, services
 from analytics.digests import sending as digests
 from analytics.models import JobAttempt
 from core.calendar import today
@@ -105,3 +105,39 @@ def enqueue_weekly_digests_task() -> None:
     one not sent yet that Monday (lost from the queue, its worker killed) is enqueued again by the next tick."""
     with jobs.recorded(Job.WEEKLY_DIGESTS):
         enqueue_weekly_digests(now=timezone.now())
+
+
+# Daily reminder -------------------------------------------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, autoretry_for=(SMTPException, ConnectionError, OSError), retry_backoff=True, max_retries=5)
+def send_daily_reminder_task(user_id: int, day: str) -> None:
+    reminders.send_daily_reminder(user_id=user_id, day=date.fromisoformat(day))
+
+
+def enqueue_daily_reminders(*, now: datetime) -> int:
+    """Enqueues a send task per reminder due at `now` (picked in two queries), in chunks, once the surrounding
+    transaction commits; returns how many. Sending is safe to repeat, so a reminder enqueued twice goes out once."""
+    due = reminders.reminders_due(now=now)
+
+    def publish() -> None:
+        for first in range(0, len(due), DIGEST_ENQUEUE_CHUNK):
+            chunk = group(
+                send_daily_reminder_task.s(user_id, day.isoformat())
+                for user_id, day in due[first : first + DIGEST_ENQUEUE_CHUNK]
+            )
+            try:
+                chunk.apply_async()
+            except Exception:
+                logger.exception("Could not enqueue daily reminders %s to %s", first, first + len(chunk.tasks))
+
+    transaction.on_commit(publish)
+    return len(due)
+
+
+@shared_task(acks_late=True)
+def enqueue_daily_reminders_task() -> None:
+    """Beat's entry point, every 15 minutes: each user's reminder goes out from 08:00 in their own time zone on days
+    when something of theirs is due, and one not sent yet that day is enqueued again by the next tick."""
+    with jobs.recorded(Job.DAILY_REMINDERS):
+        enqueue_daily_reminders(now=timezone.now())

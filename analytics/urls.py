@@ -3,7 +3,7 @@ included by salesflow/urls.py under /digest/; SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import digest, jobs, pages
+from analytics.views import digest, jobs, pages, todo
 
 app_name = "analytics"
 
@@ -13,6 +13,12 @@ urlpatterns = [
     path("territory/", pages.territory, name="territory"),
     path("targets/", pages.targets, name="targets"),
     path("jobs/", jobs.jobs, name="jobs"),
+    path("todo/badge/", todo.due_badge, name="due_badge"),
+    path("todo/stale/", todo.stale_list, name="todo_stale"),
+    path("todo/untouched/", todo.untouched_list, name="todo_untouched"),
+    path("todo/visits/<int:pk>/done/", todo.visit_done, name="todo_visit_done"),
+    path("todo/visits/<int:pk>/reschedule/", todo.visit_reschedule, name="todo_visit_reschedule"),
+    path("todo/opportunities/<int:pk>/close-date/", todo.close_date, name="todo_close_date"),
 ]
 
 digest_urlpatterns = (

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -8,4 +9,5 @@ class CoreConfig(AppConfig):
     """
 
     name = "core"
+    verbose_name = _("System")
     default_auto_field = "django.db.models.BigAutoField"

@@ -127,3 +127,10 @@ def user_time_zone(user: Any) -> ZoneInfo:
 def user_today(user: Any) -> date:
     """Today's date in the user's own time zone."""
     return timezone.localdate(timezone=user_time_zone(user))
+
+
+def user_day(user: Any, now: datetime | None = None) -> tuple[date, datetime]:
+    """The user's own date at `now` (default: now) and the aware moment that day ends in their zone."""
+    zone = user_time_zone(user)
+    local = timezone.localtime(now or timezone.now(), zone)
+    return local.date(), datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=zone)

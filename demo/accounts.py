@@ -266,8 +266,11 @@ class AccountPlanner(PeoplePlanner):
             elapsed = (self.today - date(year, 1, 1)).days / 365
             for y, share in ((year - 1, 1.0), (year, elapsed)):
                 revenue = round(our_units * rng.uniform(800, 3000) * share / 100) * 100
+                # An explicit estimate of the whole wallet is never below what the account already buys from us.
                 potential = (
-                    Decimal(round(base_potential * (1.05 if y == year else 1) / 1000) * 1000) if explicit else None
+                    Decimal(max(round(base_potential * (1.05 if y == year else 1) / 1000) * 1000, revenue))
+                    if explicit
+                    else None
                 )
                 self.account_years.append(
                     AccountYear(account=plan.obj, year=y, other_revenue=Decimal(revenue), potential_value=potential)

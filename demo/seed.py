@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
+from accounts.names import with_pinyin
 from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
 from demo.planner import DEMO_PASSWORD, DemoLogin
 from demo.targets import TargetPlanner
@@ -136,9 +137,10 @@ class DemoBuilder(TargetPlanner):
             create(Region, [r for r in self.regions if r.level == level])
         create(Industry, self.industries)
         create(Competitor, self.competitors)
-        create(Account, [p.obj for p in self.accounts if p.obj.parent is None])
-        create(Account, [p.obj for p in self.accounts if p.obj.parent is not None])
-        create(Contact, [c for p in self.accounts for c in p.contacts])
+        # bulk_create skips save(): the names' pinyin is set here (search by pinyin)
+        create(Account, with_pinyin(p.obj for p in self.accounts if p.obj.parent is None))
+        create(Account, with_pinyin(p.obj for p in self.accounts if p.obj.parent is not None))
+        create(Contact, with_pinyin(c for p in self.accounts for c in p.contacts))
         create(InstalledBase, self.installed_base)
         create(AccountYear, self.account_years)
         create(Opportunity, self.opportunities)

@@ -334,3 +334,18 @@ def unmet_exit_criteria(*, opportunity: Opportunity, stages: Iterable[Stage]) ->
         for criterion in criteria[stage.pk]
         if not (result := _evaluate(opportunity, criterion, facts, stage.code)).met
     ]
+
+
+def win_blockers(*, opportunity: Opportunity, stages: list[Stage]) -> list[UnmetCriterion]:
+    """Returns the exit criteria that stand in the way of winning: the unmet ones of every stage from the current one
+    up to and including the closing stage (`stages` is the pipeline's, in order); at most two queries.
+
+    The one rule win_opportunity applies, so the page offers "Mark as won" only when the service will accept it.
+    """
+    closing = next((s for s in stages if s.is_closing), None)
+    if closing is None:
+        return []
+    lowest = min(opportunity.stage.order, closing.order)
+    return unmet_exit_criteria(
+        opportunity=opportunity, stages=[s for s in stages if lowest <= s.order <= closing.order]
+    )

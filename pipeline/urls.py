@@ -7,7 +7,7 @@ their names keep the "accounts" namespace (accounts:detail, accounts:list): sale
 
 from django.urls import path
 
-from pipeline.views import accounts, board, opportunities, visits
+from pipeline.views import accounts, board, opportunities, search, visits
 
 app_name = "pipeline"
 
@@ -29,6 +29,9 @@ urlpatterns = [
     path("opportunities/<int:pk>/reopen/", opportunities.opportunity_reopen, name="opportunity_reopen"),
     path("opportunities/<int:pk>/probability/", opportunities.opportunity_probability, name="opportunity_probability"),
     path("opportunities/<int:pk>/edit/", opportunities.opportunity_edit, name="opportunity_edit"),
+    # Search: the page (and the header's as-you-type results), and the pickers' options.
+    path("search/", search.search_page, name="search"),
+    path("search/pick/", search.search_pick, name="search_pick"),
     # Visit pages: log, plan, week plan, list, one visit, and their htmx pieces.
     path("visits/", visits.visit_list, name="visit_list"),
     path("visits/log/", visits.visit_log, name="visit_log"),
@@ -51,6 +54,7 @@ account_urlpatterns = (
         path("accounts/<int:pk>/archive/", accounts.account_archive, name="archive"),
         path("accounts/<int:pk>/restore/", accounts.account_restore, name="restore"),
         path("accounts/<int:pk>/contacts/new/", accounts.contact_create, name="contact_create"),
+        path("contacts/new/", accounts.contact_quick_create, name="contact_quick_create"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", accounts.contact_edit, name="contact_edit"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/archive/", accounts.contact_archive, name="contact_archive"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/restore/", accounts.contact_restore, name="contact_restore"),

@@ -32,6 +32,7 @@ from core.signin import SignInLocked, is_locked_out
 from pipeline.api.accounts import AccountViewSet
 from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
+from pipeline.api.search import SearchView
 from pipeline.api.visits import VisitViewSet
 
 RESERVED_KEYS = frozenset({"detail", "code", "unmet"})
@@ -211,7 +212,8 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 
 urlpatterns = [
     path("v1/auth/token/", AuthTokenView.as_view(), name="api-token"),
-    path("v1/analytics/", include("analytics.api.urls")),  # SPEC §9: /api/v1/analytics/...
+    path("v1/analytics/", include("analytics.api.urls")),
+    path("v1/search/", SearchView.as_view(), name="api-search"),  # SPEC §9: /api/v1/analytics/...
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[DocsAccess]), name="api-schema"),
     path("docs/", api_docs, name="api-docs"),

@@ -27,6 +27,12 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:targets", _("Targets"), ()),
     ("analytics:jobs", _("Jobs"), ()),
 ]
+# Links shown under "More" on a desktop, so the navigation fits one line at 1440 px (issue 12).
+NAV_MORE: frozenset[str] = frozenset(
+    {"analytics:team", "analytics:matrix", "analytics:territory", "analytics:targets", "analytics:jobs"}
+)
+# Links the phone's bottom bar (templates/shared/bottom_bar.html) already shows: left out of its "More" menu.
+NAV_IN_BOTTOM_BAR: frozenset[str] = frozenset({"home", "pipeline:board"})
 # Links only some roles see (URL name -> roles); a link not listed here is shown to everyone.
 NAV_ROLES: dict[str, tuple[str, ...]] = {
     "analytics:team": ("manager", "director"),
@@ -39,6 +45,8 @@ class NavLink:
     label: str
     url: str
     is_active: bool
+    is_more: bool = False
+    in_bottom_bar: bool = False
 
 
 def nav_links(request: HttpRequest) -> list[NavLink]:
@@ -54,7 +62,16 @@ def nav_links(request: HttpRequest) -> list[NavLink]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        links.append(NavLink(label=str(label), url=url, is_active=current == name or current in also_active))
+        is_active = current == name or current in also_active
+        links.append(
+            NavLink(
+                label=str(label),
+                url=url,
+                is_active=is_active,
+                is_more=name in NAV_MORE,
+                in_bottom_bar=name in NAV_IN_BOTTOM_BAR,
+            )
+        )
     return links
 
 

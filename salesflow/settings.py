@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions (the trigram search indexes)
     "rest_framework",
     "django_filters",
     "axes",
@@ -285,6 +286,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "weekly-digests": {
         "task": "analytics.tasks.enqueue_weekly_digests_task",
         "schedule": crontab(minute="*/15"),
+    },
+    # Daily reminders go out from 08:00 in each user's own time zone on days when something of theirs is due; every 15
+    # minutes enqueues those now due and not sent yet.
+    "daily-reminders": {
+        "task": "analytics.tasks.enqueue_daily_reminders_task",
+        "schedule": crontab(minute="10-59/15"),
     },
     # Every 15 minutes: a nightly job that has not succeeded since it was due today is enqueued again (analytics.jobs).
     "catch-up": {

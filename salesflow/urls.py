@@ -5,10 +5,11 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from accounts.views import SignInView, set_language
+from accounts.views import SignInView, profile, profile_calendar_regenerate, profile_reminders, set_language
 from analytics.urls import digest_urlpatterns
 from analytics.views.pages import home
 from pipeline.urls import account_urlpatterns
+from pipeline.views.calendar_feed import calendar_feed
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -33,6 +34,11 @@ urlpatterns = [
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     # Before the i18n include, which has Django's own view under the same path and name.
     path("i18n/setlang/", set_language, name="set_language"),
+    path("profile/", profile, name="profile"),
+    # The calendar feed: no sign-in, the token in the URL is the secret.
+    path("calendar/<str:token>.ics", calendar_feed, name="calendar_feed"),
+    path("profile/reminders/", profile_reminders, name="profile_reminders"),
+    path("profile/calendar/regenerate/", profile_calendar_regenerate, name="profile_calendar_regenerate"),
     path("", include("analytics.urls")),
     path("digest/", include(digest_urlpatterns)),
     path("", include(account_urlpatterns)),

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -68,6 +69,7 @@ LIST_PAGES = [
     ("API attainment", "/api/v1/analytics/attainment/"),
     ("API territory", "/api/v1/analytics/territory/?dimension=region"),
     ("API search", None),
+    ("API search pinyin", None),
 ]
 
 
@@ -260,9 +262,21 @@ def page_urls(user, stage: str | None) -> dict[str, str | None]:
         search = resolve("/api/v1/search/").func.__name__ != "not_found"
     except Resolver404:
         search = False
-    term = (account.name[:2] if account else "") or "a"
-    urls["API search"] = f"/api/v1/search/?q={term}" if search else None
+    urls.update(search_urls(account) if search else {"API search": None, "API search pinyin": None})
     return urls
+
+
+def search_urls(account) -> dict[str, str | None]:
+    """The search as a user types it: four characters from inside the name of one of their accounts (a match
+    anywhere, read from the trigram index), and the first syllables of its pinyin."""
+    if account is None:
+        return {"API search": None, "API search pinyin": None}
+    characters = account.name[2:6] or account.name
+    pinyin = account.name_pinyin[:8] or characters
+    return {
+        "API search": f"/api/v1/search/?{urlencode({'q': characters})}",
+        "API search pinyin": f"/api/v1/search/?{urlencode({'q': pinyin})}",
+    }
 
 
 @dataclass
@@ -343,7 +357,7 @@ def measure_page(
     return [results[db.scale] for db, _client, _url in targets]
 
 
-def measure_role(role: str, dbs: list[BenchDatabase], runs: int) -> list[Measurement]:
+def measure_role(role: str, dbs: list[BenchDatabase], runs: int, pages: str = "") -> list[Measurement]:
     from django.test import Client
 
     from accounts.models import User
@@ -366,9 +380,11 @@ def measure_role(role: str, dbs: list[BenchDatabase], runs: int) -> list[Measure
         per_scale[db.scale] = (client, page_urls(users[db.scale], stage))
     measurements = []
     for page, _target in LIST_PAGES:
+        if pages and pages.lower() not in page.lower():
+            continue
         targets = [(db, per_scale[db.scale][0], per_scale[db.scale][1].get(page)) for db in dbs]
         if any(url is None for _db, _client, url in targets):
-            if page != "API search":
+            if not page.startswith("API search"):
                 say(f"  skipped {page} as {role}: no such URL or nothing visible")
             continue
         measurements += measure_page(page, role, targets, runs)
@@ -402,6 +418,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="leave the throwaway databases for another run")
     parser.add_argument("--reuse", action="store_true", help="measure kept databases without seeding them again")
+    parser.add_argument(
+        "--pages",
+        default=os.environ.get("BENCH_PAGES", ""),
+        help="only the pages whose name contains this text (e.g. 'search' with --scales 1,50)",
+    )
     options = parser.parse_args()
 
     setup_django()
@@ -434,7 +455,7 @@ def main() -> int:
                 prepare(db, reuse=reuse)
             for role in ROLES:
                 role_started = time.perf_counter()
-                measurements += measure_role(role, dbs, options.runs)
+                measurements += measure_role(role, dbs, options.runs, options.pages)
                 say(f"measured as {role} in {time.perf_counter() - role_started:.0f} s")
         finally:
             connections["default"] = base_wrapper

@@ -14,7 +14,16 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountChange
 from accounts.tokens import issue_token
-from analytics.models import AccountValue, DigestDelivery, JobAttempt, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from analytics.models import (
+    AccountValue,
+    DigestDelivery,
+    JobAttempt,
+    JobRun,
+    MatrixRun,
+    ReminderDelivery,
+    StaleFlag,
+    UntouchedFlag,
+)
 from pipeline.admin import OpportunityAdmin
 from pipeline.models import (
     ForecastCall,
@@ -82,6 +91,7 @@ def one_of_each(db):
     JobRun.objects.create(job="compute_analytics")
     JobAttempt.objects.create(job="flag_stale", status="failed", finished_at=timezone.now(), error="ValueError: x")
     DigestDelivery.objects.create(user=rep, week_start=date(2026, 3, 2))
+    ReminderDelivery.objects.create(user=rep, day=date(2026, 3, 2))
     Group.objects.create(name="Back office")
     issue_token(user=rep)
 
@@ -129,6 +139,7 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
         "analytics.JobAttempt",
         "analytics.JobRun",
         "analytics.MatrixRun",
+        "analytics.ReminderDelivery",
         "analytics.StaleFlag",
         "analytics.UntouchedFlag",
         "pipeline.ForecastCall",

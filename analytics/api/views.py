@@ -159,7 +159,9 @@ class MatrixAccountSerializer(serializers.Serializer):
     customer_type = serializers.CharField()
     cv = serializers.DecimalField(**MONEY)
     pv = serializers.DecimalField(**MONEY)
-    pv_source = serializers.CharField(help_text=_("explicit, installed_base or employees."))
+    pv_source = serializers.CharField(
+        help_text=_("explicit, installed_base, employees, or current_value when the estimate was below CV.")
+    )
     share = serializers.FloatField(allow_null=True, help_text=_("Share of wallet: CV ÷ PV."))
     quadrant = serializers.CharField()
     previous_quadrant = serializers.CharField(allow_null=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Account, Team, User
@@ -208,3 +209,24 @@ def stale_opportunities_shortlist(
     day = on or today()
     flags = _stale_flags(viewer=viewer, owner=owner, team=team)
     return _shortlist(flags, limit=limit, row=lambda flag: _stale_opportunity(flag, day))
+
+
+def _page_of(rows: QuerySet, *, page: Any, per_page: int, row: Callable) -> Page:
+    """Page `page` of an ordered queryset (the count and the page: two queries), its rows turned by `row`."""
+    chosen = Paginator(rows, per_page).get_page(page)
+    chosen.object_list = [row(r) for r in chosen.object_list]
+    return chosen
+
+
+def stale_opportunities_page(*, viewer: User, page: Any, per_page: int, on: date | None = None) -> Page:
+    """Page `page` of `stale_opportunities` (StaleOpportunity rows); two queries."""
+    day = on or today()
+    flags = _stale_flags(viewer=viewer, owner=None, team=None)
+    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: _stale_opportunity(flag, day))
+
+
+def untouched_accounts_page(*, viewer: User, page: Any, per_page: int, on: date | None = None) -> Page:
+    """Page `page` of `untouched_accounts` (UntouchedAccount rows); two queries."""
+    day = on or today()
+    flags = _untouched_flags(viewer=viewer, owner=None, team=None, day=day)
+    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: _untouched_account(flag, day))

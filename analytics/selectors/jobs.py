@@ -100,7 +100,7 @@ def _job_summaries(*, now: datetime) -> list[JobSummary]:
         )
     }
     scheduled = [(Job.NIGHTLY_ANALYTICS, ""), *nightly_jobs(on=local_date(now)), (Job.CATCH_UP, "")]
-    scheduled.append((Job.WEEKLY_DIGESTS, ""))
+    scheduled += [(Job.WEEKLY_DIGESTS, ""), (Job.DAILY_REMINDERS, "")]
     order = {job: index for index, job in enumerate(Job.values)}
     others = sorted(set(stats) - set(scheduled), key=lambda pair: (order.get(pair[0], len(order)), pair[1]))
     live_since = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)

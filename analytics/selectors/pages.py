@@ -162,7 +162,7 @@ def team_overview(
     flows = funnel_flow_by_owner(viewer=viewer, pipeline=pipeline, start=start, end=end, team=team)
     rates = win_rate_by_owner(viewer=viewer, start=start, end=end, team=team, pipeline=pipeline)
     coverage = target_coverage_by_owner(viewer=viewer, team=team, on=day)
-    adherence = plan_adherence_by_owner(viewer=viewer, week_start=last_week_start)
+    adherence = plan_adherence_by_owner(viewer=viewer, week_start=last_week_start, team=team)
     last_week = visits_per_rep_week(
         viewer=viewer, start=last_week_start, end=last_week_start + timedelta(days=6), team=team
     )

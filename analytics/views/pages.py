@@ -27,7 +27,6 @@ from analytics.forms import (
 from analytics.models import Quadrant
 from analytics.selectors._common import visible_teams
 from analytics.selectors.attainment import AttainmentRow, attainment
-from analytics.selectors.coverage import stale_opportunities_shortlist, untouched_accounts_shortlist
 from analytics.selectors.cvpv import (
     MatrixChart,
     MatrixSummary,
@@ -42,6 +41,7 @@ from analytics.selectors.funnel import funnel_snapshot, funnel_total, without_em
 from analytics.selectors.pages import matrix_years, team_overview, team_people, visit_agenda
 from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import TerritoryRow, territory_analysis
+from analytics.selectors.todo import todo_list
 from core.calendar import period_start, today
 from pipeline.models import Pipeline
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
@@ -84,15 +84,15 @@ def _week_plan(adherence: dict[int, PlanAdherence]) -> PlanAdherence:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's start page: visible open pipeline by stage, this week's visits, untouched targets,
-    stale opportunities and the current month's and quarter's attainment; the same queries whatever the data."""
+    """The signed-in user's start page: first the to-do (overdue visits, due follow-ups, opportunities past their
+    expected close date, stale opportunities, untouched targets), then the visible open pipeline by stage, this week's
+    visits and the current month's and quarter's attainment; the same queries whatever the data."""
     viewer, day = request.user, today()
     pipeline = Pipeline.objects.filter(is_default=True).first()
     rows = without_empty_after_sales(funnel_snapshot(viewer=viewer, pipeline=pipeline)) if pipeline else []
     owner = viewer if viewer.is_rep else None
     month_start, quarter_start = period_start("month", day), period_start("quarter", day)
-    untouched = untouched_accounts_shortlist(viewer=viewer, limit=HOME_LIST_LENGTH, on=day)
-    stale = stale_opportunities_shortlist(viewer=viewer, limit=HOME_LIST_LENGTH, on=day)
+    todo = todo_list(viewer=viewer)
     month = _current_attainment(
         attainment(viewer=viewer, period_type="month", year=day.year, owner=owner, period=month_start), month_start
     )
@@ -107,10 +107,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "funnel_total": funnel_total(rows),
         "agenda": visit_agenda(viewer=viewer, on=day, limit=HOME_LIST_LENGTH),
         "week_plan": _week_plan(plan_adherence_by_owner(viewer=viewer, week_start=period_start("week", day))),
-        "untouched": untouched.items,
-        "untouched_count": untouched.total,
-        "stale": stale.items,
-        "stale_count": stale.total,
+        "todo": todo,
+        "untouched": todo.untouched.items,
+        "untouched_count": todo.untouched.total,
+        "stale": todo.stale.items,
+        "stale_count": todo.stale.total,
         "month_attainment": month[:HOME_ATTAINMENT_ROWS],
         "quarter_attainment": quarter[:HOME_ATTAINMENT_ROWS],
         "attainment_more": max(len(month), len(quarter)) > HOME_ATTAINMENT_ROWS,

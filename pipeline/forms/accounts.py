@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region, User
 from core.forms import DateInput
+from core.pickers import SearchChoiceField
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -59,13 +60,17 @@ class AccountForm(forms.ModelForm):
         else:
             self.fields["owner"].queryset = owners
             self.fields["owner"].initial = self.initial.get("owner") or user.pk
-        parents = Account.objects.visible_to(user).only("pk", "name").order_by("name")
+        parents = Account.objects.visible_to(user)
         # An archived account is no choice, except the headquarters this account already has.
         parents = parents.filter(Q(archived_at__isnull=True) | Q(pk=self.instance.parent_id))
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
-        self.fields["parent"].queryset = parents
-        self.fields["parent"].label = _("Headquarters (this account is a branch of)")
+        self.fields["parent"] = SearchChoiceField(
+            label=_("Headquarters (this account is a branch of)"),
+            queryset=parents,
+            search_type="account",
+            required=False,
+        )
         self.fields["industry"].queryset = Industry.objects.order_by("code")
         self.fields["employee_count"].widget.attrs.update({"inputmode": "numeric", "min": 0})
 
@@ -102,6 +107,22 @@ class ContactForm(forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+class QuickContactForm(ContactForm):
+    """A contact with the account it belongs to, for adding one from anywhere (the header's quick add): the few
+    fields a rep knows on the spot; the rest is filled in on the account page."""
+
+    account = SearchChoiceField(label=_("Account"), queryset=Account.objects.none(), search_type="account")
+
+    class Meta(ContactForm.Meta):
+        fields = ["name", "title", "phone", "buying_role"]
+
+    field_order = ["account", "name", "title", "phone", "buying_role"]
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = Account.objects.editable_by(user).active().order_by("name")
 
 
 class AccountFilterForm(forms.Form):

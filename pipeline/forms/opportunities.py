@@ -9,8 +9,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Account, Competitor
+from accounts.models import Account, Competitor, Team
 from core.forms import DateInput
+from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Pipeline, Stage
 from pipeline.selectors.opportunities import OPPORTUNITY_SORTS, OpportunityFilters, owner_choices
 
@@ -57,7 +58,39 @@ class OpportunityFilterForm(forms.Form):
 
 
 class BoardFilterForm(OpportunityFilterForm):
-    """Board filters; the pipeline select switches the board between pipelines."""
+    """Board filters; the pipeline select switches the board between pipelines.
+
+    Managers and directors also narrow the board to one team they may see; a team they may not see is not a valid
+    choice, so it filters nothing (visibility still limits the cards to what they may see).
+    """
+
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+
+    field_order = ["pipeline", "team", "owner"]
+
+    def __init__(self, *args, viewer: User, **kwargs) -> None:
+        super().__init__(*args, viewer=viewer, **kwargs)
+        if viewer.is_rep:
+            del self.fields["team"]
+        else:
+            self.fields["team"].queryset = Team.objects.visible_to(viewer).order_by("name")
+            self.fields["team"].empty_label = _("Every team I can see")
+
+    def filters(self) -> OpportunityFilters:
+        return replace(super().filters(), team=self.cleaned_or_empty("team"))
+
+    def _in_view(self, name: str) -> bool:
+        """Pipeline, team and owner stay in view above the board; a rep's owner choice (only themself) does not."""
+        return name in ("pipeline", "team") or (name == "owner" and not self.viewer.is_rep)
+
+    def view_fields(self) -> list:
+        return [field for field in self.visible_fields() if self._in_view(field.name)]
+
+    def more_fields(self) -> list:
+        return [field for field in self.visible_fields() if not self._in_view(field.name)]
+
+    def more_have_errors(self) -> bool:
+        return any(field.errors for field in self.more_fields())
 
 
 class OpportunityListFilterForm(OpportunityFilterForm):
@@ -218,7 +251,7 @@ class OpportunityEditForm(VersionForm):
 
 
 class OpportunityCreateForm(forms.Form):
-    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none())
+    account = SearchChoiceField(label=_("Account"), queryset=Account.objects.none(), search_type="account")
     name = forms.CharField(label=_("Name"), max_length=200)
     amount = forms.DecimalField(
         label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2, required=False, initial=0
@@ -231,7 +264,7 @@ class OpportunityCreateForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = Account.objects.visible_to(user).active().order_by("name")
+        self.fields["account"].queryset = Account.objects.visible_to(user).active()
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
         if not user.is_director:
             del self.fields["pipeline"]

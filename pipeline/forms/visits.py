@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, User
 from core.forms import DateInput, DateTimeLocalInput
+from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Visit
 
 if TYPE_CHECKING:
@@ -104,6 +105,22 @@ class VisitPlanForm(AccountVisitForm):
         else:
             self.fields["owner"].queryset = owners
             self.fields["owner"].empty_label = _("Me")
+
+
+class QuickVisitPlanForm(VisitPlanForm):
+    """Planning a visit from the quick-add dialog: the account is chosen in the form; contact and opportunity, which
+    depend on it, are added on the visit's page."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        chosen = self.fields["account"]
+        self.fields["account"] = SearchChoiceField(
+            label=chosen.label, queryset=chosen.queryset, initial=chosen.initial, search_type="account"
+        )
+        self.fields["account"].error_messages["required"] = chosen.error_messages["required"]
+        del self.fields["contact"]
+        del self.fields["opportunity"]
+        self.order_fields(["account", "planned_at", "kind", "purpose", "owner"])
 
 
 class VisitCompleteForm(NextVisitMixin, forms.Form):

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import Account, AccountChange, Industry, Region, User
+from accounts.names import PINYIN_FIELDS, with_pinyin
 from core.history import Change, record_changes, reference
 from pipeline.importing.reading import (
     CLEANERS,
@@ -410,7 +411,7 @@ def _write(rows: list[_Row], flagged: list[Account], *, reassigned_by: User | No
     new = [row.account for row in rows if row.is_new]
     for account in new:
         account.created_at = account.updated_at = now
-    Account.objects.bulk_create(new, batch_size=BULK_BATCH_SIZE)
+    Account.objects.bulk_create(with_pinyin(new), batch_size=BULK_BATCH_SIZE)  # bulk writes skip save()
     if any(account.pk is None for account in new):  # a database that cannot return ids from a bulk insert
         pks = dict(
             Account.objects.filter(external_key__in=[a.external_key for a in new]).values_list("external_key", "pk")
@@ -430,6 +431,9 @@ def _write(rows: list[_Row], flagged: list[Account], *, reassigned_by: User | No
             changed[row.account.pk] = row.account
     for account in changed.values():
         account.updated_at = now
+    if "name" in fields:
+        with_pinyin(changed.values())
+        fields |= set(PINYIN_FIELDS)
     if changed:
         Account.objects.bulk_update(list(changed.values()), sorted(fields | {"updated_at"}), batch_size=BULK_BATCH_SIZE)
     moved = {row.account.pk: row for row in rows if row.previous_owner_id is not None}

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.indexes import TrigramIndex
 from pipeline.models.process import ForecastCategory, Pipeline, Stage
 from pipeline.querysets import (
     OpportunityQuerySet,
@@ -126,6 +128,13 @@ class Opportunity(models.Model):
             models.Index(fields=["created_at"], name="opp_created_idx"),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
+            # The to-do's open opportunities past their expected close date, most overdue first.
+            models.Index(
+                fields=["owner", "expected_close_date"], condition=Q(status="open"), name="opp_open_owner_close_idx"
+            ),
+            models.Index(fields=["expected_close_date"], condition=Q(status="open"), name="opp_open_close_idx"),
+            # Search: `icontains` on the name (see core.indexes.TrigramIndex).
+            TrigramIndex(Upper("name"), name="opp_name_trgm_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),

@@ -95,6 +95,12 @@ class Visit(models.Model):
             # The visibility rule's lists (accounts/visibility.py), read from the index alone.
             models.Index(fields=["account", "owner"], name="visit_account_owner_idx"),
             models.Index(fields=["owner", "account"], name="visit_owner_account_idx"),
+            # The to-do's overdue visits and due follow-ups (and the calendar feed): planned visits by time, a small
+            # part of the table.
+            models.Index(
+                fields=["owner", "planned_at"], condition=Q(status="planned"), name="visit_planned_owner_at_idx"
+            ),
+            models.Index(fields=["planned_at"], condition=Q(status="planned"), name="visit_planned_at_idx"),
         ]
         constraints = [
             models.CheckConstraint(

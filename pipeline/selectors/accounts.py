@@ -12,6 +12,7 @@ from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
 from accounts.models import Account, AccountChange, Contact, InstalledBase, Region
 from pipeline.models import Opportunity, Visit
 from pipeline.selectors.history import ChangePage, change_page
+from pipeline.selectors.search import pinyin_matches
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -205,15 +206,15 @@ def accounts_for_list(
 
 
 def account_search(*, viewer: User, query: str, limit: int = 10) -> list[Account]:
-    """Up to `limit` visible active accounts whose name (or address) contains `query`, names starting with it first;
-    one query, none when the query is blank."""
+    """Up to `limit` visible active accounts whose name (or address, or the name's pinyin) contains `query`, names
+    starting with it first; one query, none when the query is blank."""
     query = query.strip()
     if not query:
         return []
     return list(
         Account.objects.visible_to(viewer)
         .active()
-        .filter(Q(name__icontains=query) | Q(address__icontains=query))
+        .filter(Q(name__icontains=query) | Q(address__icontains=query) | pinyin_matches(query))
         .select_related("region")
         .annotate(rank=Case(When(name__istartswith=query, then=Value(0)), default=Value(1)))
         .order_by("rank", "name")[:limit]

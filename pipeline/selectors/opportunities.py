@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     BooleanField,
     Count,
+    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
@@ -29,7 +30,7 @@ from pipeline.querysets import OpportunityQuerySet
 from pipeline.selectors.history import ChangePage, change_page
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from accounts.models import Team, User
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class OpportunityFilters:
     stage: Stage | None = None
     status: str = ""
     owner: User | None = None
+    team: Team | None = None
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     close_from: date | None = None
@@ -62,6 +64,7 @@ class BoardColumn:
     count: int
     amount: Decimal
     cards: list[BoardCard]
+    weighted: Decimal = Decimal(0)  # the sum of amount × win probability
 
     @property
     def hidden_count(self) -> int:
@@ -107,6 +110,8 @@ def filtered_opportunities(*, viewer: User, filters: OpportunityFilters) -> Oppo
         rows = rows.filter(status=filters.status)
     if filters.owner is not None:
         rows = rows.filter(owner=filters.owner)
+    if filters.team is not None:
+        rows = rows.filter(owner__team=filters.team)
     if filters.amount_min is not None:
         rows = rows.filter(amount__gte=filters.amount_min)
     if filters.amount_max is not None:
@@ -144,7 +149,8 @@ def board_columns(
 ) -> list[BoardColumn]:
     """Returns one column per stage of the pipeline, in order, with the open matching opportunities, in 3 queries.
 
-    Count and amount cover every matching opportunity; cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN largest by
+    Count, amount and weighted amount (amount × win probability) come from one GROUP BY over every matching
+    opportunity; cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN largest by
     amount, picked in the database with a row number per stage. After-sales stages appear only when they hold
     cards.
     """
@@ -156,7 +162,14 @@ def board_columns(
     stages = list(pipeline.stages.order_by("order"))
     totals = {
         row["stage"]: row
-        for row in matching.order_by().values("stage").annotate(count=Count("pk"), amount=Sum("amount"))
+        for row in matching.order_by()
+        .values("stage")
+        .annotate(
+            # weighted first: after it, "amount" names the sum
+            weighted=Sum(ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())),
+            count=Count("pk"),
+            amount=Sum("amount"),
+        )
     }
     ranked = (
         matching.select_related("account", "owner")
@@ -182,6 +195,7 @@ def board_columns(
             count=totals.get(stage.pk, {}).get("count", 0),
             amount=Decimal(totals.get(stage.pk, {}).get("amount") or 0),
             cards=cards[stage.pk],
+            weighted=Decimal(totals.get(stage.pk, {}).get("weighted") or 0).quantize(Decimal("1.00")),
         )
         for stage in stages
         if cards[stage.pk] or not stage.is_after_sales

@@ -11,7 +11,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Team, User
 from core.calendar import week_bounds
 from pipeline.models import Visit, VisitWeekComment
 
@@ -97,13 +97,15 @@ def week_comments(*, rep: User, week_start: date) -> list[VisitWeekComment]:
     )
 
 
-def plan_adherence_by_owner(*, viewer: User, week_start: date) -> dict[int, PlanAdherence]:
-    """`plan_adherence` for each visible owner id with visits planned in the week; one query. Per person: the visits
-    the viewer's visible owners made, not others' visits the viewer also sees at their accounts."""
+def plan_adherence_by_owner(*, viewer: User, week_start: date, team: Team | None = None) -> dict[int, PlanAdherence]:
+    """`plan_adherence` for each visible owner id (of `team` when given) with visits planned in the week; one query.
+    Per person: the visits the viewer's visible owners made, not others' visits the viewer also sees at their
+    accounts."""
     start, end = week_bounds(week_start)
     rows = (
         Visit.objects.of_visible_owners(viewer)
         .filter(planned_at__gte=start, planned_at__lt=end)
+        .filter(Q(owner__team=team) if team is not None else Q())
         .values("owner_id")
         .annotate(
             planned=Count("pk"),

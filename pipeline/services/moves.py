@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, User
 from core.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, OverrideNotAllowed, ValidationFailed
-from pipeline.criteria import unmet_exit_criteria
+from pipeline.criteria import unmet_exit_criteria, win_blockers
 from pipeline.models import Opportunity, Stage, StageChange, Visit
 from pipeline.services._common import (
     after_sales_stage,
@@ -123,10 +123,7 @@ def win_opportunity(*, opportunity: Opportunity, won_by: User, expected_version:
     closing = closing_stage(stages)
     if closing is None:
         raise InvalidMove(gettext("This sales process has no closing stage."), field="status")
-    lowest = min(current.stage.order, closing.order)
-    if unmet := unmet_exit_criteria(
-        opportunity=current, stages=[s for s in stages if lowest <= s.order <= closing.order]
-    ):
+    if unmet := win_blockers(opportunity=current, stages=stages):
         raise ExitCriteriaNotMet(unmet)
 
     path = [s for s in (closing, after_sales_stage(stages, closing)) if s is not None and s.pk != current.stage_id]

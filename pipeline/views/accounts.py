@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -35,7 +36,8 @@ from accounts.services import (
 )
 from core.errors import SalesFlowError
 from core.forms import add_service_error
-from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm
+from core.views import is_quick_add, quick_add_form, quick_added
+from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm, QuickContactForm
 from pipeline.selectors.accounts import account_for_page, account_page, accounts_for_list
 from pipeline.services.accounts import edit_account
 
@@ -191,6 +193,34 @@ def contact_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "accounts/contact_form.html#form", context)
     return render(request, "accounts/contact_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_quick_create(request: HttpRequest) -> HttpResponse:
+    """Adds a contact to any account the user may change, chosen in the form (the header's quick add).
+
+    In the quick-add dialog (htmx, `?dialog=1`) errors come back into the dialog and a success answers with a toast;
+    without JavaScript it is a page that redirects to the account.
+    """
+    form = QuickContactForm(request.POST or None, user=request.user, initial={"account": request.GET.get("account")})
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        account = fields.pop("account")
+        try:
+            contact = create_contact(created_by=request.user, account=account, **fields)
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            message = _("Contact “%(name)s” added to %(account)s.") % {"name": contact.name, "account": account.name}
+            if is_quick_add(request):
+                return quick_added(message, kind="contact", pk=contact.pk, url=account.get_absolute_url())
+            messages.success(request, message)
+            return redirect(account)
+    title, action = _("New contact"), reverse("accounts:contact_quick_create")
+    if is_quick_add(request):
+        return quick_add_form(request, form, title=title, action=action, submit_label=_("Add contact"))
+    return render(request, "accounts/contact_quick_form.html", {"form": form, "title": title})
 
 
 @login_required

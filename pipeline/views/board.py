@@ -9,11 +9,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
+from core.views import with_toast
 from pipeline.forms.opportunities import BoardFilterForm, MoveForm
 from pipeline.models import Opportunity, Pipeline
 from pipeline.selectors.opportunities import board_columns
@@ -29,6 +32,7 @@ class CardError:
     """Why a card's move was refused, shown on the card."""
 
     opportunity_id: int
+    opportunity_url: str
     stage_code: str
     stage_name: str
     message: str
@@ -42,15 +46,15 @@ def _filter_query(form: BoardFilterForm, pipeline: Pipeline | None) -> QueryDict
     query = QueryDict(mutable=True)
     if pipeline is not None:
         query["pipeline"] = pipeline.pk
-    for name in ("owner", "amount_min", "amount_max", "close_from", "close_to"):
+    for name in ("team", "owner", "amount_min", "amount_max", "close_from", "close_to"):
         value = form.cleaned_data.get(name)
         if value not in (None, ""):
-            query[name] = value.pk if name == "owner" else value
+            query[name] = value.pk if name in ("team", "owner") else value
     return query
 
 
 def _board_context(
-    request: HttpRequest, *, pipeline: Pipeline | None = None, card_error: CardError | None = None, notice: str = ""
+    request: HttpRequest, *, pipeline: Pipeline | None = None, card_error: CardError | None = None
 ) -> dict:
     """Everything the board template shows, for the filters in the query string; a constant number of queries."""
     form = BoardFilterForm(request.GET, viewer=request.user)
@@ -73,8 +77,9 @@ def _board_context(
         "list_url": f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}",
         "card_error": card_error,
         "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
-        "notice": notice,
         "can_override": request.user.can_override_exit_criteria,
+        # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
+        "add_here": pipeline is not None and (pipeline.is_default or request.user.is_director),
     }
 
 
@@ -88,12 +93,20 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "pipeline/board.html", context)
 
 
+def _refusal_message(card_error: CardError) -> str:
+    """The refusal as a message for the next page (no JavaScript): the reason and the unmet criteria as links."""
+    return mark_safe(render_to_string("pipeline/board.html#refusal", {"card_error": card_error}))
+
+
 @login_required
 @require_POST
 def board_move(request: HttpRequest, pk: int) -> HttpResponse:
-    """Moves a card to another stage via move_opportunity and answers with the board, refusals shown on the card.
+    """Moves a card to another stage via move_opportunity.
 
-    The board's filters travel in the query string. Without JavaScript a success redirects back to the board.
+    htmx gets the board region back: after a move with a toast (HX-Trigger), after a refusal with the reason shown
+    once, on the card, its unmet criteria linking to the opportunity's checklist. Without JavaScript the answer is
+    always a redirect to the board (POST-redirect-GET), the outcome in a message. The board's filters travel in the
+    query string.
     """
     opportunity = get_object_or_404(
         Opportunity.objects.visible_to(request.user).select_related("stage", "pipeline"), pk=pk
@@ -101,7 +114,9 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     stages = list(opportunity.pipeline.stages.order_by("order"))
     form = MoveForm(request.POST, opportunity=opportunity, stages=stages, user=request.user)
     stage_names = {s.code: s.name for s in stages}
-    card_error = notice = None
+    card_error = None
+    notice = ""
+    from_code = opportunity.stage.code  # the service updates `opportunity` in place
     if form.is_valid():
         to_code = form.cleaned_data["stage"]
         try:
@@ -115,6 +130,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         except SalesFlowError as error:
             card_error = CardError(
                 opportunity_id=opportunity.pk,
+                opportunity_url=opportunity.get_absolute_url(),
                 stage_code=to_code,
                 stage_name=stage_names[to_code],
                 message=str(error.message),
@@ -123,22 +139,23 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
                 is_stale=isinstance(error, StaleVersion),
             )
         else:
-            if to_code != opportunity.stage.code:
+            if to_code != from_code:
                 notice = _("“%(name)s” moved to %(stage)s.") % {"name": opportunity.name, "stage": stage_names[to_code]}
-            elif not request.htmx:
-                return redirect(f"{reverse('pipeline:board')}?{request.GET.urlencode()}")
     else:
         to_code = request.POST.get("stage", "")
         card_error = CardError(
             opportunity_id=opportunity.pk,
+            opportunity_url=opportunity.get_absolute_url(),
             stage_code=to_code,
             stage_name=stage_names.get(to_code, to_code),
             message=" ".join(str(e) for errors in form.errors.values() for e in errors),
         )
-    if notice and not request.htmx:
-        messages.success(request, notice)
+    if not request.htmx:
+        if card_error is not None:
+            messages.error(request, _refusal_message(card_error))
+        elif notice:
+            messages.success(request, notice)
         return redirect(f"{reverse('pipeline:board')}?{request.GET.urlencode()}")
-    context = _board_context(request, pipeline=opportunity.pipeline, card_error=card_error, notice=notice or "")
-    if request.htmx:
-        return render(request, "pipeline/board.html#board", context)
-    return render(request, "pipeline/board.html", context)
+    context = _board_context(request, pipeline=opportunity.pipeline, card_error=card_error)
+    response = render(request, "pipeline/board.html#board", context)
+    return with_toast(response, notice) if notice else response

@@ -11,15 +11,19 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ExitCriteriaNotMet, SalesFlowError
 from core.forms import add_service_error
-from pipeline.criteria import evaluate_stage_criteria
+from core.views import is_quick_add, quick_add_form, quick_added
+from pipeline.criteria import evaluate_stage_criteria, win_blockers
 from pipeline.forms.opportunities import (
     CriterionValueForm,
     LoseForm,
@@ -70,8 +74,13 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def opportunity_create(request: HttpRequest) -> HttpResponse:
-    """Creates an opportunity at one of the user's visible accounts through create_opportunity."""
-    initial = {"account": request.GET.get("account")}  # from an account page; ignored unless visible
+    """Creates an opportunity at one of the user's visible accounts through create_opportunity.
+
+    With `?dialog=1` from htmx (the quick-add dialog) the form comes alone, errors come back into it, and a success
+    answers with nothing to swap but a toast and an `sf-added` event (the board then redraws its columns).
+    """
+    dialog = is_quick_add(request)
+    initial = {"account": request.GET.get("account"), "pipeline": request.GET.get("pipeline")}  # ignored unless valid
     form = OpportunityCreateForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -88,8 +97,19 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
         except SalesFlowError as error:
             add_service_error(form, error)
         else:
-            messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opportunity.name})
+            message = _("Opportunity “%(name)s” created.") % {"name": opportunity.name}
+            if dialog:
+                return quick_added(message, kind="opportunity", pk=opportunity.pk, url=opportunity.get_absolute_url())
+            messages.success(request, message)
             return redirect(opportunity)
+    if dialog:
+        return quick_add_form(
+            request,
+            form,
+            title=_("New opportunity"),
+            action=reverse("pipeline:opportunity_create"),
+            submit_label=_("Create opportunity"),
+        )
     return render(request, "pipeline/opportunity_form.html", {"form": form})
 
 
@@ -105,6 +125,7 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
         "opportunity": opportunity,
         "path": stage_path(opportunity=opportunity, stages=stages),
         "checklist": evaluate_stage_criteria(opportunity=opportunity, stage=opportunity.stage),
+        "win_unmet": _win_unmet(opportunity, stages),
         "history": opportunity_history(opportunity=opportunity, changes_page=request.GET.get("changes")),
         "competitors": competitors,
         "days_in_stage": days_between(opportunity.stage_entered_at, timezone.now()),
@@ -116,7 +137,6 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
         "reopen_form": VersionForm(initial={"version": opportunity.version}),
         "probability_form": ProbabilityForm(opportunity=opportunity),
         "edit_form": OpportunityEditForm(opportunity=opportunity, competitor_ids=[c.pk for c in competitors]),
-        "unmet": [],
         "ask_untouched_cause": False,
         "open_panel": "",
         "checklist_error": "",
@@ -125,13 +145,58 @@ def _page_context(request: HttpRequest, opportunity: Opportunity, **overrides) -
     return context
 
 
+def _win_unmet(opportunity: Opportunity, stages: list | None = None) -> list:
+    """What stands in the way of winning the opportunity (nothing once it is closed); "Mark as won" waits for it."""
+    if not opportunity.is_open:
+        return []
+    return win_blockers(opportunity=opportunity, stages=stages or list(opportunity.pipeline.stages.order_by("order")))
+
+
 def _move_targets(opportunity: Opportunity, stages: list) -> list:
     """The stages the move menu offers: the before-sale stages (its own included, so no stage is picked by accident)."""
     return [s for s in stages if not s.is_after_sales]
 
 
-def _render_page(request: HttpRequest, opportunity: Opportunity, **overrides) -> HttpResponse:
-    return render(request, "pipeline/opportunity.html", _page_context(request, opportunity, **overrides))
+# What a refused form's redirect carries back in the query string, so the reopened panel shows what was typed.
+_KEPT_VALUES = {
+    "move": ("stage", "override_reason"),
+    "lose": ("reason", "lost_to", "note", "untouched_cause"),
+    "probability": ("probability",),
+    "edit": ("name", "amount", "expected_close_date", "source", "competitors", "change_reason"),
+}
+
+
+def _refused(
+    request: HttpRequest, opportunity: Opportunity, form, *, panel: str, unmet=(), ask_cause: bool = False
+) -> HttpResponse:
+    """POST-redirect-GET for a refused action: the reasons (the unmet criteria as links to the checklist) become a
+    message, and the page opens again on a GET URL with the form's panel open and what was typed in it."""
+    errors = [
+        str(error) if name == "__all__" or form.fields[name].widget.is_hidden else f"{form.fields[name].label}: {error}"
+        for name, field_errors in form.errors.items()
+        for error in field_errors
+    ]
+    context = {"errors": errors, "unmet": unmet, "opportunity_url": opportunity.get_absolute_url()}
+    messages.error(request, mark_safe(render_to_string("pipeline/refusal_message.html", context)))
+    query = QueryDict(mutable=True)
+    query["panel"] = panel
+    if ask_cause:
+        query["cause"] = "1"
+    for name in _KEPT_VALUES.get(panel, ()):
+        if values := [v for v in form.data.getlist(name) if v]:
+            query.setlist(name, values)
+    return redirect(f"{opportunity.get_absolute_url()}?{query.urlencode()}#actions")
+
+
+def _typed_back(request: HttpRequest, panel: str) -> dict:
+    """What a refused form sent, carried back by `_refused` in the query string, as the reopened form's initial."""
+    if request.GET.get("panel") != panel:
+        return {}
+    return {
+        name: request.GET.getlist(name) if name == "competitors" else request.GET.get(name)
+        for name in _KEPT_VALUES[panel]
+        if name in request.GET
+    }
 
 
 def _back_to_page(request: HttpRequest, opportunity: Opportunity, message: str, anchor: str = "") -> HttpResponse:
@@ -142,8 +207,19 @@ def _back_to_page(request: HttpRequest, opportunity: Opportunity, message: str, 
 @login_required
 @require_GET
 def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The opportunity page: stage path and guidance, exit-criteria checklist, actions, history, visits."""
-    return _render_page(request, _visible_opportunity(request, pk))
+    """The opportunity page: stage path and guidance, exit-criteria checklist, actions, history, visits.
+
+    After a refused action (`?panel=...`, see `_refused`) that action's panel is open again with what was typed.
+    """
+    opportunity = _visible_opportunity(request, pk)
+    context = _page_context(request, opportunity)
+    panel = request.GET.get("panel", "")
+    if panel in ("move", "lose", "probability", "edit", "win", "reopen"):
+        context["open_panel"] = panel
+        context["ask_untouched_cause"] = panel == "lose" and request.GET.get("cause") == "1"
+    for name in _KEPT_VALUES:
+        context[f"{name}_form"].initial.update(_typed_back(request, name))
+    return render(request, "pipeline/opportunity.html", context)
 
 
 @login_required
@@ -165,9 +241,9 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
         except SalesFlowError as error:
             add_service_error(form, error)
             unmet = error.unmet if isinstance(error, ExitCriteriaNotMet) else []
-            return _render_page(request, opportunity, move_form=form, unmet=unmet, open_panel="move")
+            return _refused(request, opportunity, form, panel="move", unmet=unmet)
         return _back_to_page(request, moved, _("Moved to %(stage)s.") % {"stage": moved.stage.name})
-    return _render_page(request, opportunity, move_form=form, open_panel="move")
+    return _refused(request, opportunity, form, panel="move")
 
 
 @login_required
@@ -205,15 +281,22 @@ def opportunity_criterion(request: HttpRequest, pk: int, code: str) -> HttpRespo
         context = {
             "opportunity": opportunity,
             "checklist": evaluate_stage_criteria(opportunity=opportunity, stage=opportunity.stage),
+            "win_unmet": _win_unmet(opportunity),
+            "win_form": VersionForm(initial={"version": opportunity.version}),
             "checklist_error": error_message,
             "checklist_error_code": code if error_message else "",
         }
-        response = render(request, "pipeline/opportunity.html#checklist", context)
+        # The checklist, and the win panel out of band: ticking the last criterion enables "Mark as won".
+        response = HttpResponse(
+            render_to_string("pipeline/opportunity.html#checklist", context, request)
+            + render_to_string("pipeline/opportunity.html#win", {**context, "oob": True}, request)
+        )
         # Other forms on the page carry the version too; board.js updates them when it changes.
         response["HX-Trigger"] = json.dumps({"opportunity-version": {"value": opportunity.version}})
         return response
     if error_message:
-        return _render_page(request, opportunity, checklist_error=error_message, checklist_error_code=code)
+        messages.error(request, error_message)
+        return redirect(f"{opportunity.get_absolute_url()}#criterion-{code}")
     return _back_to_page(request, opportunity, _("Saved."), "#checklist")
 
 
@@ -231,9 +314,9 @@ def opportunity_win(request: HttpRequest, pk: int) -> HttpResponse:
         except SalesFlowError as error:
             add_service_error(form, error)
             unmet = error.unmet if isinstance(error, ExitCriteriaNotMet) else []
-            return _render_page(request, opportunity, win_form=form, unmet=unmet, open_panel="win")
+            return _refused(request, opportunity, form, panel="win", unmet=unmet)
         return _back_to_page(request, won, _("Won. Congratulations!"))
-    return _render_page(request, opportunity, win_form=form, open_panel="win")
+    return _refused(request, opportunity, form, panel="win")
 
 
 @login_required
@@ -258,9 +341,9 @@ def opportunity_lose(request: HttpRequest, pk: int) -> HttpResponse:
         except SalesFlowError as error:
             add_service_error(form, error)
             ask_cause = ask_cause or error.field == "untouched_cause"
-            return _render_page(request, opportunity, lose_form=form, ask_untouched_cause=ask_cause, open_panel="lose")
+            return _refused(request, opportunity, form, panel="lose", ask_cause=ask_cause)
         return _back_to_page(request, lost, _("Marked as lost."))
-    return _render_page(request, opportunity, lose_form=form, ask_untouched_cause=ask_cause, open_panel="lose")
+    return _refused(request, opportunity, form, panel="lose", ask_cause=ask_cause)
 
 
 @login_required
@@ -276,9 +359,9 @@ def opportunity_reopen(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except SalesFlowError as error:
             add_service_error(form, error)
-            return _render_page(request, opportunity, reopen_form=form, open_panel="reopen")
+            return _refused(request, opportunity, form, panel="reopen")
         return _back_to_page(request, reopened, _("Reopened."))
-    return _render_page(request, opportunity, reopen_form=form, open_panel="reopen")
+    return _refused(request, opportunity, form, panel="reopen")
 
 
 @login_required
@@ -299,7 +382,7 @@ def opportunity_probability(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_error(form, error)
         else:
             return _back_to_page(request, updated, _("Probability saved."))
-    return _render_page(request, opportunity, probability_form=form, open_panel="probability")
+    return _refused(request, opportunity, form, panel="probability")
 
 
 @login_required
@@ -327,4 +410,4 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             add_service_error(form, error)
         else:
             return _back_to_page(request, updated, _("Changes saved."))
-    return _render_page(request, opportunity, edit_form=form, open_panel="edit")
+    return _refused(request, opportunity, form, panel="edit")

@@ -27,8 +27,15 @@ from core import idempotency
 from core.calendar import today, week_from, week_start_of, week_start_of_moment
 from core.errors import SalesFlowError
 from core.forms import add_service_error
-from core.views import safe_next
-from pipeline.forms.visits import VisitCompleteForm, VisitFilterForm, VisitLogForm, VisitPlanForm, WeekCommentForm
+from core.views import is_quick_add, quick_add_form, quick_added, safe_next
+from pipeline.forms.visits import (
+    QuickVisitPlanForm,
+    VisitCompleteForm,
+    VisitFilterForm,
+    VisitLogForm,
+    VisitPlanForm,
+    WeekCommentForm,
+)
 from pipeline.models import Visit
 from pipeline.selectors.accounts import account_search
 from pipeline.selectors.planning import plan_adherence, plan_reps, visit_plan_week, week_comments
@@ -251,8 +258,10 @@ def visit_plan_create(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     account = _visible_account(request, data.get("account"))
     owners = _plan_owner_choices(request.user)
+    dialog = is_quick_add(request)
+    form_class = QuickVisitPlanForm if dialog else VisitPlanForm
     if request.method == "POST":
-        form = VisitPlanForm(request.POST, user=request.user, account=account, owners=owners)
+        form = form_class(request.POST, user=request.user, account=account, owners=owners)
         if form.is_valid():
             values = form.cleaned_data
             try:
@@ -262,13 +271,16 @@ def visit_plan_create(request: HttpRequest) -> HttpResponse:
                     planned_at=values["planned_at"],
                     kind=values["kind"],
                     purpose=values["purpose"],
-                    contact=values["contact"],
-                    opportunity=values["opportunity"],
+                    contact=values.get("contact"),
+                    opportunity=values.get("opportunity"),
                     owner=values.get("owner") or request.user,
                 )
             except SalesFlowError as error:
                 add_service_error(form, error)
             else:
+                if dialog:
+                    message = _("Visit to %(account)s planned.") % {"account": visit.account.name}
+                    return quick_added(message, kind="visit", pk=visit.pk, url=visit.get_absolute_url())
                 messages.success(request, _("Visit planned."))
                 week_start = week_start_of_moment(visit.planned_at)
                 return redirect(safe_next(request) or _plan_url(rep=visit.owner, week_start=week_start))
@@ -282,7 +294,10 @@ def visit_plan_create(request: HttpRequest) -> HttpResponse:
             "kind": Visit.Kind.VISIT,
             "owner": data.get("rep") if owners is not None else None,
         }
-        form = VisitPlanForm(user=request.user, account=account, owners=owners, initial=initial)
+        form = form_class(user=request.user, account=account, owners=owners, initial=initial)
+    if dialog:
+        action = reverse("pipeline:visit_plan_create")
+        return quick_add_form(request, form, title=_("Plan a visit"), action=action, submit_label=_("Plan visit"))
     context = {"form": form, "account": account, "next": safe_next(request) or ""}
     return render(request, "pipeline/visit_plan_form.html", context)
 
@@ -323,7 +338,10 @@ def visit_plan(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def visit_week_comment(request: HttpRequest) -> HttpResponse:
-    """Adds the manager's (or a director's) comment on a rep's week; a rep may not comment."""
+    """Adds the manager's (or a director's) comment on a rep's week; a rep may not comment.
+
+    htmx gets the comments section back; without JavaScript the answer is a redirect to the week plan either way.
+    """
     rep_id = request.POST.get("rep", "")
     if not rep_id.isdigit():
         raise Http404
@@ -342,6 +360,9 @@ def visit_week_comment(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Comment added."))
                 return redirect(_plan_url(rep=rep, week_start=week_start))
             form = WeekCommentForm()
+    if not request.htmx:  # POST-redirect-GET: the refusal as a message on the week plan
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(_plan_url(rep=rep, week_start=week_start))
     context = {
         "rep": rep,
         "week_start": week_start,

@@ -113,9 +113,27 @@ def test_accounts_with_no_pv_data_use_the_company_spend_and_without_employees_st
     values = values_of(2026)
     assert values["no spend"][1:3] == (Decimal("8000.00"), "employees")
     assert values["no industry"][1:3] == (Decimal("8000.00"), "employees")
-    assert values["cv only"][:3] == (Decimal("40.00"), Decimal("0.00"), "")
+    assert values["cv only"][:3] == (Decimal("40.00"), Decimal("40.00"), "current_value")  # PV is at least CV
     assert "nothing" not in values
-    assert AccountValue.objects.get(account__name="cv only").share is None
+    assert AccountValue.objects.get(account__name="cv only").share == 1.0
+
+
+def test_pv_is_never_below_cv_whatever_the_estimate_says(now):
+    """SPEC §7: PV is the account's whole wallet, so PV = max(the three-step estimate, CV)."""
+    bigger = AccountFactory(name="buys more than estimated", employee_count=None)
+    won(account=bigger, amount="488000", closed_at=at(2026, 3, 1))
+    AccountYearFactory(account=bigger, year=2026, potential_value=Decimal("60000"))
+    smaller = AccountFactory(name="room to grow", employee_count=None)
+    won(account=smaller, amount="1000", closed_at=at(2026, 3, 1))
+    AccountYearFactory(account=smaller, year=2026, potential_value=Decimal("60000"))
+
+    compute_matrix(year=2026)
+
+    values = values_of(2026)
+    assert values["buys more than estimated"][:3] == (Decimal("488000.00"), Decimal("488000.00"), "current_value")
+    assert values["room to grow"][:3] == (Decimal("1000.00"), Decimal("60000.00"), "explicit")
+    shares = dict(AccountValue.objects.values_list("account__name", "share"))
+    assert shares == {"buys more than estimated": 1.0, "room to grow": 1000 / 60000}
 
 
 def test_ties_at_the_median_are_high(now):

@@ -45,6 +45,18 @@ def test_the_preview_shows_this_weeks_email_of_the_signed_in_user(client, rep):
     assert not DigestDelivery.objects.exists()  # previewing sends and records nothing
 
 
+def test_the_preview_frame_is_sized_to_the_email_by_a_static_script_not_a_fixed_inline_height(client, rep):
+    client.force_login(rep)
+
+    html = client.get(PREVIEW).content.decode()
+
+    frame = html.split("<iframe", 1)[1].split(">", 1)[0]
+    assert 'class="digest-frame" data-fit-content' in frame
+    assert " style=" not in frame.split("srcdoc=", 1)[0]
+    assert 'sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"' in frame  # measurable, no scripts
+    assert '<script src="/static/js/digest-frame.js" defer></script>' in html
+
+
 def test_the_preview_of_another_week_starts_on_its_monday(client, rep):
     client.force_login(rep)
 

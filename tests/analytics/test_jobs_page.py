@@ -82,6 +82,7 @@ def test_the_director_sees_each_jobs_last_success_latest_run_and_failures(client
         ("Stale opportunities", "failed", 1),
         ("Catch-up of missed nightly jobs", "", 0),
         ("Weekly digests (enqueues those due)", "running", 0),
+        ("Daily reminders (enqueues those due)", "", 0),
     ]
     assert cell(html, "compute_matrix-2025", "last-success") == "2026-05-18 01:00"
     assert cell(html, "flag_untouched", "last-success") == "2026-05-17 01:00"

@@ -114,10 +114,11 @@ def test_both_paths_store_the_same_rows_for_a_varied_company(varied_company):
 
     # The data reaches every branch the two paths must agree on.
     columns = {name: {row[ROW_COLUMNS.index(name)] for row in rows_2026 + rows_2025} for name in ROW_COLUMNS}
-    assert columns["pv_source"] == {"explicit", "installed_base", "employees", ""}
+    assert columns["pv_source"] == {"explicit", "installed_base", "employees", "current_value"}
     assert columns["quadrant"] == {"core", "develop", "maintain", "observe"}
     assert columns["customer_type"] == {"ours", "competitor", "mixed", "none"}
-    assert None in columns["priority"] and None in columns["share"]
+    assert None in columns["priority"]
+    assert None not in columns["share"] and max(columns["share"]) == 1.0  # PV >= CV and above 0: always a share
     assert len(rows_2026) > 100
 
 
@@ -132,8 +133,9 @@ def test_both_paths_agree_on_half_cent_medians_and_ties(now):
 
     assert_both_paths_agree(2026)
 
-    # CV 0.01, 0.02, 0.02, 7.77: median 0.02; PV 0.02, 0.02, 0.03, 0.05: median 0.025, half up to 0.03
-    assert MatrixRun.objects.values_list("cv_threshold", "pv_threshold").get() == (Decimal("0.02"), Decimal("0.03"))
+    # CV 0.01, 0.02, 0.02, 7.77: median 0.02; PV never below CV: 0.02, 0.05, 0.02, 7.77 (d's 0.03 < its CV), so
+    # sorted 0.02, 0.02, 0.05, 7.77: median 0.035, half up to 0.04
+    assert MatrixRun.objects.values_list("cv_threshold", "pv_threshold").get() == (Decimal("0.02"), Decimal("0.04"))
 
 
 def test_both_paths_agree_with_fixed_thresholds(varied_company, settings):

@@ -18,6 +18,10 @@ def test_a_rep_on_a_phone_logs_a_done_visit(phone_page):
     page.goto(f"{page.base_url}/visits/log/")
     page.fill("#account-search", "博远")
     page.locator("#account-results").get_by_text("宁波博远连锁超市有限公司").click()
+    # The choice is made once the form carries the account (a late answer to an earlier keystroke must not undo it).
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('form.visit-form [name=account]')].some(i => i.value === '{account.pk}')"
+    )
     page.fill("textarea[name=summary]", "了解了门店扩张计划，采购经理关心能耗。")
     page.locator("form.visit-form button[type=submit]").click()
 

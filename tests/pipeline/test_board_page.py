@@ -115,7 +115,7 @@ def test_a_column_header_counts_and_sums_every_matching_opportunity_but_draws_on
     assert [card.opportunity.name for card in column.cards] == ["商机-500", "商机-400"]
     section = html.split(f'aria-labelledby="column-{needs.pk}"', 1)[1].split("</section>", 1)[0]
     assert re.search(r'class="board-column__count"[^>]*>5</span>', section)
-    assert '<span class="board-column__amount">¥1,500</span>' in section
+    assert '<span class="board-column__amount" title="Total amount">¥1,500</span>' in section
     assert card_count(html) == 2
     assert "商机-300" not in html
     assert "3 more…" in section
@@ -313,16 +313,22 @@ def test_the_stage_menu_works_without_javascript_and_returns_to_the_filtered_boa
     assert StageChange.objects.count() == 1
 
 
-def test_a_refused_move_without_javascript_renders_the_whole_board_with_the_reasons(client, org):
+def test_a_refused_move_without_javascript_redirects_to_the_board_with_the_reasons_as_a_message(client, org):
     opportunity = OpportunityFactory(owner=org.rep_a1)
     client.force_login(org.rep_a1)
+    query = f"pipeline={opportunity.pipeline_id}"
 
-    response = client.post(move_url(opportunity), {"stage": "status", "version": 1})
+    response = client.post(move_url(opportunity, query), {"stage": "status", "version": 1}, follow=True)
 
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"{BOARD}?{query}", 302)]  # a refresh does not post again
     assert "<html" in html
-    assert "已写明拜访目的" in html
+    checklist = reverse("pipeline:opportunity", args=[opportunity.pk])
+    assert (
+        html.count(f'<a class="board-card__unmet-label" href="{checklist}#criterion-visit_purpose">已写明拜访目的</a>')
+        == 1
+    )
+    assert 'class="board-card__error"' not in html  # not a second time on the card
     assert not StageChange.objects.exists()
 
 

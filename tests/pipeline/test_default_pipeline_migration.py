@@ -15,7 +15,7 @@ from tests.factories import OpportunityFactory, default_stage
 pytestmark = pytest.mark.django_db
 
 MIGRATION = import_module("pipeline.migrations.0002_default_pipeline")
-FORECAST_MIGRATION = import_module("pipeline.migrations.0006_forecast_categories")
+FORECAST_MIGRATION = import_module("pipeline.migrations.0008_forecast_categories")
 PIPELINE_FIELDS = ["code", "name_zh", "name_en", "is_default", "is_active"]
 STAGE_FIELDS = [f.name for f in Stage._meta.concrete_fields if f.name not in ("id", "pipeline")]
 CRITERION_FIELDS = [f.name for f in StageCriterion._meta.concrete_fields if f.name not in ("id", "stage")]
@@ -55,11 +55,11 @@ def from_template(template: dict) -> tuple[dict, list[dict], list[dict]]:
 
 
 def run_migration() -> None:
-    """Runs 0002's data function, then 0006's stage defaults (0002 predates forecast categories), each with the
+    """Runs 0002's data function, then 0008's stage defaults (0002 predates forecast categories), each with the
     historical models it gets during `migrate`."""
     loader = MigrationExecutor(connection).loader
     MIGRATION.create_default_pipeline(loader.project_state(("pipeline", "0002_default_pipeline")).apps, None)
-    FORECAST_MIGRATION.set_stage_defaults(loader.project_state(("pipeline", "0006_forecast_categories")).apps, None)
+    FORECAST_MIGRATION.set_stage_defaults(loader.project_state(("pipeline", "0008_forecast_categories")).apps, None)
 
 
 def test_the_migrated_default_pipeline_matches_todays_b2b_template_field_by_field():
@@ -96,7 +96,7 @@ def test_the_migration_does_not_read_the_live_templates(migration):
 
 
 def test_the_forecast_migration_sets_stage_defaults_and_fills_open_opportunities_only():
-    Stage.objects.update(forecast_category="pipeline")  # as 0006 finds them right after adding the column
+    Stage.objects.update(forecast_category="pipeline")  # as 0008 finds them right after adding the column
     at_commit = OpportunityFactory(stage=default_stage("commit"))
     at_propose = OpportunityFactory(stage=default_stage("propose"))
     lost = OpportunityFactory(
@@ -104,7 +104,7 @@ def test_the_forecast_migration_sets_stage_defaults_and_fills_open_opportunities
     )
     Opportunity.objects.update(forecast_category="pipeline")
 
-    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0006_forecast_categories"))
+    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0008_forecast_categories"))
     FORECAST_MIGRATION.set_stage_defaults(state.apps, None)
 
     assert dict(Stage.objects.filter(pipeline__code="b2b").values_list("code", "forecast_category")) == {

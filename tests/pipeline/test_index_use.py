@@ -270,3 +270,62 @@ def test_the_visibility_rule_reads_the_visible_owners_rows_from_the_owner_indexe
     assert {name: _seq_scans_of_big_tables(plan) for name, plan in plans.items()} == dict.fromkeys(rules, ())
     for name in ("visits", "opportunities", "accounts"):
         assert re.search(rf"Index Cond: \({re.escape(owner_condition)}", plans[name]), (name, plans[name])
+
+
+def _add_plans_and_close_dates(reps: list[User]) -> None:
+    """Planned visits, one in twenty overdue and one in four a follow-up, and expected close dates on every
+    opportunity, one in twenty past, as in a company that keeps its plan mostly current."""
+    now = timezone.now()
+    accounts = list(Account.objects.order_by("pk").values_list("pk", "owner_id")[:2000])
+    Visit.objects.bulk_create(
+        [
+            Visit(
+                account_id=account_id,
+                owner_id=owner_id,
+                status=Visit.Status.PLANNED,
+                kind=Visit.Kind.FOLLOW_UP if i % 4 == 0 else Visit.Kind.VISIT,
+                planned_at=now + timedelta(hours=(i % 20 - 1) * 24 + i % 7),
+            )
+            for i, (account_id, owner_id) in enumerate(accounts * 2)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pipeline_opportunity SET expected_close_date = CURRENT_DATE + (id % 200 - 10)::integer")
+        cursor.execute("ANALYZE")
+
+
+def _index_reading(plan: str) -> str | None:
+    """The index the plan's first index scan (plain, index-only or bitmap) reads."""
+    match = re.search(r"Index (?:Only )?Scan(?: Backward)? (?:using|on) (\w+)", plan)
+    return match.group(1) if match else None
+
+
+def test_the_to_do_lists_are_read_from_their_partial_indexes(company):
+    from pipeline.selectors.todo import due_follow_ups_query, overdue_visits_query, past_close_query
+
+    director, manager, rep = company
+    _add_plans_and_close_dates(list(User.objects.filter(role=User.Role.REP)))
+    now, today = timezone.now(), timezone.localdate()
+    day_end = now + timedelta(hours=12)
+    lists = {
+        "overdue visits (rep)": overdue_visits_query(viewer=rep, now=now).order_by("-planned_at", "-pk")[:5],
+        "follow-ups (rep)": due_follow_ups_query(viewer=rep, day_end=day_end).order_by("planned_at", "pk")[:5],
+        "past close (rep)": past_close_query(viewer=rep, today=today).order_by("expected_close_date", "pk")[:5],
+        "overdue visits (director)": overdue_visits_query(viewer=director, now=now).order_by("-planned_at")[:5],
+        "past close (director)": past_close_query(viewer=director, today=today).order_by("expected_close_date")[:5],
+    }
+
+    plans = {name: _plan(queryset) for name, queryset in lists.items()}
+
+    assert {name: _seq_scans_of_big_tables(plan) for name, plan in plans.items()} == dict.fromkeys(lists, ())
+    # A few rows per rep: the planner may read them as a bitmap and sort them; what matters is which index finds them.
+    assert {name: _index_reading(plan) for name, plan in plans.items()} == {
+        "overdue visits (rep)": "visit_planned_owner_at_idx",
+        "follow-ups (rep)": "visit_planned_owner_at_idx",
+        "past close (rep)": "opp_open_owner_close_idx",
+        "overdue visits (director)": "visit_planned_at_idx",
+        "past close (director)": "opp_open_close_idx",
+    }
+    # A manager's lists (own first) read the visible owners' planned rows from the owner indexes, never the table.
+    manager_plan = _plan(overdue_visits_query(viewer=manager, now=now))
+    assert _seq_scans_of_big_tables(manager_plan) == (), manager_plan

@@ -302,18 +302,23 @@ def test_an_unknown_criterion_answers_404_and_writes_nothing(client, org):
 # --- moving, winning, losing, reopening ----------------------------------------------------------------------------
 
 
-def test_a_refused_move_on_the_page_lists_the_unmet_criteria_and_writes_nothing(client, org):
+def test_a_refused_move_on_the_page_redirects_to_a_get_url_and_lists_the_unmet_criteria_as_links_once(client, org):
     opportunity = OpportunityFactory(owner=org.rep_a1)
     speak_english(org.rep_a1)
     client.force_login(org.rep_a1)
     before = snapshot(opportunity)
 
-    response = client.post(endpoint("move", opportunity), {"stage": "status", "version": 1})
+    response = client.post(endpoint("move", opportunity), {"stage": "status", "version": 1}, follow=True)
 
     html = response.content.decode()
-    assert response.status_code == 200
-    assert "Visit purpose written" in html.split('id="actions"', 1)[1]
-    assert "A visit is planned" in html.split('id="actions"', 1)[1]
+    assert response.redirect_chain == [(f"{page(opportunity)}?panel=move&stage=status#actions", 302)]
+    assert response.request["REQUEST_METHOD"] == "GET"
+    messages = html.split('<ul class="messages">', 1)[1].split("</ul>\n", 1)[0]
+    assert f'<a href="{page(opportunity)}#criterion-visit_purpose">Visit purpose written</a>' in messages
+    assert f'<a href="{page(opportunity)}#criterion-visit_planned">A visit is planned</a>' in messages
+    assert html.count(f'href="{page(opportunity)}#criterion-visit_purpose"') == 1  # once, in the message
+    assert "Unmet exit criteria:" not in html  # not a second time above the move form
+    assert response.context["open_panel"] == "move"
     assert snapshot(opportunity) == before
 
 
@@ -348,9 +353,11 @@ def test_winning_before_the_contract_is_signed_lists_the_unmet_criterion_and_wri
     client.force_login(org.rep_a1)
     before = snapshot(opportunity)
 
-    html = client.post(endpoint("win", opportunity), {"version": 1}).content.decode()
+    response = client.post(endpoint("win", opportunity), {"version": 1}, follow=True)
 
-    assert "Contract signed" in html.split('id="actions"', 1)[1]
+    html = response.content.decode()
+    assert response.redirect_chain == [(f"{page(opportunity)}?panel=win#actions", 302)]
+    assert f'<a href="{page(opportunity)}#criterion-contract_signed">Contract signed</a>' in html
     assert snapshot(opportunity) == before
 
 
@@ -362,9 +369,11 @@ def test_losing_an_untouched_opportunity_asks_for_the_untouched_cause_and_then_r
     before = snapshot(opportunity)
     data = {"reason": "relationship", "lost_to": competitor.pk, "note": "对手关系好", "version": 1}
 
-    first = client.post(endpoint("lose", opportunity), data)
+    first = client.post(endpoint("lose", opportunity), data, follow=True)
 
     html = first.content.decode()
+    assert first.redirect_chain[0][0].startswith(f"{page(opportunity)}?panel=lose&cause=1&reason=relationship&")
+    assert first.context["lose_form"].initial["note"] == "对手关系好"  # what was typed comes back
     assert 'name="untouched_cause"' in html
     assert "This is an untouched loss" in html
     assert snapshot(opportunity) == before
@@ -402,7 +411,7 @@ def test_a_rep_cannot_reopen_but_a_manager_can(client, org):
     refused = client.post(endpoint("reopen", opportunity), {"version": opportunity.version})
 
     assert f'action="{endpoint("reopen", opportunity)}"' not in rep_page
-    assert refused.status_code == 200
+    assert refused.status_code == 302
     assert snapshot(opportunity) == before
 
     client.force_login(org.manager_a)
@@ -458,9 +467,12 @@ def test_an_edit_from_a_stale_page_shows_a_clear_message_and_writes_nothing(clie
     speak_english(org.rep_a1)
     client.force_login(org.rep_a1)
 
-    response = client.post(endpoint("edit", opportunity), {"name": "我的改动", "amount": "1", "version": 1})
+    response = client.post(
+        endpoint("edit", opportunity), {"name": "我的改动", "amount": "1", "version": 1}, follow=True
+    )
 
     assert "Someone else changed this record in the meantime. Reload it and try again." in response.content.decode()
+    assert response.context["edit_form"].initial["name"] == "我的改动"  # the typed value survives the redirect
     opportunity.refresh_from_db()
     assert (opportunity.name, opportunity.version) == ("原名", 2)
 

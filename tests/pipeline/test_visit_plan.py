@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pipeline.models import Visit, VisitWeekComment
-from pipeline.selectors.planning import plan_adherence, visit_plan_week
+from pipeline.selectors.planning import plan_adherence, plan_adherence_by_owner, visit_plan_week
 from tests.factories import AccountFactory, ContactFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +64,18 @@ def test_plan_adherence_counts_the_visits_planned_for_the_week_in_one_query(rep_
     assert (adherence.planned, adherence.done, adherence.cancelled, adherence.open) == (6, 3, 1, 2)
     assert adherence.rate == 0.5
     assert adherence.percent == 50
+
+
+def test_adherence_by_owner_of_one_team_counts_only_its_people(rep_a1_week, django_assert_num_queries):
+    org = rep_a1_week
+    VisitFactory(account=AccountFactory(owner=org.rep_b1), planned_at=at(18, 9))  # team B's
+
+    with django_assert_num_queries(1):
+        team_a = plan_adherence_by_owner(viewer=org.director, week_start=WEEK, team=org.team_a)
+    everyone = plan_adherence_by_owner(viewer=org.director, week_start=WEEK)
+
+    assert {pk: a.planned for pk, a in team_a.items()} == {org.rep_a1.pk: 6, org.rep_a2.pk: 1}
+    assert {pk: a.planned for pk, a in everyone.items()} == {org.rep_a1.pk: 6, org.rep_a2.pk: 1, org.rep_b1.pk: 1}
 
 
 def test_plan_adherence_of_a_week_with_nothing_planned_is_undefined(org):
@@ -332,3 +344,17 @@ def test_the_plan_page_runs_the_same_number_of_queries_for_ten_times_the_visits(
     assert sum(len(d.visits) for d in response.context["days"]) == 60
     assert len(response.context["comments"]) == 30
     assert Visit.objects.count() == 60
+
+
+def test_an_empty_comment_without_javascript_ends_on_the_week_plan_with_the_reason_as_a_message(client, org):
+    org.manager_a.language = "en"
+    org.manager_a.save(update_fields=["language"])
+    client.force_login(org.manager_a)
+
+    response = _comment(client, org.rep_a1, text="  ", htmx=False)
+    page = client.get(response["Location"])
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('pipeline:visit_plan')}?rep={org.rep_a1.pk}&week=")
+    assert "This field is required." in page.content.decode()
+    assert VisitWeekComment.objects.count() == 0

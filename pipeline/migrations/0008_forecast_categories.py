@@ -27,7 +27,7 @@ def set_stage_defaults(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0005_list_order_and_visibility_indexes"),
+        ("pipeline", "0007_opportunity_name_search_index"),
     ]
 
     operations = [

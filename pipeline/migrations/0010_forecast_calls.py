@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0007_opportunity_change_at_index"),
+        ("pipeline", "0009_opportunity_change_at_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

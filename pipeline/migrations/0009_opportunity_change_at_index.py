@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
-        ("pipeline", "0006_forecast_categories"),
+        ("pipeline", "0008_forecast_categories"),
     ]
 
     operations = [
