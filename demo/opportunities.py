@@ -171,6 +171,7 @@ class OpportunityPlanner(VisitPlanner):
             amount=amount,
             expected_close_date=expected_close,
             probability=probability,
+            forecast_category=stage.forecast_category if status == Opportunity.Status.OPEN else "pipeline",
             source=self.weighted(SOURCES),
             created_at=created_at,
             stage_entered_at=moves[-1].at if moves else created_at,

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from pipeline.models import (
+    ForecastCall,
+    ForecastCallChange,
     Opportunity,
     OpportunityChange,
     Pipeline,
@@ -51,7 +53,17 @@ class ReadOnlyAdminMixin:
 
 class StageInline(admin.TabularInline):
     model = Stage
-    fields = ("order", "code", "name_zh", "name_en", "probability", "engaged", "is_closing", "is_after_sales")
+    fields = (
+        "order",
+        "code",
+        "name_zh",
+        "name_en",
+        "probability",
+        "forecast_category",
+        "engaged",
+        "is_closing",
+        "is_after_sales",
+    )
     extra = 0
     show_change_link = True
     ordering = ("order",)
@@ -167,7 +179,21 @@ class OpportunityAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (StageChangeInline,)
     fieldsets = (
-        (None, {"fields": ("name", "account", "owner", "amount", "expected_close_date", "probability", "source")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "account",
+                    "owner",
+                    "amount",
+                    "expected_close_date",
+                    "probability",
+                    "forecast_category",
+                    "source",
+                )
+            },
+        ),
         (_("Stage"), {"fields": ("pipeline", "stage", "furthest_stage", "stage_entered_at", "criteria_values")}),
         (_("Outcome"), {"fields": ("status", "closed_at", "loss_reason", "lost_to", "loss_note")}),
         (_("Untouched loss"), {"fields": ("is_untouched_loss", "untouched_cause")}),
@@ -304,4 +330,23 @@ class TargetChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("field",)
     list_select_related = ("target__owner_user", "target__owner_team", "by")
     search_fields = ("target__owner_user__username", "target__owner_team__name", "field")
+    date_hierarchy = "at"
+
+
+@admin.register(ForecastCall)
+class ForecastCallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Calls are made through the forecast API, which checks who may call whom and records each change."""
+
+    list_display = ("owner_user", "period_type", "period_start", "amount", "called_by", "called_at")
+    list_filter = ("period_type",)
+    list_select_related = ("owner_user", "called_by")
+    search_fields = ("owner_user__username", "owner_user__last_name")
+
+
+@admin.register(ForecastCallChange)
+class ForecastCallChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "call", "field", "old", "new", "by")
+    list_filter = ("field",)
+    list_select_related = ("call__owner_user", "by")
+    search_fields = ("call__owner_user__username", "field")
     date_hierarchy = "at"

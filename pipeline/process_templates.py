@@ -14,6 +14,14 @@ AUTO, MANUAL = "automatic", "manual"
 CHECKBOX, TEXT, DATE = "checkbox", "text", "date"
 
 
+def forecast_category(probability: int | None) -> str:
+    """A stage's default forecast category, from its win probability: 80% and up (or after the sale) commit, 50% and
+    up best case, below that pipeline. No stage defaults to omitted: that is the owner's call."""
+    if probability is None or probability >= 80:
+        return "commit"
+    return "best_case" if probability >= 50 else "pipeline"
+
+
 def criterion(code: str, kind: str, label_zh: str, label_en: str, input_type: str = "") -> dict[str, str]:
     return {"code": code, "kind": kind, "input_type": input_type, "label_zh": label_zh, "label_en": label_en}
 
@@ -29,6 +37,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "事先准备",
             "name_en": "Preparation",
             "probability": 5,
+            "forecast_category": "pipeline",
             "buying_stage_zh": "业务运营",
             "buying_stage_en": "Business as usual",
             "engaged": False,
@@ -58,6 +67,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "了解现状",
             "name_en": "Understand the situation",
             "probability": 10,
+            "forecast_category": "pipeline",
             "buying_stage_zh": "认识变化",
             "buying_stage_en": "Recognise a change",
             "engaged": True,
@@ -87,6 +97,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "识别机会",
             "name_en": "Identify the opportunity",
             "probability": 20,
+            "forecast_category": "pipeline",
             "buying_stage_zh": "评估现状",
             "buying_stage_en": "Evaluate the current state",
             "engaged": True,
@@ -110,6 +121,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "明确需求",
             "name_en": "Clarify needs",
             "probability": 30,
+            "forecast_category": "pipeline",
             "buying_stage_zh": "建立采购标准",
             "buying_stage_en": "Set buying criteria",
             "engaged": True,
@@ -138,6 +150,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "发展需求",
             "name_en": "Develop the needs",
             "probability": 40,
+            "forecast_category": "pipeline",
             "buying_stage_zh": "探索解决方案",
             "buying_stage_en": "Explore solutions",
             "engaged": True,
@@ -159,6 +172,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "推荐解决方案",
             "name_en": "Propose a solution",
             "probability": 60,
+            "forecast_category": "best_case",
             "buying_stage_zh": "探索解决方案",
             "buying_stage_en": "Explore solutions",
             "engaged": True,
@@ -182,6 +196,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "获得承诺",
             "name_en": "Gain commitment",
             "probability": 80,
+            "forecast_category": "commit",
             "buying_stage_zh": "选定厂家",
             "buying_stage_en": "Select a vendor",
             "engaged": True,
@@ -202,6 +217,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "结案",
             "name_en": "Close",
             "probability": 100,
+            "forecast_category": "commit",
             "buying_stage_zh": "下订单",
             "buying_stage_en": "Place the order",
             "engaged": True,
@@ -220,6 +236,7 @@ DEFAULT_PIPELINE: dict[str, Any] = {
             "name_zh": "管理方案实施",
             "name_en": "Manage implementation",
             "probability": None,
+            "forecast_category": "commit",
             "buying_stage_zh": "实施并评估",
             "buying_stage_en": "Implement and evaluate",
             "engaged": True,
@@ -261,6 +278,7 @@ def stage(
         "name_zh": names[0],
         "name_en": names[1],
         "probability": probability,
+        "forecast_category": forecast_category(probability),
         "buying_stage_zh": buying_stage[0],
         "buying_stage_en": buying_stage[1],
         "engaged": engaged,

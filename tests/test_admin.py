@@ -26,6 +26,8 @@ from analytics.models import (
 )
 from pipeline.admin import OpportunityAdmin
 from pipeline.models import (
+    ForecastCall,
+    ForecastCallChange,
     Opportunity,
     OpportunityChange,
     Reassignment,
@@ -75,6 +77,10 @@ def one_of_each(db):
     AccountChange.objects.create(account=account, by=manager, field="notes", old="", new="Key account")
     OpportunityChange.objects.create(opportunity=opportunity, by=manager, field="amount", old="1.00", new="2.00")
     TargetChange.objects.create(target=target, by=manager, field="amount", old="1.00", new="2.00")
+    call = ForecastCall.objects.create(
+        owner_user=rep, period_type="quarter", period_start=date(2026, 4, 1), amount=Decimal(5), called_by=manager
+    )
+    ForecastCallChange.objects.create(call=call, by=manager, field="amount", old=None, new="5.00")
     Reassignment.objects.create(account=account, from_owner=manager, to_owner=rep, reassigned_by=manager)
     run = MatrixRun.objects.create(year=2026, cv_threshold=Decimal("1"), pv_threshold=Decimal("2"))
     AccountValue.objects.create(
@@ -136,6 +142,8 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
         "analytics.ReminderDelivery",
         "analytics.StaleFlag",
         "analytics.UntouchedFlag",
+        "pipeline.ForecastCall",
+        "pipeline.ForecastCallChange",
         "pipeline.OpportunityChange",
         "pipeline.Reassignment",
         "pipeline.StageChange",

@@ -97,6 +97,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
             "status",
             "amount",
             "probability",
+            "forecast_category",
             "weighted_amount",
             "expected_close_date",
             "source",
@@ -136,10 +137,9 @@ REFUSED_ON_UPDATE = {
     "closed_at": _("The close time is set by the win and lose actions."),
     "furthest_stage": _("The furthest stage is recorded from the stage history."),
     "is_untouched_loss": _("Whether a loss is untouched is computed, never typed."),
-    "loss_reason": _("Loss fields are set by the lose action."),
-    "lost_to": _("Loss fields are set by the lose action."),
-    "loss_note": _("Loss fields are set by the lose action."),
-    "untouched_cause": _("Loss fields are set by the lose action."),
+    **dict.fromkeys(
+        ("loss_reason", "lost_to", "loss_note", "untouched_cause"), _("Loss fields are set by the lose action.")
+    ),
     "pipeline": _("An opportunity stays in its sales process."),
     "account": _("An opportunity stays at its account."),
     "criteria_values": _("Criteria values are set one at a time through the criteria action."),
@@ -209,6 +209,7 @@ class OpportunityUpdateSerializer(RefusedFieldsMixin, serializers.Serializer):
     expected_close_date = serializers.DateField(required=False, allow_null=True)
     source = serializers.ChoiceField(choices=Opportunity.Source.choices, required=False, allow_blank=True)
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    forecast_category = serializers.ChoiceField(choices=Opportunity.ForecastCategory.choices, required=False)
     competitors = PrimaryKeyField(queryset=Competitor.objects.all(), many=True, required=False)
     owner = VisibleField(
         model=User, required=False, help_text=_("A new owner reassigns the opportunity (managers and directors).")

@@ -211,6 +211,12 @@ class OpportunityEditForm(VersionForm):
     amount = forms.DecimalField(label=_("Amount (CNY)"), min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(label=_("Expected close date"), required=False, widget=DateInput)
     source = forms.ChoiceField(label=_("Source"), required=False, choices=[("", "—"), *Opportunity.Source.choices])
+    forecast_category = forms.ChoiceField(
+        label=_("Forecast category"),
+        choices=Opportunity.ForecastCategory.choices,
+        required=False,  # left out (an older page): unchanged
+        help_text=_("Commit: you are sure it closes by its date. Best case: it could. Omitted: leave it out."),
+    )
     competitors = forms.ModelMultipleChoiceField(
         label=_("Competitors in play"),
         queryset=Competitor.objects.all(),
@@ -225,11 +231,13 @@ class OpportunityEditForm(VersionForm):
             amount=opportunity.amount,
             expected_close_date=opportunity.expected_close_date,
             source=opportunity.source,
+            forecast_category=opportunity.forecast_category,
             competitors=competitor_ids,
         )
         super().__init__(*args, **kwargs)
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
         if not opportunity.is_open:
+            del self.fields["forecast_category"]  # only an open opportunity is forecast
             # A won or lost opportunity's amount feeds attainment: a director changes it only with a reason.
             self.fields["change_reason"] = forms.CharField(
                 label=_("Reason for changing the amount"),

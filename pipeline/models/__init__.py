@@ -1,9 +1,9 @@
 """Sales processes, opportunities, visits and targets (SPEC §3–§6), one module per topic."""
 
-from pipeline.models.history import OpportunityChange, TargetChange
+from pipeline.models.history import ForecastCallChange, OpportunityChange, TargetChange
 from pipeline.models.opportunities import Opportunity, Reassignment, StageChange
 from pipeline.models.process import BilingualMixin, Pipeline, Stage, StageCriterion
-from pipeline.models.targets import SalesTarget
+from pipeline.models.targets import ForecastCall, SalesTarget
 from pipeline.models.visits import Visit, VisitWeekComment
 from pipeline.querysets import (
     OpportunityQuerySet,
@@ -15,6 +15,8 @@ from pipeline.querysets import (
 
 __all__ = [
     "BilingualMixin",
+    "ForecastCall",
+    "ForecastCallChange",
     "Opportunity",
     "OpportunityChange",
     "OpportunityQuerySet",

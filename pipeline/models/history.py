@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import FieldChange
 from pipeline.models.opportunities import Opportunity
-from pipeline.models.targets import SalesTarget
+from pipeline.models.targets import ForecastCall, SalesTarget
 
 
 class OpportunityChange(FieldChange):
@@ -25,7 +25,11 @@ class OpportunityChange(FieldChange):
     class Meta(FieldChange.Meta):
         verbose_name = _("opportunity change")
         verbose_name_plural = _("opportunity changes")
-        indexes = [models.Index(fields=["opportunity", "-at", "-id"], name="oppchange_opportunity_at_idx")]
+        indexes = [
+            models.Index(fields=["opportunity", "-at", "-id"], name="oppchange_opportunity_at_idx"),
+            # What changed since a day (analytics/selectors/changes.py), newest first.
+            models.Index(fields=["at"], name="oppchange_at_idx"),
+        ]
 
 
 class TargetChange(FieldChange):
@@ -41,3 +45,18 @@ class TargetChange(FieldChange):
         verbose_name = _("sales target change")
         verbose_name_plural = _("sales target changes")
         indexes = [models.Index(fields=["target", "-at", "-id"], name="targetchange_target_at_idx")]
+
+
+class ForecastCallChange(FieldChange):
+    """One field of a manager's forecast call changed (the first call records its amount and note from nothing)."""
+
+    parent_field = "call"
+
+    call = models.ForeignKey(
+        ForecastCall, verbose_name=_("forecast call"), on_delete=models.PROTECT, related_name="changes"
+    )
+
+    class Meta(FieldChange.Meta):
+        verbose_name = _("forecast call change")
+        verbose_name_plural = _("forecast call changes")
+        indexes = [models.Index(fields=["call", "-at", "-id"], name="callchange_call_at_idx")]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.indexes import TrigramIndex
-from pipeline.models.process import Pipeline, Stage
+from pipeline.models.process import ForecastCategory, Pipeline, Stage
 from pipeline.querysets import (
     OpportunityQuerySet,
     StageChangeQuerySet,
@@ -19,6 +19,8 @@ from pipeline.querysets import (
 
 
 class Opportunity(models.Model):
+    ForecastCategory = ForecastCategory
+
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         WON = "won", _("Won")
@@ -71,6 +73,14 @@ class Opportunity(models.Model):
     amount = models.DecimalField(_("amount (CNY)"), max_digits=14, decimal_places=2, default=0)
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     probability = models.PositiveSmallIntegerField(_("win probability (%)"), default=0)
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+        db_default=ForecastCategory.PIPELINE,
+        help_text=_("The stage's default until the owner changes it; a stage change resets it."),
+    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, blank=True)
     competitors = models.ManyToManyField(
         "accounts.Competitor", verbose_name=_("competitors in play"), blank=True, related_name="opportunities"

@@ -40,6 +40,15 @@ class Pipeline(BilingualMixin, models.Model):
         return self.localized("name")
 
 
+class ForecastCategory(models.TextChoices):
+    """How an open opportunity counts in the forecast: a stage's default, which the owner may change."""
+
+    PIPELINE = "pipeline", _("Pipeline")
+    BEST_CASE = "best_case", _("Best case")
+    COMMIT = "commit", _("Commit")
+    OMITTED = "omitted", _("Omitted")
+
+
 class Stage(BilingualMixin, models.Model):
     # CASCADE: a stage is part of its pipeline's definition; one in use is protected by its opportunities.
     pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages")
@@ -59,6 +68,14 @@ class Stage(BilingualMixin, models.Model):
     guidance_en = models.TextField(_("guidance (English)"), blank=True)
     main_tasks_zh = models.TextField(_("main tasks (Chinese)"), blank=True)
     main_tasks_en = models.TextField(_("main tasks (English)"), blank=True)
+    forecast_category = models.CharField(
+        _("default forecast category"),
+        max_length=10,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+        db_default=ForecastCategory.PIPELINE,
+        help_text=_("The forecast category an opportunity takes when it enters the stage."),
+    )
     engaged = models.BooleanField(_("customer engaged"), default=False, help_text=_("The customer has been met."))
     is_closing = models.BooleanField(_("closing stage"), default=False)
     is_after_sales = models.BooleanField(_("after-sales stage"), default=False)

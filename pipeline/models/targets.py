@@ -7,6 +7,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.querysets import (
@@ -83,3 +84,34 @@ class SalesTarget(models.Model):
         from core.calendar import period_end
 
         return period_end(self.period_type, self.period_start)
+
+
+class ForecastCall(models.Model):
+    """A manager's own call of what a rep will close in a period, kept beside the rep's forecast (issue 13); each
+    change is a ForecastCallChange, so the page can show how the call moved."""
+
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="forecast_calls"
+    )
+    period_type = models.CharField(_("period"), max_length=10, choices=SalesTarget.PeriodType.choices)
+    period_start = models.DateField(_("period start"))
+    amount = models.DecimalField(_("called amount (CNY)"), max_digits=14, decimal_places=2)
+    note = models.TextField(_("note"), blank=True)
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("called by"), on_delete=models.PROTECT, related_name="+"
+    )
+    called_at = models.DateTimeField(_("called at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("forecast call")
+        verbose_name_plural = _("forecast calls")
+        ordering = ["-period_start", "owner_user"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="forecast_call_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["owner_user", "period_type", "period_start"], name="forecast_call_unique_per_rep_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_user} {self.get_period_type_display()} {self.period_start}: {self.amount}"

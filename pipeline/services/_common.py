@@ -191,6 +191,12 @@ def clean_probability(value: Any) -> int:
     return value
 
 
+def clean_forecast_category(value: Any) -> str:
+    if value not in Opportunity.ForecastCategory.values:
+        raise ValidationFailed(gettext("Choose a forecast category from the list."), field="forecast_category")
+    return value
+
+
 def clean_competitors(values: Iterable[Any]) -> list[Competitor]:
     ids = [v.pk if isinstance(v, Competitor) else v for v in values or ()]
     found = list(Competitor.objects.filter(pk__in=ids))

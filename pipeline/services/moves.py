@@ -56,9 +56,9 @@ def move_opportunity(
 
     Forward needs every exit criterion of the current stage and of each skipped stage, unless a manager or director
     overrides them with a written reason (kept on the StageChange); backward is always allowed. The probability
-    becomes the new stage's default. An open opportunity stays at or before the closing stage (a win takes it
-    further); a won one moves only between after-sales stages; a lost one not at all. Moving to the current stage
-    changes nothing.
+    and, while open, the forecast category become the new stage's defaults. An open opportunity stays at or before
+    the closing stage (a win takes it further); a won one moves only between after-sales stages; a lost one not at
+    all. Moving to the current stage changes nothing.
     """
     current = load_opportunity(opportunity, moved_by, expected_version)
     stages = stages_of(current.pipeline_id)
@@ -94,6 +94,7 @@ def move_opportunity(
         stage_entered_at=now,
         furthest_stage=max(to_stage, current.furthest_stage, key=attrgetter("order")),
         probability=current.probability if to_stage.probability is None else to_stage.probability,
+        forecast_category=to_stage.forecast_category if current.is_open else current.forecast_category,
     )
     StageChange.objects.create(
         opportunity=current,
@@ -227,8 +228,8 @@ def reopen_opportunity(
 
     A lost one reopens at the stage it was lost at, a won one at the closing stage (it had moved on to after-sales
     only because it was won) and its still-planned follow-up visits are cancelled. Closing and loss fields are
-    cleared, the probability is the stage's default, and a StageChange records the reopening (from and to the
-    same stage for a lost one).
+    cleared, the probability and forecast category are the stage's defaults, and a StageChange records the
+    reopening (from and to the same stage for a lost one).
     """
     current = load_opportunity(opportunity, reopened_by, expected_version)
     if not is_manager_or_director(reopened_by):
@@ -257,6 +258,7 @@ def reopen_opportunity(
         stage=to_stage,
         stage_entered_at=now if to_stage.pk != current.stage_id else current.stage_entered_at,
         probability=current.probability if to_stage.probability is None else to_stage.probability,
+        forecast_category=to_stage.forecast_category,
     )
     StageChange.objects.create(
         opportunity=current, from_stage=current.stage, to_stage=to_stage, changed_at=now, changed_by=reopened_by

@@ -26,6 +26,7 @@ from pipeline.services._common import (
     clean_competitor,
     clean_competitors,
     clean_date,
+    clean_forecast_category,
     clean_name,
     clean_probability,
     clean_source,
@@ -42,7 +43,15 @@ from pipeline.services._common import (
 from pipeline.services.moves import is_untouched_loss
 from pipeline.services.reassignment import reassign_opportunity
 
-EDITABLE_OPPORTUNITY_FIELDS = ("name", "amount", "expected_close_date", "source", "competitors", "probability")
+EDITABLE_OPPORTUNITY_FIELDS = (
+    "name",
+    "amount",
+    "expected_close_date",
+    "source",
+    "competitors",
+    "probability",
+    "forecast_category",
+)
 
 
 @dataclass(frozen=True)
@@ -188,6 +197,7 @@ def create_opportunity(
         is_backfill=False,
         status=Opportunity.Status.OPEN,
         probability=draft.stage.probability or 0,
+        forecast_category=draft.stage.forecast_category,
     )
 
 
@@ -306,11 +316,13 @@ def update_opportunity(
     change_reason: str = "",
     **fields: Any,
 ) -> Opportunity:
-    """Changes plain fields (name, amount, expected_close_date, source, competitors, probability) under the
-    optimistic lock and records each field that changed (with `change_reason`); a closed opportunity only by a
-    manager or director, and its amount only by a director who gives `change_reason`. Writes nothing if it raises.
+    """Changes plain fields (name, amount, expected_close_date, source, competitors, probability,
+    forecast_category) under the optimistic lock and records each field that changed (with `change_reason`); a
+    closed opportunity only by a manager or director, and its amount only by a director who gives `change_reason`.
+    Writes nothing if it raises.
 
-    A probability set here overrides the stage's default until the next stage change.
+    A probability or forecast category set here overrides the stage's default until the next stage change; only an
+    open opportunity changes its forecast category.
     """
     for field_name in fields:
         if field_name not in EDITABLE_OPPORTUNITY_FIELDS:
@@ -327,8 +339,12 @@ def update_opportunity(
         "source": clean_source,
         "probability": clean_probability,
         "competitors": clean_competitors,
+        "forecast_category": clean_forecast_category,
     }
     changes = {name: cleaners[name](value) for name, value in fields.items()}
+    category = changes.get("forecast_category", current.forecast_category)
+    if not current.is_open and category != current.forecast_category:
+        raise ValidationFailed(gettext("Only an open opportunity has a forecast category."), field="forecast_category")
     reason = (change_reason or "").strip()
     if not current.is_open and "amount" in changes and not is_same(current.amount, changes["amount"]):
         _check_closed_amount_change(changed_by, reason)

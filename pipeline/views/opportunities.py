@@ -388,7 +388,7 @@ def opportunity_probability(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Saves name, amount, expected close date, source and competitors via update_opportunity."""
+    """Saves name, amount, expected close date, source, forecast category and competitors via update_opportunity."""
     opportunity = _visible_opportunity(request, pk)
     form = OpportunityEditForm(request.POST, opportunity=opportunity, competitor_ids=[])
     if form.is_valid():
@@ -404,6 +404,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 source=data["source"],
                 competitors=list(data["competitors"]),
                 change_reason=data.get("change_reason", ""),
+                **({"forecast_category": data["forecast_category"]} if data.get("forecast_category") else {}),
             )
         except SalesFlowError as error:
             add_service_error(form, error)

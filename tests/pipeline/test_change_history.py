@@ -170,6 +170,7 @@ def test_moving_winning_and_reopening_record_stage_status_probability_and_closin
         ("probability", prep.probability, status.probability, rep, ""),
         ("stage", ref(status), ref(close), rep, ""),
         ("probability", status.probability, 100, rep, ""),
+        ("forecast_category", "pipeline", "commit", rep, ""),  # the closing stage's default
         ("status", "open", "won", rep, ""),
         ("closed_at", None, NOW_UTC, rep, ""),
         ("stage", ref(close), ref(implement), rep, ""),

@@ -6,13 +6,16 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
-from pipeline.models import Pipeline, Stage, StageCriterion
+from pipeline.models import Opportunity, Pipeline, Stage, StageCriterion
 from pipeline.process_templates import TEMPLATES
+from tests.factories import OpportunityFactory, default_stage
 
 pytestmark = pytest.mark.django_db
 
 MIGRATION = import_module("pipeline.migrations.0002_default_pipeline")
+FORECAST_MIGRATION = import_module("pipeline.migrations.0008_forecast_categories")
 PIPELINE_FIELDS = ["code", "name_zh", "name_en", "is_default", "is_active"]
 STAGE_FIELDS = [f.name for f in Stage._meta.concrete_fields if f.name not in ("id", "pipeline")]
 CRITERION_FIELDS = [f.name for f in StageCriterion._meta.concrete_fields if f.name not in ("id", "stage")]
@@ -52,9 +55,11 @@ def from_template(template: dict) -> tuple[dict, list[dict], list[dict]]:
 
 
 def run_migration() -> None:
-    """Runs 0002's data function with the historical models it gets during `migrate`."""
-    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0002_default_pipeline"))
-    MIGRATION.create_default_pipeline(state.apps, None)
+    """Runs 0002's data function, then 0008's stage defaults (0002 predates forecast categories), each with the
+    historical models it gets during `migrate`."""
+    loader = MigrationExecutor(connection).loader
+    MIGRATION.create_default_pipeline(loader.project_state(("pipeline", "0002_default_pipeline")).apps, None)
+    FORECAST_MIGRATION.set_stage_defaults(loader.project_state(("pipeline", "0008_forecast_categories")).apps, None)
 
 
 def test_the_migrated_default_pipeline_matches_todays_b2b_template_field_by_field():
@@ -83,7 +88,31 @@ def test_the_frozen_copy_installs_the_template_on_an_empty_database_and_changes_
     assert (Pipeline.objects.count(), Stage.objects.count(), StageCriterion.objects.count()) == (1, 9, 20)
 
 
-def test_the_migration_does_not_read_the_live_templates():
-    source = Path(MIGRATION.__file__).read_text(encoding="utf-8")
+@pytest.mark.parametrize("migration", [MIGRATION, FORECAST_MIGRATION])
+def test_the_migration_does_not_read_the_live_templates(migration):
+    source = Path(migration.__file__).read_text(encoding="utf-8")
 
     assert "pipeline.process_templates" not in source
+
+
+def test_the_forecast_migration_sets_stage_defaults_and_fills_open_opportunities_only():
+    Stage.objects.update(forecast_category="pipeline")  # as 0008 finds them right after adding the column
+    at_commit = OpportunityFactory(stage=default_stage("commit"))
+    at_propose = OpportunityFactory(stage=default_stage("propose"))
+    lost = OpportunityFactory(
+        stage=default_stage("commit"), status="lost", loss_reason="price", closed_at=timezone.now()
+    )
+    Opportunity.objects.update(forecast_category="pipeline")
+
+    state = MigrationExecutor(connection).loader.project_state(("pipeline", "0008_forecast_categories"))
+    FORECAST_MIGRATION.set_stage_defaults(state.apps, None)
+
+    assert dict(Stage.objects.filter(pipeline__code="b2b").values_list("code", "forecast_category")) == {
+        s["code"]: s["forecast_category"] for s in TEMPLATES["b2b"]["stages"]
+    }
+    categories = dict(Opportunity.objects.values_list("pk", "forecast_category"))
+    assert (categories[at_commit.pk], categories[at_propose.pk], categories[lost.pk]) == (
+        "commit",
+        "best_case",
+        "pipeline",
+    )

@@ -1,0 +1,47 @@
+"""What changed since a day reads only the recent rows, from the `at` indexes of both history tables (PostgreSQL's
+plan over a history of realistic size, after ANALYZE)."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from analytics.selectors.changes import change_events
+from core.calendar import today
+from pipeline.models import OpportunityChange, StageChange
+from tests.factories import OpportunityFactory, default_stage
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans"),
+]
+ROWS = 20_000  # two years of history, one row an hour each
+
+
+@pytest.mark.parametrize("viewer", ["director", "manager_a", "rep_a1"])
+def test_the_changes_of_the_last_week_are_read_from_the_at_indexes(org, viewer):
+    opportunities = OpportunityFactory.create_batch(20, owner=org.rep_a1)
+    prep, status = default_stage("prep"), default_stage("status")
+    now = timezone.now()
+    OpportunityChange.objects.bulk_create(
+        OpportunityChange(
+            opportunity=opportunities[i % 20], at=now - timedelta(hours=i), field="amount", old="1.00", new="2.00"
+        )
+        for i in range(ROWS)
+    )
+    StageChange.objects.bulk_create(
+        StageChange(
+            opportunity=opportunities[i % 20], from_stage=prep, to_stage=status, changed_at=now - timedelta(hours=i)
+        )
+        for i in range(ROWS)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    plan = change_events(viewer=getattr(org, viewer), since=today() - timedelta(days=7))[:25].explain()
+
+    assert "oppchange_at_idx" in plan, plan
+    assert "stagechange_at_idx" in plan, plan
+    assert "Seq Scan on pipeline_opportunitychange" not in plan, plan
+    assert "Seq Scan on pipeline_stagechange" not in plan, plan
