@@ -99,20 +99,19 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/list.html", context)
 
 
-@login_required
-@require_GET
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The account page: profile, contacts with how to handle them, installed base, opportunities, visits."""
+def account_page_context(request: HttpRequest, pk: int) -> dict:
+    """What the account page shows from accounts and pipeline: profile, contacts with how to handle them, installed
+    base, opportunities, visits; 404 for an account the user may not see. The page itself composes this with the
+    account's matrix values and lives in analytics (analytics/views/accounts.py)."""
     account = get_object_or_404(account_for_page(viewer=request.user).annotate_is_editable(request.user), pk=pk)
     page = account_page(viewer=request.user, account=account, changes_page=request.GET.get("changes"))
-    context = {
+    return {
         "page": page,
         "account": account,
         "can_edit": account.is_editable,
         "contact_cards": _contact_cards(page.contacts),
         "archived_contacts": page.archived_contacts,
     }
-    return render(request, "accounts/detail.html", context)
 
 
 def _account_values(form: AccountForm) -> dict:
