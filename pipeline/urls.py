@@ -53,6 +53,7 @@ account_urlpatterns = (
         path("accounts/<int:pk>/edit/", accounts.account_edit, name="edit"),
         path("accounts/<int:pk>/archive/", accounts.account_archive, name="archive"),
         path("accounts/<int:pk>/restore/", accounts.account_restore, name="restore"),
+        path("accounts/<int:pk>/competitor-win/", accounts.competitor_win, name="competitor_win"),
         path("accounts/<int:pk>/contacts/new/", accounts.contact_create, name="contact_create"),
         path("contacts/new/", accounts.contact_quick_create, name="contact_quick_create"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", accounts.contact_edit, name="contact_edit"),

@@ -34,12 +34,16 @@ from accounts.services import (
     restore_contact,
     update_contact,
 )
+from core.calendar import day_start
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from core.views import is_quick_add, quick_add_form, quick_added
 from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm, QuickContactForm
+from pipeline.forms.opportunities import CompetitorWinForm
+from pipeline.models import Opportunity
 from pipeline.selectors.accounts import account_for_page, account_page, accounts_for_list
 from pipeline.services.accounts import edit_account
+from pipeline.services.opportunities import record_closed_opportunity
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -112,6 +116,36 @@ def account_page_context(request: HttpRequest, pk: int) -> dict:
         "contact_cards": _contact_cards(page.contacts),
         "archived_contacts": page.archived_contacts,
     }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def competitor_win(request: HttpRequest, pk: int) -> HttpResponse:
+    """Records a competitor's win at an account the user may edit (its owner, or their manager or a director), as an
+    opportunity created lost to that competitor; it lands on the account page."""
+    account = get_object_or_404(Account.objects.editable_by(request.user).active(), pk=pk)
+    form = CompetitorWinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            record_closed_opportunity(
+                created_by=request.user,
+                account=account,
+                owner=account.owner,
+                name=_("%(competitor)s won at %(account)s") % {"competitor": data["lost_to"], "account": account.name},
+                status=Opportunity.Status.LOST,
+                closed_at=day_start(data["closed_on"]),
+                amount=data["amount"] or 0,
+                loss_reason=data["loss_reason"],
+                lost_to=data["lost_to"],
+                untouched_cause=data["untouched_cause"],
+            )
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Competitor's win recorded."))
+            return redirect(account)
+    return render(request, "pipeline/competitor_win_form.html", {"form": form, "account": account})
 
 
 def _account_values(form: AccountForm) -> dict:
