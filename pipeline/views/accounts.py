@@ -1,5 +1,6 @@
-"""Account pages: the account list, the account page (profile, contacts, installed base, opportunities, visit
-timeline), account create/edit and contact create/edit.
+"""Account pages: the account list, what the account page shows from pipeline (profile, contacts, installed base,
+opportunities, visit timeline; the page itself is analytics/views/accounts.py, which adds the matrix values), account
+create/edit, contact create/edit and recording a competitor's win at the account.
 
 Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
 included. An account seen through an opportunity or a visit at it is read-only: its page shows, while its edit,
