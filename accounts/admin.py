@@ -185,7 +185,8 @@ class TeamAdmin(ArchivableAdminMixin, admin.ModelAdmin):
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "name_en", "level", "parent")
+    list_display = ("code", "name", "name_en", "level", "parent", "sort_order")
+    list_editable = ("sort_order",)  # the company's region order, set in the list at a glance
     list_filter = ("level",)
     list_select_related = ("parent",)
     search_fields = ("code", "name", "name_en")

@@ -158,11 +158,17 @@ class Region(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
+    # The company's region order (the decks' 地域-1 → 地域-2 → 地域-3), lower first; regions of equal order follow
+    # their code. Visit priority within a group and the territory views list regions in this order.
+    sort_order = models.PositiveIntegerField(
+        _("sort order"), default=0, help_text=_("Position in the company's region order: lower comes first.")
+    )
 
     class Meta:
         verbose_name = _("region")
         verbose_name_plural = _("regions")
-        ordering = ["code"]
+        ordering = ["sort_order", "code"]
+        indexes = [models.Index(fields=["sort_order", "code"], name="region_sort_order_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(level__gte=1, level__lte=3), name="region_level_1_to_3"),
             models.CheckConstraint(

@@ -150,7 +150,8 @@ def visit_priority(values: pd.DataFrame) -> pd.DataFrame:
     """Adds priority (1 first, None outside the visit list) in the decks' order.
 
     Accounts with our installed base (`ours`, `mixed`), then `competitor` accounts, then other targets; within each
-    group by quadrant (develop, core, maintain, observe), then region code, then name.
+    group by quadrant (develop, core, maintain, observe), then region in the company's order (its sort order, then
+    its code; accounts without a region last), then name.
     """
     group = np.select(
         [
@@ -165,10 +166,11 @@ def visit_priority(values: pd.DataFrame) -> pd.DataFrame:
         _group=group,
         _quadrant=values["quadrant"].map({q: i for i, q in enumerate(PRIORITY_QUADRANT_ORDER)}),
         _no_region=values["region_code"].isna(),
+        _region_order=values["region_order"].fillna(0),
         _region=values["region_code"].fillna(""),
     )
     listed = ranked[ranked["_group"] >= 0].sort_values(
-        ["_group", "_quadrant", "_no_region", "_region", "name", "account"], kind="stable"
+        ["_group", "_quadrant", "_no_region", "_region_order", "_region", "name", "account"], kind="stable"
     )
     priority = pd.Series(range(1, len(listed) + 1), index=listed.index, dtype="Int64")
     return values.assign(priority=priority.reindex(values.index))

@@ -32,7 +32,13 @@ def _matrix_inputs(*, year: int) -> pd.DataFrame:
     start, end = year_bounds(year)
     accounts = list(
         Account.objects.values_list(
-            "id", "name", "is_target", "employee_count", "industry__spend_per_employee", "region__code"
+            "id",
+            "name",
+            "is_target",
+            "employee_count",
+            "industry__spend_per_employee",
+            "region__code",
+            "region__sort_order",
         ).order_by()
     )
     won = dict(
@@ -58,8 +64,8 @@ def _matrix_inputs(*, year: int) -> pd.DataFrame:
         .values_list("account_id", "ours", "theirs")
         .order_by()
     }
-    columns = [list(column) for column in zip(*accounts, strict=True)] or [[] for _ in range(6)]
-    ids, names, is_target, employees, spend, region_codes = columns
+    columns = [list(column) for column in zip(*accounts, strict=True)] or [[] for _ in range(7)]
+    ids, names, is_target, employees, spend, region_codes, region_orders = columns
     no_year, no_units = (0, None), (0, 0)
     return pd.DataFrame(
         {
@@ -67,6 +73,7 @@ def _matrix_inputs(*, year: int) -> pd.DataFrame:
             "name": names,
             "is_target": pd.array(is_target, dtype=bool),
             "region_code": pd.array(region_codes, dtype=object),
+            "region_order": pd.array(region_orders, dtype="Int64"),
             "employee_count": pd.array(employees, dtype="Int64"),
             "spend_cents": matrix.cents_array(spend),
             "won_cents": matrix.cents_array(won.get(i, 0) for i in ids),

@@ -10,14 +10,15 @@ NO_WAIT_FOR_DISK = "SET LOCAL synchronous_commit TO OFF"
 
 # services.write_matrix_snapshot_portable's steps (analytics.matrix) as one statement, on bigint cents as numpy works on
 # int64 cents (an amount too large raises, as there). The medians are the exact mean of the middle value(s) (the same
-# one twice for an odd count) rounded half up to the cent (ROUND on numeric; amounts are never negative); region codes
-# and names sort by code point (COLLATE "C"), as Python compares strings; share is cents made float and divided, as
-# numpy does. The year's rows are updated in place, with rows inserted for accounts new to the matrix and deleted for
-# those that left it (snapshot rows have no database foreign key to check: see analytics.models.AccountValue). Only rows
-# whose values change are updated (and stamped computed_at), as the twin keeps an unchanged row's computed_at: most
-# nights most rows stay, and an update that writes nothing leaves no dead row and no index entry behind. One full join
-# of the snapshot with the year's stored rows (`changes`) finds the rows to update, insert and delete, so the stored
-# rows are read once. All parts see the same data (one statement) and touch disjoint rows.
+# one twice for an odd count) rounded half up to the cent (ROUND on numeric; amounts are never negative); regions sort
+# by their sort order, then region codes and names by code point (COLLATE "C"), as Python compares strings; share is
+# cents made float and divided, as numpy does. The year's rows are updated in place, with rows inserted for accounts new
+# to the matrix and deleted for those that left it (snapshot rows have no database foreign key to check: see
+# analytics.models.AccountValue). Only rows whose values change are updated (and stamped computed_at), as the twin keeps
+# an unchanged row's computed_at: most nights most rows stay, and an update that writes nothing leaves no dead row and
+# no index entry behind. One full join of the snapshot with the year's stored rows (`changes`) finds the rows to update,
+# insert and delete, so the stored rows are read once. All parts see the same data (one statement) and touch disjoint
+# rows.
 MATRIX_SNAPSHOT_CTES = """
 WITH won AS (
     SELECT account_id, SUM(amount) AS amount
@@ -32,7 +33,7 @@ WITH won AS (
     WHERE year IS NULL OR year <= %(year)s
     GROUP BY account_id
 ), inputs AS (
-    SELECT a.id AS account_id, a.name, a.is_target, r.code AS region_code,
+    SELECT a.id AS account_id, a.name, a.is_target, r.code AS region_code, r.sort_order AS region_order,
            ((COALESCE(w.amount, 0) + COALESCE(y.other_revenue, 0)) * 100)::bigint AS cv,
            (y.potential_value * 100)::bigint AS potential,
            COALESCE(u.ours, 0) AS ours, COALESCE(u.theirs, 0) AS theirs,
@@ -58,7 +59,7 @@ WITH won AS (
 ), valued AS MATERIALIZED (
     SELECT *
     FROM (
-        SELECT account_id, name, is_target, region_code, cv, customer_type,
+        SELECT account_id, name, is_target, region_code, region_order, cv, customer_type,
                GREATEST(estimate, cv) AS pv,
                CASE WHEN cv > estimate THEN %(current_value)s ELSE pv_source END AS pv_source
         FROM (
@@ -79,7 +80,7 @@ WITH won AS (
         FROM (SELECT array_agg(cv ORDER BY cv) AS c, array_agg(pv ORDER BY pv) AS p, count(*) AS n FROM valued) sorted
     ) medians
 ), classified AS (
-    SELECT v.account_id, v.name, v.region_code, v.cv, v.pv, v.pv_source, v.customer_type,
+    SELECT v.account_id, v.name, v.region_code, v.region_order, v.cv, v.pv, v.pv_source, v.customer_type,
            CASE WHEN v.pv >= t.pv_cents AND v.cv >= t.cv_cents THEN %(core)s
                 WHEN v.pv >= t.pv_cents THEN %(develop)s
                 WHEN v.cv >= t.cv_cents THEN %(maintain)s
@@ -93,7 +94,7 @@ WITH won AS (
            CASE WHEN pv > 0 THEN cv::float8 / pv::float8 END AS share,
            CASE WHEN visit_group IS NOT NULL THEN ROW_NUMBER() OVER (
                ORDER BY visit_group NULLS LAST, array_position(%(quadrant_order)s::text[], quadrant),
-                        region_code IS NULL, region_code COLLATE "C", name COLLATE "C", account_id
+                        region_code IS NULL, region_order, region_code COLLATE "C", name COLLATE "C", account_id
            ) END AS priority
     FROM classified
 )

@@ -1,9 +1,11 @@
-"""Analytics pages (app "analytics") and, as `digest_urlpatterns`, the weekly digest's pages (namespace "digest",
-included by salesflow/urls.py under /digest/; SPEC §8)."""
+"""Analytics pages (app "analytics"), the account pages (`account_urlpatterns`, namespace "accounts") and, as
+`digest_urlpatterns`, the weekly digest's pages (namespace "digest", included by salesflow/urls.py under /digest/;
+SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import digest, jobs, pages, todo
+from analytics.views import accounts, digest, jobs, pages, todo
+from pipeline.urls import account_urlpatterns as pipeline_account_urlpatterns
 
 app_name = "analytics"
 
@@ -27,4 +29,11 @@ digest_urlpatterns = (
         path("opt-out/", digest.opt_out, name="opt_out"),
     ],
     "digest",
+)
+
+# The account pages in the "accounts" namespace: pipeline's, plus the account page itself, which shows the account's
+# matrix values too and so lives here (included by salesflow/urls.py).
+account_urlpatterns = (
+    [path("accounts/<int:pk>/", accounts.account_detail, name="detail"), *pipeline_account_urlpatterns[0]],
+    "accounts",
 )

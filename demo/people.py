@@ -149,20 +149,26 @@ class PeoplePlanner(Planner):
     def plan_territory(self) -> None:
         """Areas, provinces and districts (reusing codes the database has); accounts sit in the districts."""
         existing = {r.code: r for r in Region.objects.all()}
+        # New regions take the company's order as REGIONS lists it (areas, each followed by its provinces and
+        # districts), in steps of 10 as the accounts migration numbers existing ones.
+        position = itertools.count(10, 10)
         for area_index, (code, name, name_en, provinces) in enumerate(REGIONS):
-            area = existing.get(code) or Region(code=code, name=name, name_en=name_en, level=1)
+            area = existing.get(code) or Region(
+                code=code, name=name, name_en=name_en, level=1, sort_order=next(position)
+            )
             self.regions.append(area)
             for p_code, p_name, p_name_en, is_municipality, districts in provinces:
                 p_full = f"{code}-{p_code}"
                 province = existing.get(p_full) or Region(
-                    code=p_full, name=p_name, name_en=p_name_en, level=2, parent=area
+                    code=p_full, name=p_name, name_en=p_name_en, level=2, parent=area, sort_order=next(position)
                 )
                 self.regions.append(province)
                 for d_code, d_name, d_name_en, d_address in districts:
                     d_full = f"{p_full}-{d_code}"
                     district = existing.get(d_full) or Region(
-                        code=d_full, name=d_name, name_en=d_name_en, level=3, parent=province
-                    )
+                        code=d_full, name=d_name, name_en=d_name_en, level=3, parent=province,
+                        sort_order=next(position),
+                    )  # fmt: skip
                     self.regions.append(district)
                     if is_municipality:
                         leaf = Leaf(district, area_index, p_name, f"{p_name}市{d_address}")

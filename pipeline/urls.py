@@ -1,8 +1,9 @@
 """Pipeline pages: board, opportunities and visits in the "pipeline" namespace, and the account pages.
 
 The account pages live in pipeline because they show opportunities and visits (imports go pipeline → accounts);
-their names keep the "accounts" namespace (accounts:detail, accounts:list): salesflow/urls.py includes
-`account_urlpatterns` on its own.
+their names keep the "accounts" namespace (accounts:detail, accounts:list). The account page itself (accounts:detail)
+also shows the account's CV/PV matrix values, so it lives in analytics, which adds it to these patterns
+(analytics.urls.account_urlpatterns, included by salesflow/urls.py).
 """
 
 from django.urls import path
@@ -49,10 +50,10 @@ account_urlpatterns = (
     [
         path("accounts/", accounts.account_list, name="list"),
         path("accounts/new/", accounts.account_create, name="create"),
-        path("accounts/<int:pk>/", accounts.account_detail, name="detail"),
         path("accounts/<int:pk>/edit/", accounts.account_edit, name="edit"),
         path("accounts/<int:pk>/archive/", accounts.account_archive, name="archive"),
         path("accounts/<int:pk>/restore/", accounts.account_restore, name="restore"),
+        path("accounts/<int:pk>/competitor-win/", accounts.competitor_win, name="competitor_win"),
         path("accounts/<int:pk>/contacts/new/", accounts.contact_create, name="contact_create"),
         path("contacts/new/", accounts.contact_quick_create, name="contact_quick_create"),
         path("accounts/<int:pk>/contacts/<int:contact_pk>/edit/", accounts.contact_edit, name="contact_edit"),

@@ -6,9 +6,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts.views import SignInView, profile, profile_calendar_regenerate, profile_reminders, set_language
-from analytics.urls import digest_urlpatterns
+from analytics.urls import account_urlpatterns, digest_urlpatterns
 from analytics.views.pages import home
-from pipeline.urls import account_urlpatterns
 from pipeline.views.calendar_feed import calendar_feed
 
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account, AccountChange
+from accounts.models import Account, AccountChange, Region
 from accounts.tokens import issue_token
 from analytics.models import (
     AccountValue,
@@ -42,6 +42,7 @@ from tests.factories import (
     ContactFactory,
     InstalledBaseFactory,
     OpportunityFactory,
+    RegionFactory,
     SalesTargetFactory,
     StageChangeFactory,
     TeamFactory,
@@ -257,3 +258,37 @@ def test_every_model_of_our_apps_has_an_admin():
     }
 
     assert sorted(ours - {model._meta.label for model in admin.site._registry}) == []
+
+
+def test_the_region_order_is_edited_in_the_region_list(admin_client, db):
+    east, north = RegionFactory(code="EAST", sort_order=10), RegionFactory(code="NORTH", sort_order=20)
+    url = reverse("admin:accounts_region_changelist")
+    form = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-0-id": str(north.pk),
+        "form-0-sort_order": "5",
+        "form-1-id": str(east.pk),
+        "form-1-sort_order": "10",
+        "_save": "Save",
+    }
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 302
+    north.refresh_from_db()
+    assert north.sort_order == 5
+    assert list(Region.objects.values_list("code", flat=True)) == ["NORTH", "EAST"]  # the company's order
+
+
+def test_a_region_sort_order_below_zero_is_refused_in_the_admin(admin_client, db):
+    region = RegionFactory(code="EAST", sort_order=10)
+    url = reverse("admin:accounts_region_change", args=[region.pk])
+    data = {"code": "EAST", "name": "华东", "name_en": "", "level": "1", "parent": "", "sort_order": "-1"}
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert "sort_order" in response.context["adminform"].form.errors
+    region.refresh_from_db()
+    assert region.sort_order == 10

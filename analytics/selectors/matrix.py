@@ -85,3 +85,45 @@ def cvpv_matrix(*, viewer: User, year: int, owner: User | None = None, team: Tea
 def account_value_history(*, viewer: User, account: Account) -> list[AccountValue]:
     """An account's stored CV, PV and quadrant per year, oldest first (empty if not visible); one query."""
     return list(AccountValue.objects.visible_to(viewer).filter(account=account).order_by("year"))
+
+
+@dataclass(frozen=True)
+class ValueYear:
+    """An account's place in one year's stored matrix, and where it stood in the stored year before."""
+
+    year: int
+    cv: Decimal
+    pv: Decimal
+    share: float | None
+    quadrant: str
+    quadrant_label: str
+    previous_year: int | None  # the latest earlier year whose matrix holds the account; None for its first year
+    previous_quadrant: str | None
+    previous_quadrant_label: str | None
+
+    @property
+    def moved(self) -> bool:
+        return self.previous_quadrant is not None and self.previous_quadrant != self.quadrant
+
+
+def account_value_years(*, viewer: User, account: Account) -> list[ValueYear]:
+    """The account page's matrix history: CV, PV, share of wallet and quadrant per stored year, oldest first, each
+    with the quadrant of the stored year before it (the transition); empty if not visible; one query."""
+    years: list[ValueYear] = []
+    previous: AccountValue | None = None
+    for value in account_value_history(viewer=viewer, account=account):
+        years.append(
+            ValueYear(
+                year=value.year,
+                cv=value.cv,
+                pv=value.pv,
+                share=value.share,
+                quadrant=value.quadrant,
+                quadrant_label=value.get_quadrant_display(),
+                previous_year=previous.year if previous else None,
+                previous_quadrant=previous.quadrant if previous else None,
+                previous_quadrant_label=previous.get_quadrant_display() if previous else None,
+            )
+        )
+        previous = value
+    return years

@@ -151,14 +151,14 @@ def _by_columns(
 
 
 def _by_region(viewer: User, day: date) -> _Table:
-    """Each account under its region and every region above it; without a region under NO_KEY; 5 queries."""
+    """Each account under its region and every region above it, in the company's region order (each region right
+    under its parent, siblings by sort order, then code); without a region under NO_KEY, last; 5 queries."""
     sums = _sums(viewer=viewer, day=day, group=_by_columns(lambda path: {"key_region": F(f"{path}region_id")}))
-    regions = {
-        rid: (code, name, name_en, level, parent)
-        for rid, code, name, name_en, level, parent in Region.objects.values_list(
-            "id", "code", "name", "name_en", "level", "parent_id"
-        ).order_by()
-    }
+    rows = list(
+        Region.objects.values_list("id", "code", "name", "name_en", "level", "parent_id", "sort_order").order_by()
+    )
+    regions = {rid: (code, name, name_en, level, parent) for rid, code, name, name_en, level, parent, _ in rows}
+    sort_orders = {row[0]: row[-1] for row in rows}
     parents = {rid: region[4] for rid, region in regions.items()}
     totals: dict[str, dict] = {}
     paths: dict[str, tuple[str, ...]] = {}
@@ -169,7 +169,7 @@ def _by_region(viewer: User, day: date) -> _Table:
         path = territory_frames.region_path(region_id, parents)
         for depth, node in enumerate(path):
             code = regions[node][0]
-            paths[code] = tuple(regions[n][0] for n in path[: depth + 1])
+            paths[code] = tuple((sort_orders[n], regions[n][0]) for n in path[: depth + 1])
             territory_frames.add_totals(totals.setdefault(code, {}), region_sums)
     labels = {NO_KEY: _("Unknown")}
     extra = {}

@@ -157,7 +157,7 @@ HISTORY_ONLY = {
 
 
 class OpportunityCreateSerializer(serializers.Serializer):
-    """A new opportunity, open by default. Directors may record history: status won/lost with a past closed_at."""
+    """A new opportunity, open by default; history (status won/lost, a past closed_at) as record_closed_opportunity."""
 
     account = VisibleField(model=Account, help_text=_("Id of an account you can see."))
     name = serializers.CharField(max_length=200)
@@ -180,7 +180,7 @@ class OpportunityCreateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=Opportunity.Status.choices,
         required=False,
-        help_text=_("Leave out (open). Directors loading history: won or lost, with closed_at."),
+        help_text=_("Leave out (open). History, with closed_at: directors won or lost, others a competitor's win."),
     )
     closed_at = serializers.DateTimeField(required=False, help_text=_("History only: when it was won or lost."))
     created_at = serializers.DateTimeField(required=False, help_text=_("History only: when it was created."))

@@ -268,3 +268,19 @@ class OpportunityCreateForm(forms.Form):
         self.fields["amount"].widget.attrs.update(inputmode="decimal")
         if not user.is_director:
             del self.fields["pipeline"]
+
+
+class CompetitorWinForm(forms.Form):
+    """A competitor's win at an account where we had no opportunity (SPEC §4): recorded from the field as a loss."""
+
+    lost_to = forms.ModelChoiceField(label=_("Competitor that won"), queryset=Competitor.objects.order_by("name"))
+    closed_on = forms.DateField(label=_("Date"), widget=DateInput)
+    amount = forms.DecimalField(
+        label=_("Estimated amount (CNY)"), min_value=0, max_digits=14, decimal_places=2, required=False
+    )
+    loss_reason = forms.ChoiceField(label=_("Why they won"), choices=[("", "—"), *Opportunity.LossReason.choices])
+    untouched_cause = forms.ChoiceField(
+        label=_("Why was the customer not engaged? (untouched loss)"),
+        choices=[("", "—"), *Opportunity.UntouchedCause.choices],
+        required=False,
+    )

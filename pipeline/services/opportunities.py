@@ -222,12 +222,16 @@ def record_closed_opportunity(
     untouched_cause: str = "",
     created_at: datetime | None = None,
 ) -> Opportunity:
-    """Records history (directors only): an opportunity already won or lost at a past `closed_at`, with back-filled
-    StageChanges along its path; writes nothing if it raises.
+    """Records history: an opportunity already won or lost at a past `closed_at`, with back-filled StageChanges along
+    its path; writes nothing if it raises.
 
     Won: the path runs from the first stage through the closing stage on to the after-sales stage. Lost: from the
     first stage up to `stage_code`, with the loss fields and the untouched-loss flag as of `closed_at`.
     `created_at` defaults to `closed_at`. No follow-up visits are planned for history.
+
+    A director records any history. Anyone else records only a competitor's win at an account they may edit (a rep's
+    own, a manager's team's) where we had no opportunity (SPEC §4): lost at the first stage with `lost_to` set, so it
+    counts as an untouched loss exactly when SPEC's rule says so, and then with its cause from the decks' list.
     """
     draft = _draft(
         created_by=created_by,
@@ -244,9 +248,7 @@ def record_closed_opportunity(
     if status not in (Opportunity.Status.WON, Opportunity.Status.LOST):
         raise ValidationFailed(gettext("History can only be recorded as won or lost."), field="status")
     if not created_by.is_director:
-        raise ValidationFailed(
-            gettext("Only a director may record an opportunity that is already closed."), field="status"
-        )
+        _check_competitor_win(draft, created_by=created_by, status=status, lost_to=lost_to)
     closed_at, created_at = _past_moments(closed_at=closed_at, created_at=created_at)
     if status == Opportunity.Status.WON:
         path, fields = _won_path(draft.stages), {"status": Opportunity.Status.WON, "probability": 100}
@@ -255,9 +257,33 @@ def record_closed_opportunity(
         fields = _loss_fields(
             draft, closed_at=closed_at, loss_reason=loss_reason, lost_to=lost_to, untouched_cause=untouched_cause
         )
+        if not created_by.is_director and fields["is_untouched_loss"] and not fields["untouched_cause"]:
+            # From the field, as when a rep marks a loss (SPEC §4); a director's imported history may lack it.
+            raise ValidationFailed(
+                gettext("An untouched loss needs its cause, chosen from the list."), field="untouched_cause"
+            )
     return _insert(
         draft, created_by=created_by, path=path, created_at=created_at, closed_at=closed_at, is_backfill=True, **fields
     )
+
+
+def _check_competitor_win(draft: _Draft, *, created_by: User, status: str, lost_to: Competitor | None) -> None:
+    """What a rep or a manager may record closed: a competitor's win at an account of theirs, nothing else."""
+    if status != Opportunity.Status.LOST or lost_to is None:
+        raise ValidationFailed(
+            gettext(
+                "Only a director may record an opportunity that is already closed; you may record a competitor's "
+                "win (lost, with the competitor that won) at an account of yours."
+            ),
+            field="status",
+        )
+    if not Account.objects.editable_by(created_by).filter(pk=draft.account.pk).exists():
+        raise ValidationFailed(gettext("Record a competitor's win at an account of yours."), field="account")
+    if draft.stage != draft.stages[0]:
+        # We had no opportunity there: a later stage would back-fill an engagement that never happened.
+        raise ValidationFailed(
+            gettext("A competitor's win is recorded at the first stage: we had no opportunity there."), field="stage"
+        )
 
 
 def _past_moments(*, closed_at: datetime | None, created_at: datetime | None) -> tuple[datetime, datetime]:

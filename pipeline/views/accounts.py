@@ -1,5 +1,6 @@
-"""Account pages: the account list, the account page (profile, contacts, installed base, opportunities, visit
-timeline), account create/edit and contact create/edit.
+"""Account pages: the account list, what the account page shows from pipeline (profile, contacts, installed base,
+opportunities, visit timeline; the page itself is analytics/views/accounts.py, which adds the matrix values), account
+create/edit, contact create/edit and recording a competitor's win at the account.
 
 Every record is loaded through `visible_to(request.user)`: what the user may not see answers 404, htmx endpoints
 included. An account seen through an opportunity or a visit at it is read-only: its page shows, while its edit,
@@ -34,12 +35,16 @@ from accounts.services import (
     restore_contact,
     update_contact,
 )
+from core.calendar import day_start
 from core.errors import SalesFlowError
 from core.forms import add_service_error
 from core.views import is_quick_add, quick_add_form, quick_added
 from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm, QuickContactForm
+from pipeline.forms.opportunities import CompetitorWinForm
+from pipeline.models import Opportunity
 from pipeline.selectors.accounts import account_for_page, account_page, accounts_for_list
 from pipeline.services.accounts import edit_account
+from pipeline.services.opportunities import record_closed_opportunity
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -99,20 +104,49 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/list.html", context)
 
 
-@login_required
-@require_GET
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The account page: profile, contacts with how to handle them, installed base, opportunities, visits."""
+def account_page_context(request: HttpRequest, pk: int) -> dict:
+    """What the account page shows from accounts and pipeline: profile, contacts with how to handle them, installed
+    base, opportunities, visits; 404 for an account the user may not see. The page itself composes this with the
+    account's matrix values and lives in analytics (analytics/views/accounts.py)."""
     account = get_object_or_404(account_for_page(viewer=request.user).annotate_is_editable(request.user), pk=pk)
     page = account_page(viewer=request.user, account=account, changes_page=request.GET.get("changes"))
-    context = {
+    return {
         "page": page,
         "account": account,
         "can_edit": account.is_editable,
         "contact_cards": _contact_cards(page.contacts),
         "archived_contacts": page.archived_contacts,
     }
-    return render(request, "accounts/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def competitor_win(request: HttpRequest, pk: int) -> HttpResponse:
+    """Records a competitor's win at an account the user may edit (its owner, or their manager or a director), as an
+    opportunity created lost to that competitor; it lands on the account page."""
+    account = get_object_or_404(Account.objects.editable_by(request.user).active(), pk=pk)
+    form = CompetitorWinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            record_closed_opportunity(
+                created_by=request.user,
+                account=account,
+                owner=account.owner,
+                name=_("%(competitor)s won at %(account)s") % {"competitor": data["lost_to"], "account": account.name},
+                status=Opportunity.Status.LOST,
+                closed_at=day_start(data["closed_on"]),
+                amount=data["amount"] or 0,
+                loss_reason=data["loss_reason"],
+                lost_to=data["lost_to"],
+                untouched_cause=data["untouched_cause"],
+            )
+        except SalesFlowError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, _("Competitor's win recorded."))
+            return redirect(account)
+    return render(request, "pipeline/competitor_win_form.html", {"form": form, "account": account})
 
 
 def _account_values(form: AccountForm) -> dict:

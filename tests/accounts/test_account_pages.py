@@ -13,6 +13,7 @@ from django.utils import translation
 from accounts.facts import customer_type_for
 from accounts.models import Account, Contact
 from accounts.services import create_account, update_account
+from analytics.models import AccountValue, MatrixRun
 from core.errors import NotAllowed, ValidationFailed
 from pipeline.models import Reassignment
 from pipeline.selectors.accounts import account_for_page, account_page
@@ -184,8 +185,14 @@ def test_the_account_page_runs_the_same_number_of_queries_for_ten_times_the_data
 ):
     account = AccountFactory(owner=org.rep_a1, parent=AccountFactory(owner=org.rep_a1))
 
+    years = iter(range(2000, 2100))
+
     def grow(n: int) -> None:
         for _ in range(n):
+            year = next(years)  # the account's matrix values of one more year (the page's history, SPEC §3)
+            AccountValue.objects.create(
+                run=MatrixRun.objects.create(year=year), account=account, year=year, cv=1, pv=2, quadrant="core"
+            )
             contact = ContactFactory(account=account, communication_style="dominant")
             InstalledBaseFactory(account=account, is_ours=False, competitor=CompetitorFactory(), units=2)
             opportunity = OpportunityFactory(account=account, owner=org.rep_a1)
@@ -209,6 +216,7 @@ def test_the_account_page_runs_the_same_number_of_queries_for_ten_times_the_data
         20,
     )
     assert len(page.branches) == 20
+    assert len(response.context["value_years"]) == 20
 
 
 # --- account forms and their owner rules -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ def inputs(**columns) -> pd.DataFrame:
         "name": [f"account {i}" for i in range(size)],
         "is_target": [False] * size,
         "region_code": [None] * size,
+        "region_order": pd.array([None] * size, dtype="Int64"),
         "employee_count": pd.array([None] * size, dtype="Int64"),
         "spend_cents": pd.array([None] * size, dtype="Int64"),
         "won_cents": [0] * size,

@@ -62,7 +62,11 @@ def varied_company(now):
     industries = [None, IndustryFactory(code="none", spend_per_employee=None)] + [
         IndustryFactory(code=f"i{i}", spend_per_employee=Decimal(rng.randint(0, 200_000)) / 100) for i in range(3)
     ]
-    regions = [None] + [RegionFactory(code=code) for code in ["EAST", "east", "Éast", "北京", "z", "A-1"]]
+    # Sort orders against the codes' order, ties included (those fall back to the code).
+    regions = [None] + [
+        RegionFactory(code=code, sort_order=order)
+        for code, order in [("EAST", 30), ("east", 10), ("Éast", 10), ("北京", 0), ("z", 20), ("A-1", 30)]
+    ]
     competitor = CompetitorFactory()
     names = ["Zeta", "alpha", "Alpha", "Ärzte", "上海", "北京", "beta", "Beta", "_x", "10", "9"]
     accounts = Account.objects.bulk_create(
@@ -120,6 +124,19 @@ def test_both_paths_store_the_same_rows_for_a_varied_company(varied_company):
     assert None in columns["priority"]
     assert None not in columns["share"] and max(columns["share"]) == 1.0  # PV >= CV and above 0: always a share
     assert len(rows_2026) > 100
+
+
+def test_both_paths_order_regions_by_their_sort_order_not_their_code(now):
+    # Alphabetically A < M < Z; the company's order is Z (地域-1), A (地域-2), M (地域-3); no region comes last.
+    regions = {code: RegionFactory(code=code, sort_order=order) for code, order in [("A", 20), ("M", 30), ("Z", 10)]}
+    for name, code in [("a1", "A"), ("m1", "M"), ("z1", "Z"), ("none", None), ("z0", "Z")]:
+        account = AccountFactory(name=name, region=regions.get(code), employee_count=None, is_target=True)
+        AccountYearFactory(account=account, year=2026, other_revenue=Decimal(0), potential_value=Decimal(100))
+
+    assert_both_paths_agree(2026)
+
+    ordered = AccountValue.objects.filter(year=2026).order_by("priority").values_list("account__name", "priority")
+    assert list(ordered) == [("z0", 1), ("z1", 2), ("a1", 3), ("m1", 4), ("none", 5)]
 
 
 def test_both_paths_agree_on_half_cent_medians_and_ties(now):

@@ -185,3 +185,19 @@ def test_no_visible_account_gives_empty_tables_or_empty_bands(org, now):
     assert table(org.rep_a1, "region") == []
     assert table(org.rep_a1, "competitor") == []
     assert [row[1] for row in table(org.rep_a1, "org")] == [0, 0, 0]
+
+
+def test_by_region_follows_the_company_region_order_not_the_alphabet(org, now):
+    # Alphabetically ALPHA < MID < ZULU; the company's order is ZULU (地域-1), ALPHA (地域-2), MID (地域-3). Within
+    # ZULU, its provinces follow their own sort order too (Z-B before Z-A).
+    zulu = RegionFactory(code="ZULU", level=1, sort_order=10)
+    alpha = RegionFactory(code="ALPHA", level=1, sort_order=20)
+    mid = RegionFactory(code="MID", level=1, sort_order=30)
+    z_a = RegionFactory(code="Z-A", level=2, parent=zulu, sort_order=12)
+    z_b = RegionFactory(code="Z-B", level=2, parent=zulu, sort_order=11)
+    for region in (alpha, mid, z_a, z_b, None):
+        AccountFactory(owner=org.rep_a1, region=region)
+
+    keys = [row[0] for row in table(org.director, "region")]
+
+    assert keys == ["ZULU", "Z-B", "Z-A", "ALPHA", "MID", ""]

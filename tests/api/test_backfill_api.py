@@ -1,4 +1,5 @@
-"""Loading history (SPEC §9): only a director creates opportunities already won or lost with a past closed_at."""
+"""Loading history (SPEC §9): only a director creates opportunities already won or lost with a past closed_at (but a
+competitor's win, which its account's owner records from the field: test_competitor_win_api.py)."""
 
 from datetime import timedelta
 

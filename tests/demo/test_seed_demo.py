@@ -256,6 +256,9 @@ def test_builds_a_territory_and_customers_like_a_real_company(demo_company):
     assert Counter(Region.objects.values_list("level", flat=True)) == {1: 5, 2: 12, 3: 31}
     for region in Region.objects.filter(level__gt=1).select_related("parent"):
         assert region.code.startswith(region.parent.code + "-") and region.name_en
+    # The company's region order is the seed's (地域-1 → 地域-2 → ...), not the codes' alphabet (CC would be first).
+    assert list(Region.objects.filter(level=1).values_list("code", flat=True)) == ["EC", "NC", "SC", "CC", "SW"]
+    assert len(set(Region.objects.values_list("sort_order", flat=True))) == 48
     assert Industry.objects.filter(spend_per_employee__gt=0).count() == 10
     accounts = Account.objects.annotate(
         contacts_count=Count("contacts", distinct=True),
