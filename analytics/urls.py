@@ -3,7 +3,7 @@ included by salesflow/urls.py under /digest/; SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import digest, jobs, pages, todo
+from analytics.views import digest, jobs, manager, pages, todo
 
 app_name = "analytics"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("matrix/", pages.matrix, name="matrix"),
     path("territory/", pages.territory, name="territory"),
     path("targets/", pages.targets, name="targets"),
+    path("analytics/changes/", manager.changes, name="changes"),
+    path("analytics/winloss/", manager.winloss, name="winloss"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("todo/badge/", todo.due_badge, name="due_badge"),
     path("todo/stale/", todo.stale_list, name="todo_stale"),
