@@ -169,8 +169,13 @@ def test_an_end_before_the_start_answers_400_with_the_error(client, org):
 
 @pytest.mark.parametrize("scale", [1, 10])
 def test_the_page_runs_the_same_queries_whatever_the_data(
-    client, org, company, visits, scale, django_assert_num_queries
-):  # noqa: F811, E501
+    client,
+    org,
+    company,  # noqa: F811
+    visits,
+    scale,
+    django_assert_num_queries,
+):
     for i in range(scale * 5):
         closed(org.rep_a1, "lost", "1000", at(2026, 3, 3), loss_reason="price", source="referral")
         done_visit(account=AccountFactory(owner=org.rep_a2), done_at=at(2026, 3, i % 28 + 1))
