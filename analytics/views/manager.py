@@ -7,6 +7,7 @@ same queries whatever the data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import User
 from analytics.forms import ChangesQueryForm, ScopeQueryForm, WinLossQueryForm
@@ -163,7 +164,10 @@ def winloss(request: HttpRequest) -> HttpResponse:
     viewer = request.user
     dimensions = []
     for code, label in DIMENSION_LABELS.items():
-        rows = win_loss(viewer=viewer, dimension=code, start=start, end=end, **scope)
+        rows = [
+            replace(r, label=pgettext("win/loss value", "Not recorded")) if r.key is None else r
+            for r in win_loss(viewer=viewer, dimension=code, start=start, end=end, **scope)
+        ]
         dimensions.append(
             {"code": code, "label": label, "rows": rows, "chart": _bars(rows), "chart_id": f"chart-{code}"}
         )

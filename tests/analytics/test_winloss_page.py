@@ -93,6 +93,7 @@ def test_a_manager_sees_each_dimension_of_their_team_this_year(client, org, comp
         ("none", "0", "2", "¥0", "¥30,000", "0%"),
     ]
     assert [row[0] for row in table(html, "stage")] == ["prep", "needs", "implement"]
+    assert "未记录" in section(html, 'data-dimension="reason"')  # no value: "not recorded", in the user's language
 
 
 def test_each_dimension_has_a_chart_of_won_and_lost_amounts(client, org, company):  # noqa: F811
