@@ -110,3 +110,16 @@ class WinLossQueryForm(ScopeQueryForm):
         if start and end and start > end:
             self.add_error("end", _("The end of the period is before its start."))
         return data
+
+
+class ForecastQueryForm(ScopeQueryForm):
+    period_type = forms.ChoiceField(label=_("Period"), required=False, choices=TARGET_PERIOD_TYPES)
+    year = _year_field()
+    period = forms.IntegerField(label=_("Month or quarter"), required=False, min_value=1, max_value=12)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        per_year = {"month": 12, "quarter": 4, "year": 1}.get(data.get("period_type") or "quarter", 4)
+        if data.get("period") and data["period"] > per_year:
+            self.add_error("period", _("A year has %(count)d such periods.") % {"count": per_year})
+        return data

@@ -1,4 +1,4 @@
-"""The manager's week (issue 13): what changed since a day, and why we win and lose.
+"""The manager's week (issue 13): what changed since a day, why we win and lose, the forecast against target.
 
 Both pages show what the viewer may see (a rep: their own opportunities, as on the matrix and territory pages); a team
 or owner in the query string that the viewer may not see answers 404, a malformed one 400 with the form's errors. The
@@ -18,15 +18,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.models import User
-from analytics.forms import ChangesQueryForm, ScopeQueryForm, WinLossQueryForm
+from analytics.forms import ChangesQueryForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
 from analytics.selectors._common import visible_teams
 from analytics.selectors.activity import visits_vs_won
 from analytics.selectors.changes import change_events, change_rows
+from analytics.selectors.forecast import (
+    PERIODS_PER_YEAR,
+    ForecastRow,
+    forecast_owners,
+    forecast_period,
+    forecast_rows,
+    forecast_totals,
+)
 from analytics.selectors.winloss import WinLossRow, win_loss
 from core.calendar import today, week_start_of
 from pipeline.models import Opportunity
 
 CHANGES_PER_PAGE = 50
+FORECAST_ROWS_PER_PAGE = 25
 KIND_LABELS = {
     "new": gettext_lazy("New"),
     "advanced": gettext_lazy("Advanced"),
@@ -180,3 +189,49 @@ def winloss(request: HttpRequest) -> HttpResponse:
         "activity": visits_vs_won(viewer=viewer, start=start, end=end, **scope),
     }
     return render(request, "analytics/winloss.html", context)
+
+
+def _forecast_chart(rows: list[ForecastRow]) -> dict:
+    return {
+        "labels": [r.owner_name for r in rows],
+        "series": [
+            {"label": _("Target"), "data": [float(r.target or 0) for r in rows]},
+            {"label": _("Won"), "data": [float(r.won) for r in rows]},
+            {"label": _("Commit"), "data": [float(r.commit) for r in rows]},
+            {"label": _("Best case"), "data": [float(r.best_case) for r in rows]},
+        ],
+    }
+
+
+@login_required
+def forecast(request: HttpRequest) -> HttpResponse:
+    """Each visible rep's forecast for a month, quarter (the current one by default) or year: target, won, commit,
+    best case, pipeline, gap and the manager's call, FORECAST_ROWS_PER_PAGE reps a page, the totals over all of
+    them and a bar chart of the page; the same queries whatever the number of reps."""
+    form = ForecastQueryForm(request.GET)
+    context, scope = _scope(request, form)
+    context |= {"form": form, "period_types": form.fields["period_type"].choices}
+    if not form.is_valid():
+        return render(request, "analytics/forecast.html", {**context, "invalid": True}, status=400)
+    day = today()
+    period_type = form.cleaned_data["period_type"] or "quarter"
+    year = form.cleaned_data["year"] or day.year
+    period = form.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+    start, end = forecast_period(period_type=period_type, year=year, period=period)
+    owners = forecast_owners(viewer=request.user, period_type=period_type, start=start, end=end, **scope)
+    totals = forecast_totals(owners)
+    paginator = Paginator(owners, FORECAST_ROWS_PER_PAGE)
+    paginator.count = totals.owners  # counted with the totals already
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = forecast_rows(list(page.object_list))
+    context |= {
+        "period_type": period_type,
+        "year": year,
+        "period": period,
+        "start": start,
+        "end": end,
+        "page_obj": page,
+        "totals": totals,
+        "chart": _forecast_chart(page.object_list),
+    }
+    return render(request, "analytics/forecast.html", context)
