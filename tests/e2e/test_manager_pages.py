@@ -1,5 +1,5 @@
-"""A manager's "what changed" and win/loss pages in a browser, on a desktop and a phone: the rows, the links, the
-charts drawn by the static charts.js (no inline script under the CSP) and no console error."""
+"""A manager's "what changed", win/loss and forecast pages in a browser, on a desktop and a phone: the rows, the
+links, the charts drawn by the static charts.js (no inline script under the CSP) and no console error."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -32,6 +32,10 @@ def team_week():
     account = AccountFactory(owner=rep, name="上海印务")
     opportunity = create_opportunity(created_by=rep, account=account, name="总部复印机项目", amount=Decimal(200000))
     edit_opportunity(opportunity=opportunity, changed_by=rep, amount=Decimal(260000))
+    # Committed for today: in this quarter's forecast (setting a first close date is no "what changed" event).
+    edit_opportunity(
+        opportunity=opportunity, changed_by=rep, expected_close_date=timezone.localdate(), forecast_category="commit"
+    )
     closed_at = timezone.now() - timedelta(days=1)
     implement = default_stage("implement")
     for i, source in enumerate(["referral", "cold_visit", "referral"]):
@@ -88,5 +92,11 @@ def read_the_week(page, team_week, suffix: str, width: int) -> None:
     page.locator("[data-dimension=source]").scroll_into_view_if_needed()
     shot(page, f"winloss-source-{suffix}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+
+    page.goto(f"{page.base_url}/analytics/forecast/")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('canvas[data-chart=bars]'))")
+    expect(page.locator("tr[data-owner=totals] [data-col=commit]")).to_have_text("¥260,000")
+    shot(page, f"forecast-{suffix}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert errors == []
     assert Opportunity.objects.filter(owner__username="rep_pages").count() == 6
