@@ -73,3 +73,53 @@ class TodoRescheduleForm(forms.Form):
 
 class TodoCloseDateForm(forms.Form):
     expected_close_date = forms.DateField(label=_("New expected close date"), widget=DateInput)
+
+
+def _id_or_none(value: str | None, message: str) -> int | None:
+    if value in ("", None):
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise forms.ValidationError(message, code="invalid")
+    return int(value)
+
+
+class ScopeQueryForm(forms.Form):
+    """A team and an owner, as ids; the view checks them against what the viewer may see (unseen answers 404)."""
+
+    team = forms.CharField(label=_("Team"), required=False)
+    owner = forms.CharField(label=_("Owner"), required=False)
+
+    def clean_team(self) -> int | None:
+        return _id_or_none(self.cleaned_data["team"], _("Choose a team from the list."))
+
+    def clean_owner(self) -> int | None:
+        return _id_or_none(self.cleaned_data["owner"], _("Choose a person from the list."))
+
+
+class ChangesQueryForm(ScopeQueryForm):
+    since = forms.DateField(label=_("Since"), required=False, widget=DateInput)
+
+
+class WinLossQueryForm(ScopeQueryForm):
+    start = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    end = forms.DateField(label=_("To"), required=False, widget=DateInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("The end of the period is before its start."))
+        return data
+
+
+class ForecastQueryForm(ScopeQueryForm):
+    period_type = forms.ChoiceField(label=_("Period"), required=False, choices=TARGET_PERIOD_TYPES)
+    year = _year_field()
+    period = forms.IntegerField(label=_("Month or quarter"), required=False, min_value=1, max_value=12)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        per_year = {"month": 12, "quarter": 4, "year": 1}.get(data.get("period_type") or "quarter", 4)
+        if data.get("period") and data["period"] > per_year:
+            self.add_error("period", _("A year has %(count)d such periods.") % {"count": per_year})
+        return data

@@ -25,11 +25,23 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:matrix", _("CV/PV matrix"), ()),
     ("analytics:territory", _("Territory"), ()),
     ("analytics:targets", _("Targets"), ()),
+    ("analytics:forecast", _("Forecast"), ()),
+    ("analytics:changes", _("What changed"), ()),
+    ("analytics:winloss", _("Win/loss"), ()),
     ("analytics:jobs", _("Jobs"), ()),
 ]
 # Links shown under "More" on a desktop, so the navigation fits one line at 1440 px (issue 12).
 NAV_MORE: frozenset[str] = frozenset(
-    {"analytics:team", "analytics:matrix", "analytics:territory", "analytics:targets", "analytics:jobs"}
+    {
+        "analytics:team",
+        "analytics:matrix",
+        "analytics:territory",
+        "analytics:targets",
+        "analytics:forecast",
+        "analytics:changes",
+        "analytics:winloss",
+        "analytics:jobs",
+    }
 )
 # Links the phone's bottom bar (templates/shared/bottom_bar.html) already shows: left out of its "More" menu.
 NAV_IN_BOTTOM_BAR: frozenset[str] = frozenset({"home", "pipeline:board"})

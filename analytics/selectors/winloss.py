@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
-from django.utils.translation import gettext
+from django.utils.translation import pgettext
 
 from accounts.models import Team, User
 from analytics.selectors._common import _bounds, _money, _scope
@@ -62,7 +62,7 @@ def _label(dimension: str, values: dict) -> tuple[str | None, str]:
     key_column = DIMENSION_COLUMNS[dimension][0]
     key = values[key_column]
     if key in (None, ""):
-        return None, gettext("None")
+        return None, pgettext("win/loss value", "Not recorded")
     if dimension == "competitor":
         return str(key), values["competitors__name"]
     if dimension == "stage":

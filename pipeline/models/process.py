@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,7 +43,7 @@ class Pipeline(BilingualMixin, models.Model):
 class ForecastCategory(models.TextChoices):
     """How an open opportunity counts in the forecast: a stage's default, which the owner may change."""
 
-    PIPELINE = "pipeline", _("Pipeline")
+    PIPELINE = "pipeline", pgettext_lazy("forecast category", "Pipeline")
     BEST_CASE = "best_case", _("Best case")
     COMMIT = "commit", _("Commit")
     OMITTED = "omitted", _("Omitted")

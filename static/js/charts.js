@@ -174,7 +174,7 @@
     });
   }
 
-  var BAR_COLOURS = ["#1d4ed8", "#93c5fd", "#f59e0b"];
+  var BAR_COLOURS = ["#1d4ed8", "#93c5fd", "#f59e0b", "#15803d"];
 
   function barChart(canvas, data) {
     var horizontal = data.labels.length > 6 || window.innerWidth < 640;

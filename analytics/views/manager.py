@@ -1,0 +1,233 @@
+"""The manager's week (issue 13): what changed since a day, why we win and lose, the forecast against target.
+
+Both pages show what the viewer may see (a rep: their own opportunities, as on the matrix and territory pages); a team
+or owner in the query string that the viewer may not see answers 404, a malformed one 400 with the form's errors. The
+same queries whatever the data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from analytics.forms import ChangesQueryForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
+from analytics.selectors._common import visible_teams
+from analytics.selectors.activity import visits_vs_won
+from analytics.selectors.changes import change_events, change_rows
+from analytics.selectors.forecast import (
+    PERIODS_PER_YEAR,
+    ForecastRow,
+    forecast_owners,
+    forecast_period,
+    forecast_rows,
+    forecast_totals,
+)
+from analytics.selectors.winloss import WinLossRow, win_loss
+from core.calendar import today, week_start_of
+from pipeline.models import Opportunity
+
+CHANGES_PER_PAGE = 50
+FORECAST_ROWS_PER_PAGE = 25
+KIND_LABELS = {
+    "new": gettext_lazy("New"),
+    "advanced": gettext_lazy("Advanced"),
+    "moved_back": gettext_lazy("Moved back"),
+    "slipped": gettext_lazy("Close date slipped"),
+    "pulled_in": gettext_lazy("Close date pulled in"),
+    "amount_up": gettext_lazy("Amount up"),
+    "amount_down": gettext_lazy("Amount down"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+    "reopened": gettext_lazy("Reopened"),
+}
+AMOUNT_KINDS = frozenset({"amount_up", "amount_down"})
+STATUS_KINDS = frozenset({"won", "lost", "reopened"})
+DIMENSION_LABELS = {
+    "reason": gettext_lazy("Loss reason"),
+    "competitor": gettext_lazy("Competitor"),
+    "stage": gettext_lazy("Furthest stage reached"),
+    "untouched_cause": gettext_lazy("Untouched-loss cause"),
+    "source": gettext_lazy("Source"),
+}
+C = Opportunity.UntouchedCause
+# The decks' two branches of untouched losses (未接触性失败原因) and the corrective action each calls for.
+CAUSE_TREE = [
+    {
+        "code": "never_visited",
+        "label": gettext_lazy("Never visited the account"),
+        "action": gettext_lazy(
+            "Analyse your territory and accounts, then plan visits: every target account visited, at least once in "
+            "the first quarter, and the plan carried out."
+        ),
+        "causes": (C.NO_PLAN, C.THOUGHT_UNNEEDED, C.VISITED_BEFORE, C.NO_MOTIVATION, C.PLAN_NOT_EXECUTED),
+    },
+    {
+        "code": "visited_not_engaged",
+        "label": gettext_lazy("Visited, but not engaged"),
+        "action": gettext_lazy(
+            "Analyse your sales activities and plan them: visit again after a refusal, reach the right department, "
+            "notice the customer's timing early."
+        ),
+        "causes": (
+            C.COMPETITOR_RELATIONSHIP,
+            C.NOTICED_LATE,
+            C.REJECTED_NOT_REVISITED,
+            C.WRONG_DEPARTMENT,
+            C.MISSED_TIMING,
+        ),
+    },
+]
+
+
+def _scope(request: HttpRequest, form: ScopeQueryForm) -> tuple[dict, dict]:
+    """The filter's choices (visible teams and people) and the chosen team and owner; 404 for one not visible.
+    Two queries."""
+    viewer = request.user
+    teams = list(visible_teams(viewer).order_by("name", "pk"))
+    owners = list(User.objects.visible_to(viewer).order_by("username", "pk"))
+    chosen = {"team": None, "owner": None}
+    data = form.cleaned_data if form.is_valid() else {}
+    for key, options in (("team", teams), ("owner", owners)):
+        wanted = data.get(key)
+        if wanted is not None:
+            chosen[key] = next((o for o in options if o.pk == wanted), None)
+            if chosen[key] is None:
+                raise Http404
+    return {"teams": teams, "owners": owners, "chosen_team": chosen["team"], "chosen_owner": chosen["owner"]}, chosen
+
+
+def _shown_value(kind: str, value: str | None) -> str | None:
+    if value is not None and kind in STATUS_KINDS:
+        return str(Opportunity.Status(value).label) if value in Opportunity.Status.values else value
+    return value
+
+
+@login_required
+def changes(request: HttpRequest) -> HttpResponse:
+    """What moved in the viewer's pipeline since a day (this week's Monday by default), newest first,
+    CHANGES_PER_PAGE a page: six queries whatever the number of events."""
+    form = ChangesQueryForm(request.GET)
+    context, scope = _scope(request, form)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "analytics/changes.html", {**context, "invalid": True}, status=400)
+    since = form.cleaned_data["since"] or week_start_of(today())
+    paginator = Paginator(change_events(viewer=request.user, since=since, **scope), CHANGES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = [
+        {
+            "row": row,
+            "kind_label": KIND_LABELS.get(row.kind, row.kind),
+            "is_amount": row.kind in AMOUNT_KINDS,
+            "old": _shown_value(row.kind, row.old),
+            "new": _shown_value(row.kind, row.new),
+        }
+        for row in change_rows(list(page.object_list))
+    ]
+    context |= {"since": since, "page_obj": page, "show_owner": not request.user.is_rep}
+    return render(request, "analytics/changes.html", context)
+
+
+def _bars(rows: list[WinLossRow]) -> dict:
+    return {
+        "labels": [r.label for r in rows],
+        "series": [
+            {"label": _("Won amount"), "data": [float(r.won_amount) for r in rows]},
+            {"label": _("Lost amount"), "data": [float(r.lost_amount) for r in rows]},
+        ],
+    }
+
+
+def cause_tree(rows: list[WinLossRow]) -> list[dict]:
+    """The untouched losses per branch of the decks' tree, from the rows by untouched cause (lost counts)."""
+    by_key = {r.key: r for r in rows}
+    branches = []
+    for branch in CAUSE_TREE:
+        causes = [(str(c.label), by_key[c.value].lost if c.value in by_key else 0) for c in branch["causes"]]
+        branches.append({**branch, "causes": causes, "lost": sum(n for _label, n in causes)})
+    return branches
+
+
+@login_required
+def winloss(request: HttpRequest) -> HttpResponse:
+    """Won and lost counts and amounts per reason, competitor, furthest stage, untouched cause and source over the
+    opportunities closed in a period (this year by default), each with a bar chart; the untouched losses on the
+    decks' two-branch cause tree; done visits against won amount per rep. Ten queries whatever the data."""
+    form = WinLossQueryForm(request.GET)
+    context, scope = _scope(request, form)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "analytics/winloss.html", {**context, "invalid": True}, status=400)
+    end = form.cleaned_data["end"] or today()
+    start = form.cleaned_data["start"] or date(end.year, 1, 1)
+    if start > end:
+        start = date(end.year, 1, 1)
+    viewer = request.user
+    dimensions = []
+    for code, label in DIMENSION_LABELS.items():
+        rows = win_loss(viewer=viewer, dimension=code, start=start, end=end, **scope)
+        dimensions.append(
+            {"code": code, "label": label, "rows": rows, "chart": _bars(rows), "chart_id": f"chart-{code}"}
+        )
+    untouched = next(d for d in dimensions if d["code"] == "untouched_cause")["rows"]
+    context |= {
+        "start": start,
+        "end": end,
+        "dimensions": dimensions,
+        "tree": cause_tree(untouched),
+        "activity": visits_vs_won(viewer=viewer, start=start, end=end, **scope),
+    }
+    return render(request, "analytics/winloss.html", context)
+
+
+def _forecast_chart(rows: list[ForecastRow]) -> dict:
+    return {
+        "labels": [r.owner_name for r in rows],
+        "series": [
+            {"label": _("Target"), "data": [float(r.target or 0) for r in rows]},
+            {"label": _("Won"), "data": [float(r.won) for r in rows]},
+            {"label": _("Commit"), "data": [float(r.commit) for r in rows]},
+            {"label": _("Best case"), "data": [float(r.best_case) for r in rows]},
+        ],
+    }
+
+
+@login_required
+def forecast(request: HttpRequest) -> HttpResponse:
+    """Each visible rep's forecast for a month, quarter (the current one by default) or year: target, won, commit,
+    best case, pipeline, gap and the manager's call, FORECAST_ROWS_PER_PAGE reps a page, the totals over all of
+    them and a bar chart of the page; the same queries whatever the number of reps."""
+    form = ForecastQueryForm(request.GET)
+    context, scope = _scope(request, form)
+    context |= {"form": form, "period_types": form.fields["period_type"].choices}
+    if not form.is_valid():
+        return render(request, "analytics/forecast.html", {**context, "invalid": True}, status=400)
+    day = today()
+    period_type = form.cleaned_data["period_type"] or "quarter"
+    year = form.cleaned_data["year"] or day.year
+    period = form.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+    start, end = forecast_period(period_type=period_type, year=year, period=period)
+    owners = forecast_owners(viewer=request.user, period_type=period_type, start=start, end=end, **scope)
+    totals = forecast_totals(owners)
+    paginator = Paginator(owners, FORECAST_ROWS_PER_PAGE)
+    paginator.count = totals.owners  # counted with the totals already
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = forecast_rows(list(page.object_list))
+    context |= {
+        "period_type": period_type,
+        "year": year,
+        "period": period,
+        "start": start,
+        "end": end,
+        "page_obj": page,
+        "totals": totals,
+        "chart": _forecast_chart(page.object_list),
+    }
+    return render(request, "analytics/forecast.html", context)
