@@ -19,7 +19,7 @@ def pick_account(dialog, text: str) -> None:
     assert dialog.locator("select[name=account]").count() == 0
     box = dialog.locator("#id_account")
     box.press_sequentially(text, delay=40)
-    dialog.locator("#id_account_options [role=option]").first.wait_for()
+    expect(dialog.locator("#id_account_options [role=option]").first).to_contain_text(text)  # the answer to it all
     box.press("Enter")
     expect(dialog.locator("input[type=hidden][name=account]")).not_to_have_value("")
 
