@@ -41,6 +41,7 @@ from analytics.digests.parts import (
 from analytics.selectors.activity import visits_per_rep_week
 from analytics.selectors.attainment import Stability, attainment
 from analytics.selectors.attainment import stability as monthly_stability
+from analytics.selectors.changes import change_events, change_rows, shown_change
 from analytics.selectors.coverage import (
     StaleOpportunity,
     TargetCoverage,
@@ -124,6 +125,7 @@ class TeamSections:
     people_url: str  # the team page, which shows everyone
     idle_reps: Listing[User]  # active reps with no completed visit last week
     untouched_losses: Listing[Opportunity]
+    changes: Listing[dict]  # what moved last week (analytics.selectors.changes), newest first, as shown
 
     @property
     def people(self) -> list[PersonRow]:
@@ -213,7 +215,7 @@ def _team_sections(
     untouched: Listing[Opportunity],
 ) -> TeamSections:
     """Per person the manager sees (the first LIST_LENGTH by name): funnel, movements, outcomes, visits, coverage,
-    plan, attainment, stability; 16 queries."""
+    plan, attainment, stability, and the first LIST_LENGTH changes of last week; at most 20 queries."""
     last_week_end = week_start - timedelta(days=1)
     pipeline = Pipeline.objects.filter(is_default=True).first()
     people = {person.pk: person for person in User.objects.visible_to(user).select_related("team")}
@@ -281,6 +283,13 @@ def _team_sections(
         key=lambda block: (block.team is None, block.team.name if block.team else ""),
     )
     team_page = page_path("analytics:team")
+    events = change_events(viewer=user, since=last_week_start, until=week_start)
+    first_events = list(events[:LIST_LENGTH])
+    changes = listing(
+        [shown_change(row) for row in change_rows(first_events)],
+        total=events.count(),
+        url=page_path("analytics:changes", since=last_week_start.isoformat()),
+    )
     return TeamSections(
         stages=[all_stages[i] for i in shown],
         teams=teams,
@@ -288,13 +297,15 @@ def _team_sections(
         people_url=team_page,
         idle_reps=listing([week.owner for week in visits if not done_visits.get(week.owner.pk)], url=team_page),
         untouched_losses=untouched,
+        changes=changes,
     )
 
 
 def weekly_digest(*, user: User, week_start: date) -> WeeklyDigest:
     """What `user`'s digest for the week starting on Monday `week_start` shows, all of it visible to them: last
-    week's movements and outcomes, then a rep's own week (18 queries), a manager's line per person of their team (21
-    queries) or a director's line per team (15 queries); the count does not grow with the data."""
+    week's movements and outcomes, then a rep's own week (18 queries), a manager's line per person of their team and
+    last week's changes (at most 25 queries) or a director's line per team (15 queries); the count does not grow
+    with the data."""
     last_week_start = week_start - timedelta(days=7)
     last_week_end = week_start - timedelta(days=1)
     owner = "owner__team_id" if user.is_director else "owner_id"  # a director's numbers are per team

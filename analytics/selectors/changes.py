@@ -17,11 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, F, IntegerField, JSONField, OuterRef, Q, QuerySet, Value
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Team, User
 from analytics.selectors._common import _scope
 from core.calendar import day_start
-from pipeline.models import OpportunityChange, StageChange
+from pipeline.models import Opportunity, OpportunityChange, StageChange
 
 KINDS = (
     "new",
@@ -77,14 +78,23 @@ def _history_events(scope: Q, since: datetime) -> QuerySet[OpportunityChange]:
 
 
 def change_events(
-    *, viewer: User, since: date, owner: User | None = None, team: Team | None = None
+    *,
+    viewer: User,
+    since: date,
+    owner: User | None = None,
+    team: Team | None = None,
+    until: date | None = None,
 ) -> QuerySet[tuple[int, int, datetime]]:
-    """The events since `since` (00:00 company time) on the opportunities the viewer sees, as (source, id, at) rows,
-    newest first; unevaluated, so a paginator counts and cuts it in SQL (one query each)."""
+    """The events since `since` (00:00 company time; before `until` when given) on the opportunities the viewer
+    sees, as (source, id, at) rows, newest first; unevaluated, so a paginator counts and cuts it in SQL (one query
+    each)."""
     moment = day_start(since)
     scope = _scope(viewer, "opportunity__owner", owner=owner, team=team)
     stage_rows = _stage_events(scope, moment).annotate(source=Value(STAGE, IntegerField()), when=F("changed_at"))
     history_rows = _history_events(scope, moment).annotate(source=Value(HISTORY, IntegerField()), when=F("at"))
+    if until is not None:
+        stage_rows = stage_rows.filter(changed_at__lt=day_start(until))
+        history_rows = history_rows.filter(at__lt=day_start(until))
     return (
         stage_rows.values_list("source", "pk", "when")
         .order_by()
@@ -142,3 +152,36 @@ def change_rows(page: list[tuple[int, int, datetime]]) -> list[ChangeRow]:
             change = history[pk]
             rows.append(_row(change.opportunity, _history_kind(change), change.old, change.new, change.at))
     return rows
+
+
+KIND_LABELS = {
+    "new": gettext_lazy("New"),
+    "advanced": gettext_lazy("Advanced"),
+    "moved_back": gettext_lazy("Moved back"),
+    "slipped": gettext_lazy("Close date slipped"),
+    "pulled_in": gettext_lazy("Close date pulled in"),
+    "amount_up": gettext_lazy("Amount up"),
+    "amount_down": gettext_lazy("Amount down"),
+    "won": gettext_lazy("Won"),
+    "lost": gettext_lazy("Lost"),
+    "reopened": gettext_lazy("Reopened"),
+}
+AMOUNT_KINDS = frozenset({"amount_up", "amount_down"})
+STATUS_KINDS = frozenset({"won", "lost", "reopened"})
+
+
+def _shown_value(kind: str, value: str | None) -> str | None:
+    if value is not None and kind in STATUS_KINDS:
+        return str(Opportunity.Status(value).label) if value in Opportunity.Status.values else value
+    return value
+
+
+def shown_change(row: ChangeRow) -> dict:
+    """A change as a page or an email shows it: the kind's label, statuses by their label, amounts flagged."""
+    return {
+        "row": row,
+        "kind_label": KIND_LABELS.get(row.kind, row.kind),
+        "is_amount": row.kind in AMOUNT_KINDS,
+        "old": _shown_value(row.kind, row.old),
+        "new": _shown_value(row.kind, row.new),
+    }

@@ -20,7 +20,7 @@ from accounts.models import User
 from analytics.forms import ChangesQueryForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
 from analytics.selectors._common import visible_teams
 from analytics.selectors.activity import visits_vs_won
-from analytics.selectors.changes import change_events, change_rows
+from analytics.selectors.changes import change_events, change_rows, shown_change
 from analytics.selectors.forecast import (
     PERIODS_PER_YEAR,
     ForecastRow,
@@ -35,20 +35,6 @@ from pipeline.models import Opportunity
 
 CHANGES_PER_PAGE = 50
 FORECAST_ROWS_PER_PAGE = 25
-KIND_LABELS = {
-    "new": gettext_lazy("New"),
-    "advanced": gettext_lazy("Advanced"),
-    "moved_back": gettext_lazy("Moved back"),
-    "slipped": gettext_lazy("Close date slipped"),
-    "pulled_in": gettext_lazy("Close date pulled in"),
-    "amount_up": gettext_lazy("Amount up"),
-    "amount_down": gettext_lazy("Amount down"),
-    "won": gettext_lazy("Won"),
-    "lost": gettext_lazy("Lost"),
-    "reopened": gettext_lazy("Reopened"),
-}
-AMOUNT_KINDS = frozenset({"amount_up", "amount_down"})
-STATUS_KINDS = frozenset({"won", "lost", "reopened"})
 DIMENSION_LABELS = {
     "reason": gettext_lazy("Loss reason"),
     "competitor": gettext_lazy("Competitor"),
@@ -103,12 +89,6 @@ def _scope(request: HttpRequest, form: ScopeQueryForm) -> tuple[dict, dict]:
     return {"teams": teams, "owners": owners, "chosen_team": chosen["team"], "chosen_owner": chosen["owner"]}, chosen
 
 
-def _shown_value(kind: str, value: str | None) -> str | None:
-    if value is not None and kind in STATUS_KINDS:
-        return str(Opportunity.Status(value).label) if value in Opportunity.Status.values else value
-    return value
-
-
 @login_required
 def changes(request: HttpRequest) -> HttpResponse:
     """What moved in the viewer's pipeline since a day (this week's Monday by default), newest first,
@@ -121,16 +101,7 @@ def changes(request: HttpRequest) -> HttpResponse:
     since = form.cleaned_data["since"] or week_start_of(today())
     paginator = Paginator(change_events(viewer=request.user, since=since, **scope), CHANGES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = [
-        {
-            "row": row,
-            "kind_label": KIND_LABELS.get(row.kind, row.kind),
-            "is_amount": row.kind in AMOUNT_KINDS,
-            "old": _shown_value(row.kind, row.old),
-            "new": _shown_value(row.kind, row.new),
-        }
-        for row in change_rows(list(page.object_list))
-    ]
+    page.object_list = [shown_change(row) for row in change_rows(list(page.object_list))]
     context |= {"since": since, "page_obj": page, "show_owner": not request.user.is_rep}
     return render(request, "analytics/changes.html", context)
 

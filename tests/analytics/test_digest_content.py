@@ -313,7 +313,7 @@ def populate(org, scale: int) -> None:
             lost(owner=rep, closed_at=at(2026, 5, 13), untouched=True)
 
 
-QUERIES = {"rep_a1": 18, "manager_a": 21, "director": 15}
+QUERIES = {"rep_a1": 18, "manager_a": 24, "director": 15}  # a manager's: + last week's changes, their count, rows
 
 
 @pytest.mark.parametrize("scale", [1, 10])
@@ -413,3 +413,35 @@ def test_a_directors_digest_has_a_line_for_every_team_and_a_total(org, monday, d
     assert [line.outcomes.won for line in company.teams] == [0, 0, *[1] * 12]
     assert (company.total.outcomes.won, company.total.activity.reps, company.total.activity.idle_reps) == (12, 15, 15)
     assert (len(company.idle_reps.items), company.idle_reps.total, company.idle_reps.url) == (10, 15, "/team/")
+
+
+def test_a_managers_digest_lists_what_changed_last_week_with_a_link_to_all(org, monday):
+    mine = opportunity(org.rep_a1, "needs", "东方机械扩容")
+    StageChangeFactory(
+        opportunity=mine, from_stage=default_stage("prep"), to_stage=default_stage("needs"), changed_at=at(2026, 5, 14)
+    )
+    StageChangeFactory(  # this week: not last week's
+        opportunity=mine, from_stage=default_stage("needs"), to_stage=default_stage("prep"), changed_at=at(2026, 5, 18)
+    )
+    other_team = opportunity(org.rep_b1, "needs", "别队的商机")
+    StageChangeFactory(
+        opportunity=other_team,
+        from_stage=default_stage("prep"),
+        to_stage=default_stage("needs"),
+        changed_at=at(2026, 5, 14),
+    )
+    org.manager_a.language = "en"
+    org.manager_a.save(update_fields=["language"])
+
+    digest = weekly_digest(user=org.manager_a, week_start=WEEK)
+    rendered = render_weekly_digest(user=org.manager_a, week_start=WEEK)
+    text, html = rendered.text, rendered.html
+
+    changes = digest.team.changes
+    assert [(c["row"].name, c["row"].kind, c["old"], c["new"]) for c in changes.items] == [
+        ("东方机械扩容", "advanced", default_stage("prep").name, default_stage("needs").name)
+    ]
+    assert (changes.total, changes.more, changes.url) == (1, 0, "/analytics/changes/?since=2026-05-11")
+    assert "What changed last week" in text and "- 东方机械扩容 (rep_a1): Advanced " in text
+    assert "别队的商机" not in text
+    assert 'data-list="changes"' in html and "东方机械扩容" in html and "别队的商机" not in html
