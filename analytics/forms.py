@@ -123,3 +123,11 @@ class ForecastQueryForm(ScopeQueryForm):
         if data.get("period") and data["period"] > per_year:
             self.add_error("period", _("A year has %(count)d such periods.") % {"count": per_year})
         return data
+
+
+class ForecastCallForm(forms.Form):
+    """A manager's call of what a rep closes in the forecast page's period (the period comes with the page's query)."""
+
+    rep = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    amount = forms.DecimalField(label=_("Your call (¥)"), min_value=0, max_digits=14, decimal_places=2)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000)

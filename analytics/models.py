@@ -1,4 +1,5 @@
-"""Snapshot rows of the nightly analytics (SPEC §7) and digest deliveries (SPEC §8)."""
+"""Snapshot rows of the nightly analytics (SPEC §7), the weekly forecast snapshot (issue 13) and digest deliveries
+(SPEC §8)."""
 
 from __future__ import annotations
 
@@ -204,6 +205,7 @@ class JobAttempt(models.Model):
         WEEKLY_DIGESTS = "weekly_digests", _("Weekly digests (enqueues those due)")
         CATCH_UP = "catch_up", _("Catch-up of missed nightly jobs")
         DAILY_REMINDERS = "daily_reminders", _("Daily reminders (enqueues those due)")
+        FORECAST_SNAPSHOT = "forecast_snapshot", _("Weekly forecast snapshot")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -233,6 +235,49 @@ class JobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}{f' {self.key}' if self.key else ''} {self.status} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ForecastSnapshotQuerySet(VisibleQuerySet):
+    owner_path = "owner_user"
+
+
+class ForecastSnapshot(models.Model):
+    """One person's forecast of a period as it stood at the start of a week (Monday 00:00, company time): the current
+    month, quarter and year are kept every week, so the forecast page shows how the numbers and the manager's call
+    moved over the period. A week's rows are replaced together, so taking the snapshot twice keeps one."""
+
+    taken_on = models.DateField(_("week starting"))
+    period_type = models.CharField(_("period"), max_length=10)
+    period_start = models.DateField(_("period start"))
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rep"),
+        on_delete=models.CASCADE,
+        related_name="forecast_snapshots",
+        db_constraint=False,  # a snapshot row, as AccountValue's
+    )
+    target = models.DecimalField(_("target (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    won = models.DecimalField(_("won (CNY)"), max_digits=14, decimal_places=2)
+    commit = models.DecimalField(_("commit (CNY)"), max_digits=14, decimal_places=2)
+    best_case = models.DecimalField(_("best case (CNY)"), max_digits=14, decimal_places=2)
+    pipeline = models.DecimalField(_("pipeline (CNY)"), max_digits=14, decimal_places=2)
+    call = models.DecimalField(_("manager's call (CNY)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+
+    objects = ForecastSnapshotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("forecast snapshot")
+        verbose_name_plural = _("forecast snapshots")
+        ordering = ["period_type", "period_start", "taken_on", "owner_user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period_type", "period_start", "taken_on", "owner_user"], name="forecast_snapshot_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_user_id} {self.period_type} {self.period_start} @ {self.taken_on}"
 
 
 class DigestDeliveryQuerySet(VisibleQuerySet):

@@ -14,7 +14,7 @@ from celery import group, shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import jobs, reminders, services
+from analytics import forecast_snapshots, jobs, reminders, services
 from analytics.digests import sending as digests
 from analytics.models import JobAttempt
 from core.calendar import today
@@ -60,12 +60,22 @@ def enqueue_nightly_analytics_task() -> None:
 
 
 @shared_task(acks_late=True)
+def take_forecast_snapshot_task(on: str | None = None) -> None:
+    """Beat's entry point on Monday at 00:00: this week's forecast snapshot."""
+    with jobs.recorded(Job.FORECAST_SNAPSHOT):
+        forecast_snapshots.take_forecast_snapshot(on=date.fromisoformat(on) if on else today())
+
+
+@shared_task(acks_late=True)
 def catch_up_nightly_analytics_task() -> None:
     """Beat's entry point every 15 minutes: the nightly jobs that have not succeeded since they were due today (lost
-    from the queue, killed, failed), enqueued again; and attempts older than JobAttempt.KEEP_DAYS forgotten."""
+    from the queue, killed, failed), enqueued again; this week's forecast snapshot when it was missed; and attempts
+    older than JobAttempt.KEEP_DAYS forgotten."""
     with jobs.recorded(Job.CATCH_UP):
         now = timezone.now()
         _enqueue_nightly(jobs.missed_nightly_jobs(now=now))
+        if forecast_snapshots.snapshot_missed(now=now):
+            take_forecast_snapshot_task.delay()
         jobs.forget_old_attempts(now=now)
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("analytics/changes/", manager.changes, name="changes"),
     path("analytics/winloss/", manager.winloss, name="winloss"),
     path("analytics/forecast/", manager.forecast, name="forecast"),
+    path("analytics/forecast/call/", manager.forecast_call, name="forecast_call"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("todo/badge/", todo.due_badge, name="due_badge"),
     path("todo/stale/", todo.stale_list, name="todo_stale"),

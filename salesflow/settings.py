@@ -293,6 +293,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "analytics.tasks.enqueue_daily_reminders_task",
         "schedule": crontab(minute="10-59/15"),
     },
+    # Monday 00:00: each person's forecast of the current month, quarter and year, kept so the forecast page shows how
+    # the numbers and the manager's call moved (the catch-up tick takes it later when it was missed).
+    "forecast-snapshot": {
+        "task": "analytics.tasks.take_forecast_snapshot_task",
+        "schedule": crontab(hour=0, minute=0, day_of_week="mon"),
+    },
     # Every 15 minutes: a nightly job that has not succeeded since it was due today is enqueued again (analytics.jobs).
     "catch-up": {
         "task": "analytics.tasks.catch_up_nightly_analytics_task",

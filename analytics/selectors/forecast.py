@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
 
 from accounts.models import Team, User
+from analytics.models import ForecastSnapshot
 from analytics.selectors._common import _money
 from core.calendar import day_start, period_end
 from pipeline.models import ForecastCall, Opportunity, SalesTarget
@@ -53,6 +54,11 @@ class ForecastTotals(ForecastNumbers):
     owners: int  # the reps in the forecast, on every page
 
 
+@dataclass(frozen=True)
+class ForecastWeek(ForecastNumbers):
+    taken_on: date  # the Monday whose snapshot these are
+
+
 def forecast_period(*, period_type: str, year: int, period: int) -> tuple[date, date]:
     """The first and the last day (included) of the `period`-th month or quarter of `year` (1 for a year)."""
     if period_type not in FORECAST_PERIOD_TYPES or not 1 <= period <= PERIODS_PER_YEAR[period_type]:
@@ -70,6 +76,20 @@ def forecast_owners(
 
     The join to opportunities is filtered before it is grouped (a FilteredRelation): only the rep's opportunities
     won in the period or open, forecast and expected to close in it, are read."""
+    users = forecast_people(viewer=viewer, owner=owner, team=team)
+    return with_forecast(users, period_type=period_type, start=start, end=end).order_by("username", "pk")
+
+
+def forecast_people(*, viewer: User, owner: User | None = None, team: Team | None = None) -> QuerySet[User]:
+    """The people a forecast covers: active users the viewer sees, in `team` if given, directors left out unless
+    named as `owner`; unevaluated."""
+    named = Q(pk=owner.pk) if owner is not None else ~Q(role=User.Role.DIRECTOR)
+    return User.objects.visible_to(viewer).filter(named, Q(team=team) if team is not None else Q(), is_active=True)
+
+
+def with_forecast(users: QuerySet[User], *, period_type: str, start: date, end: date) -> QuerySet[User]:
+    """`users` annotated with their target, their manager's call and their won, commit, best-case and pipeline
+    amounts for the period [start, end] (the forecast of `forecast_owners`, also what the weekly snapshot keeps)."""
     since, until = day_start(start), day_start(end + timedelta(days=1))
     in_period = Q(
         opportunities__status=Opportunity.Status.WON,
@@ -84,21 +104,15 @@ def forecast_owners(
     period = {"owner_user": OuterRef("pk"), "period_type": period_type, "period_start": start}
     target = SalesTarget.objects.filter(**period).order_by()
     call = ForecastCall.objects.filter(**period).order_by()
-    named = Q(pk=owner.pk) if owner is not None else ~Q(role=User.Role.DIRECTOR)
-    users = User.objects.visible_to(viewer).filter(named, Q(team=team) if team is not None else Q(), is_active=True)
     amounts = {
         name: Sum("forecast__amount", filter=Q(forecast__forecast_category=name, forecast__status="open"), default=0)
         for name in CATEGORY_AMOUNTS
     }
-    return (
-        users.annotate(forecast=FilteredRelation("opportunities", condition=in_period))
-        .annotate(
-            target=Subquery(target.values("amount")[:1]),
-            call=Subquery(call.values("amount")[:1]),
-            won=Sum("forecast__amount", filter=Q(forecast__status=Opportunity.Status.WON), default=0),
-            **amounts,
-        )
-        .order_by("username", "pk")
+    return users.annotate(forecast=FilteredRelation("opportunities", condition=in_period)).annotate(
+        target=Subquery(target.values("amount")[:1]),
+        call=Subquery(call.values("amount")[:1]),
+        won=Sum("forecast__amount", filter=Q(forecast__status=Opportunity.Status.WON), default=0),
+        **amounts,
     )
 
 
@@ -139,3 +153,36 @@ def forecast_totals(owners: QuerySet[User]) -> ForecastTotals:
         pipeline=_money(sums["pipeline_sum"]),
         call=_money(sums["call_sum"]) if sums["calls"] else None,
     )
+
+
+def forecast_weeks(
+    *, viewer: User, period_type: str, start: date, owner: User | None = None, team: Team | None = None
+) -> list[ForecastWeek]:
+    """The totals over the people of the viewer's forecast (as `forecast_owners` picks them) as each weekly snapshot
+    of the period starting on `start` kept them, oldest first: at most one row per week of the period, one query."""
+    people = forecast_people(viewer=viewer, owner=owner, team=team)
+    weeks = (
+        ForecastSnapshot.objects.filter(period_type=period_type, period_start=start, owner_user__in=people.values("pk"))
+        .values("taken_on")
+        .annotate(
+            targets=Count("target"),
+            target_sum=Sum("target"),
+            calls=Count("call"),
+            call_sum=Sum("call"),
+            won_sum=Sum("won"),
+            **{f"{name}_sum": Sum(name) for name in CATEGORY_AMOUNTS},
+        )
+        .order_by("taken_on")
+    )
+    return [
+        ForecastWeek(
+            taken_on=week["taken_on"],
+            target=_money(week["target_sum"]) if week["targets"] else None,
+            won=_money(week["won_sum"]),
+            commit=_money(week["commit_sum"]),
+            best_case=_money(week["best_case_sum"]),
+            pipeline=_money(week["pipeline_sum"]),
+            call=_money(week["call_sum"]) if week["calls"] else None,
+        )
+        for week in weeks
+    ]

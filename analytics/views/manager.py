@@ -8,30 +8,40 @@ same queries whatever the data.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from analytics.forms import ChangesQueryForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
+from analytics.forms import ChangesQueryForm, ForecastCallForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
 from analytics.selectors._common import visible_teams
 from analytics.selectors.activity import visits_vs_won
 from analytics.selectors.changes import change_events, change_rows, shown_change
 from analytics.selectors.forecast import (
     PERIODS_PER_YEAR,
     ForecastRow,
+    ForecastTotals,
+    ForecastWeek,
     forecast_owners,
     forecast_period,
     forecast_rows,
     forecast_totals,
+    forecast_weeks,
 )
 from analytics.selectors.winloss import WinLossRow, win_loss
 from core.calendar import today, week_start_of
+from core.errors import SalesFlowError
 from pipeline.models import Opportunity
+from pipeline.services.forecast_calls import record_forecast_call
 
 CHANGES_PER_PAGE = 50
 FORECAST_ROWS_PER_PAGE = 25
@@ -170,27 +180,52 @@ def _forecast_chart(rows: list[ForecastRow]) -> dict:
     }
 
 
-@login_required
-def forecast(request: HttpRequest) -> HttpResponse:
-    """Each visible rep's forecast for a month, quarter (the current one by default) or year: target, won, commit,
-    best case, pipeline, gap and the manager's call, FORECAST_ROWS_PER_PAGE reps a page, the totals over all of
-    them and a bar chart of the page; the same queries whatever the number of reps."""
-    form = ForecastQueryForm(request.GET)
+def _money_or_none(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _movement_chart(weeks: list[ForecastWeek], now: ForecastTotals) -> dict:
+    """The line chart of how the period's forecast moved: each Monday's snapshot, then today's numbers."""
+    points = [*weeks, now]
+    return {
+        "labels": [*(w.taken_on.isoformat() for w in weeks), str(_("Now"))],
+        "series": [
+            {"label": _("Target"), "data": [_money_or_none(p.target) for p in points]},
+            {"label": _("Won"), "data": [float(p.won) for p in points]},
+            {"label": _("Won + commit"), "data": [float(p.won + p.commit) for p in points]},
+            {"label": _("Manager's call"), "data": [_money_or_none(p.call) for p in points]},
+        ],
+    }
+
+
+def _carried(form: ForecastQueryForm) -> list[tuple[str, str]]:
+    """The forecast page's query, which each call form carries so the page comes back as it was."""
+    names = ("period_type", "year", "period", "team", "owner", "page")
+    return [(name, form.data[name]) for name in names if form.data.get(name)]
+
+
+def _forecast_page(
+    request: HttpRequest, form: ForecastQueryForm, *, call_form: ForecastCallForm | None = None
+) -> HttpResponse:
+    """The forecast page for the query in `form`; with `call_form`, a call that was refused, shown in its rep's row
+    with its errors (answered 400)."""
     context, scope = _scope(request, form)
     context |= {"form": form, "period_types": form.fields["period_type"].choices}
     if not form.is_valid():
         return render(request, "analytics/forecast.html", {**context, "invalid": True}, status=400)
-    day = today()
+    viewer, day = request.user, today()
     period_type = form.cleaned_data["period_type"] or "quarter"
     year = form.cleaned_data["year"] or day.year
     period = form.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
     start, end = forecast_period(period_type=period_type, year=year, period=period)
-    owners = forecast_owners(viewer=request.user, period_type=period_type, start=start, end=end, **scope)
+    owners = forecast_owners(viewer=viewer, period_type=period_type, start=start, end=end, **scope)
     totals = forecast_totals(owners)
     paginator = Paginator(owners, FORECAST_ROWS_PER_PAGE)
     paginator.count = totals.owners  # counted with the totals already
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(form.data.get("page"))
     page.object_list = forecast_rows(list(page.object_list))
+    weeks = forecast_weeks(viewer=viewer, period_type=period_type, start=start, **scope)
+    refused = call_form.data.get("rep") if call_form is not None else None
     context |= {
         "period_type": period_type,
         "year": year,
@@ -200,5 +235,53 @@ def forecast(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "totals": totals,
         "chart": _forecast_chart(page.object_list),
+        "weeks": weeks,
+        "movement_chart": _movement_chart(weeks, totals),
+        "may_call": viewer.is_manager or viewer.is_director,
+        "call_form": call_form,
+        "refused_rep": int(refused) if refused and str(refused).isdigit() else None,
+        "carried": _carried(form),
     }
-    return render(request, "analytics/forecast.html", context)
+    return render(request, "analytics/forecast.html", context, status=400 if call_form is not None else 200)
+
+
+@login_required
+def forecast(request: HttpRequest) -> HttpResponse:
+    """Each visible rep's forecast for a month, quarter (the current one by default) or year: target, won, commit,
+    best case, pipeline, gap and the manager's call (a form in each rep's row for managers and directors),
+    FORECAST_ROWS_PER_PAGE reps a page, the totals over all of them, a bar chart of the page, and how the totals moved
+    week by week (the Monday snapshots); the same queries whatever the number of reps."""
+    return _forecast_page(request, ForecastQueryForm(request.GET))
+
+
+@login_required
+@require_POST
+def forecast_call(request: HttpRequest) -> HttpResponse:
+    """Records the viewer's call of a rep's period (the forecast page's), then back to the page as it was; a refused
+    call comes back in its row with the reason (400) and nothing written. A rep the viewer cannot see answers 404."""
+    query, call_form = ForecastQueryForm(request.POST), ForecastCallForm(request.POST)
+    if not query.is_valid():
+        return _forecast_page(request, query)
+    if call_form.is_valid():
+        rep = get_object_or_404(User.objects.visible_to(request.user), pk=call_form.cleaned_data["rep"])
+        period_type = query.cleaned_data["period_type"] or "quarter"
+        day = today()
+        year = query.cleaned_data["year"] or day.year
+        period = query.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+        start, _end = forecast_period(period_type=period_type, year=year, period=period)
+        try:
+            record_forecast_call(
+                called_by=request.user,
+                owner=rep,
+                period_type=period_type,
+                period_start=start,
+                amount=call_form.cleaned_data["amount"],
+                note=call_form.cleaned_data["note"],
+            )
+        except SalesFlowError as error:
+            call_form.add_error(error.field if error.field in call_form.fields else None, str(error))
+        else:
+            messages.success(request, _("Your call for %(rep)s is saved.") % {"rep": rep.display_name})
+            carried = urlencode(_carried(query))
+            return redirect(f"{reverse('analytics:forecast')}{'?' if carried else ''}{carried}")
+    return _forecast_page(request, query, call_form=call_form)

@@ -211,7 +211,36 @@
     });
   }
 
-  var CHARTS = { matrix: matrixChart, bars: barChart };
+  // Lines over time (the forecast week by week): one series per line, a null where a week has no value.
+  function lineChart(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.labels,
+        datasets: data.series.map(function (series, index) {
+          var colour = BAR_COLOURS[index % BAR_COLOURS.length];
+          return { label: series.label, data: series.data, borderColor: colour, backgroundColor: colour, spanGaps: true, tension: 0 };
+        }),
+      },
+      options: {
+        maintainAspectRatio: false,
+        animation: false,
+        scales: { y: { ticks: { callback: yuan }, beginAtZero: true } },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: {
+            callbacks: {
+              label: function (item) {
+                return item.dataset.label + ": ¥" + whole.format(item.parsed.y);
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  var CHARTS = { matrix: matrixChart, bars: barChart, lines: lineChart };
 
   function drawAll() {
     if (!window.Chart) return;

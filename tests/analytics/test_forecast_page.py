@@ -105,5 +105,5 @@ def test_the_page_runs_the_same_queries_whatever_the_number_of_reps(
         rep = UserFactory(team=org.team_a)
         open_opportunity(rep, "1000", "commit", date(2026, 5, 1))
     client.force_login(org.manager_a)
-    with django_assert_num_queries(6):  # session, user, teams, people, totals, the page of reps
+    with django_assert_num_queries(7):  # session, user, teams, people, totals, the page of reps, the weekly snapshots
         assert client.get(URL).status_code == 200
