@@ -23,7 +23,9 @@
   function markChanged(form) {
     var count = 0;
     form.querySelectorAll("[data-grid-cell]").forEach(function (input) {
-      var changed = input.value !== input.defaultValue;
+      // Against what the page first showed, so cells typed before a refused save still count as changed.
+      var was = form.elements["was-" + input.name.slice("cell-".length)];
+      var changed = input.value.trim() !== (was ? was.value : input.defaultValue);
       input.classList.toggle("target-grid__input--changed", changed);
       if (changed) count += 1;
     });
