@@ -4,7 +4,7 @@ SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import accounts, digest, jobs, manager, pages, todo
+from analytics.views import accounts, digest, jobs, manager, pages, targets_edit, todo
 from pipeline.urls import account_urlpatterns as pipeline_account_urlpatterns
 
 app_name = "analytics"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("matrix/", pages.matrix, name="matrix"),
     path("territory/", pages.territory, name="territory"),
     path("targets/", pages.targets, name="targets"),
+    path("targets/edit/", targets_edit.targets_edit, name="targets_edit"),
     path("analytics/changes/", manager.changes, name="changes"),
     path("analytics/winloss/", manager.winloss, name="winloss"),
     path("analytics/forecast/", manager.forecast, name="forecast"),

@@ -69,6 +69,7 @@ LIST_PAGES = [
     ("matrix", "analytics:matrix"),
     ("territory", "analytics:territory"),
     ("targets", "analytics:targets"),
+    ("targets grid", "analytics:targets_edit"),
     ("digest preview", "digest:preview"),
     ("API opportunities", "/api/v1/opportunities/"),
     ("API accounts", "/api/v1/accounts/"),

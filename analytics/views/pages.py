@@ -45,6 +45,7 @@ from analytics.selectors.todo import todo_list
 from core.calendar import period_start, today
 from pipeline.models import Pipeline
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
+from pipeline.services.targets import may_set_targets
 
 HOME_LIST_LENGTH = 10
 HOME_ATTAINMENT_ROWS = 8
@@ -311,5 +312,6 @@ def targets(request: HttpRequest) -> HttpResponse:
         "pivot": pivot,
         "page_obj": pivot.page,
         "current_start": period_start(period_type, day),
+        "may_set_targets": may_set_targets(actor=request.user),
     }
     return render(request, "analytics/targets.html", context)

@@ -6,11 +6,13 @@ team's; reps set none. A superuser (the back office) counts as a director here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext
 
 from accounts.models import Team, User
@@ -23,9 +25,11 @@ from pipeline.services._common import clean_amount, in_actor_language
 TARGET_FIELDS = ("owner_user", "owner_team", "period_type", "period_start", "amount")
 
 
-def check_may_set_target(*, actor: User, owner_user: User | None, owner_team: Team | None) -> None:
+def check_may_set_target(
+    *, actor: User, owner_user: User | None, owner_team: Team | None, managed_team_ids: Collection[int] | None = None
+) -> None:
     """Raises NotAllowed (403), saying why, unless `actor` may set a target of `owner_user` or `owner_team`; at most
-    one query."""
+    one query, none when the caller passes the ids of the teams `actor` manages (`managed_team_ids`)."""
     if actor.is_director or actor.is_superuser:
         return
     if not actor.is_manager:
@@ -34,12 +38,44 @@ def check_may_set_target(*, actor: User, owner_user: User | None, owner_team: Te
         raise NotAllowed(gettext("Only a sales director sets a team's target."))
     if owner_user is not None and owner_user.pk == actor.pk:
         raise NotAllowed(gettext("A sales manager cannot set their own target; a sales director sets it."))
-    if (
-        owner_user is None
-        or not owner_user.is_rep
-        or not Team.objects.filter(pk=owner_user.team_id, manager=actor.pk).exists()
-    ):
+    if owner_user is None or not owner_user.is_rep or owner_user.team_id is None:
+        manages = False
+    elif managed_team_ids is not None:
+        manages = owner_user.team_id in managed_team_ids
+    else:
+        manages = Team.objects.filter(pk=owner_user.team_id, manager=actor.pk).exists()
+    if not manages:
         raise NotAllowed(gettext("A sales manager sets targets only for the reps of the teams they manage."))
+
+
+def may_set_targets(*, actor: User) -> bool:
+    """Whether `actor` may set anyone's target at all (directors and managers; reps never); runs no query."""
+    return actor.is_director or actor.is_superuser or actor.is_manager
+
+
+def settable_target_owners(*, actor: User) -> tuple[Q, Q]:
+    """The users and the teams whose targets `actor` may set, as filters on User and on Team: check_may_set_target's
+    rule for a whole list at once; runs no query."""
+    if actor.is_director or actor.is_superuser:
+        return Q(), Q()
+    nothing = Q(pk__in=[])
+    if not actor.is_manager:
+        return nothing, nothing
+    return Q(role=User.Role.REP, team__manager=actor.pk) & ~Q(pk=actor.pk), nothing
+
+
+def clean_target_values(
+    *, owner_user: User | None, owner_team: Team | None, period_type: str, period_start: date, amount: Any
+) -> Decimal:
+    """Raises ValidationFailed naming the field unless the values make a valid target; returns the cleaned amount.
+    Runs no query (whether the owner already has a target for the period is check_target_values' question)."""
+    if (owner_user is None) == (owner_team is None):
+        raise ValidationFailed(gettext("Give either a user or a team, not both."), field="owner_user")
+    if period_type not in SalesTarget.PeriodType.values:
+        raise ValidationFailed(gettext("Choose a period: year, quarter, month or week."), field="period_type")
+    if not isinstance(period_start, date) or start_of_period(period_type, period_start) != period_start:
+        raise ValidationFailed(gettext("Give the first day of the period (a Monday for a week)."), field="period_start")
+    return clean_amount(amount)
 
 
 def check_target_values(
@@ -53,13 +89,9 @@ def check_target_values(
 ) -> Decimal:
     """Raises ValidationFailed naming the field unless the values make a valid target no other target of the same
     owner and period has; returns the cleaned amount. One query."""
-    if (owner_user is None) == (owner_team is None):
-        raise ValidationFailed(gettext("Give either a user or a team, not both."), field="owner_user")
-    if period_type not in SalesTarget.PeriodType.values:
-        raise ValidationFailed(gettext("Choose a period: year, quarter, month or week."), field="period_type")
-    if not isinstance(period_start, date) or start_of_period(period_type, period_start) != period_start:
-        raise ValidationFailed(gettext("Give the first day of the period (a Monday for a week)."), field="period_start")
-    cleaned = clean_amount(amount)
+    cleaned = clean_target_values(
+        owner_user=owner_user, owner_team=owner_team, period_type=period_type, period_start=period_start, amount=amount
+    )
     same = SalesTarget.objects.filter(
         owner_user=owner_user, owner_team=owner_team, period_type=period_type, period_start=period_start
     )
