@@ -73,8 +73,8 @@ def rep_cockpit(
     *, viewer: User, rep: User, pipeline: Pipeline | None, period_type: str, on: date, limit: int = COCKPIT_LIST_LENGTH
 ) -> RepCockpit:
     """The cockpit of `rep` (a user the viewer sees) on day `on`, the forecast for the `period_type` containing it;
-    9 queries whatever the data (8 without a pipeline; one fewer for each of the week's two change tables without
-    an event in it)."""
+    10 queries whatever the data (9 without a pipeline; one fewer for each of the week's two change tables
+    without an event among the first COCKPIT_CHANGES)."""
     funnel = without_empty_after_sales(funnel_snapshot(viewer=viewer, pipeline=pipeline, owner=rep)) if pipeline else []
     start = period_start(period_type, on)
     last_day = period_end(period_type, start) - timedelta(days=1)

@@ -23,8 +23,8 @@ from pipeline.models import Pipeline
 @login_required
 def rep_cockpit(request: HttpRequest, user_id: int) -> HttpResponse:
     """The cockpit of the user `user_id`: their funnel, the forecast for the current month, quarter or year, this
-    week's plan, stale opportunities, untouched targets, this week's changes and the coaching points; 13 queries
-    whatever the data (see `rep_cockpit` in analytics/selectors/cockpit.py)."""
+    week's plan, stale opportunities, untouched targets, this week's changes and the coaching points; 14 queries
+    whatever the data: session, user, the rep, the pipeline and `rep_cockpit`'s (analytics/selectors/cockpit.py)."""
     viewer = request.user
     people = User.objects.visible_to(viewer).filter(is_active=True).select_related("team")
     rep = get_object_or_404(people, pk=user_id)
