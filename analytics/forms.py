@@ -61,6 +61,12 @@ class TeamQueryForm(forms.Form):
         return int(value)
 
 
+class CockpitQueryForm(forms.Form):
+    """The period of a rep's cockpit forecast: the current month, quarter (by default) or year."""
+
+    period_type = forms.ChoiceField(label=_("Period"), required=False, choices=TARGET_PERIOD_TYPES)
+
+
 class TodoDoneForm(forms.Form):
     """Marks an overdue visit done from the to-do: what came out of it."""
 

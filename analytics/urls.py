@@ -4,13 +4,14 @@ SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import accounts, digest, jobs, manager, pages, targets_edit, todo
+from analytics.views import accounts, cockpit, digest, jobs, manager, pages, targets_edit, todo
 from pipeline.urls import account_urlpatterns as pipeline_account_urlpatterns
 
 app_name = "analytics"
 
 urlpatterns = [
     path("team/", pages.team, name="team"),
+    path("team/<int:user_id>/", cockpit.rep_cockpit, name="rep_cockpit"),
     path("matrix/", pages.matrix, name="matrix"),
     path("territory/", pages.territory, name="territory"),
     path("targets/", pages.targets, name="targets"),

@@ -66,6 +66,7 @@ LIST_PAGES = [
     ("visit list", "pipeline:visit_list"),
     ("visit plan", "pipeline:visit_plan"),
     ("team", "analytics:team"),
+    ("rep cockpit", None),
     ("matrix", "analytics:matrix"),
     ("territory", "analytics:territory"),
     ("targets", "analytics:targets"),
@@ -177,10 +178,11 @@ def page_urls(user, stage: str | None) -> dict[str, str | None]:
     """The URL of every page for `user` on the current database; None when the page does not exist (yet).
 
     The opportunity page shows an open opportunity of `stage` (what a page shows depends on the stage, so every
-    scale shows the same one), the account page an account of the user; each the median by number of visits."""
+    scale shows the same one), the account page an account of the user; each the median by number of visits. The
+    rep cockpit is the first visible rep's by username (a rep's own)."""
     from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
-    from accounts.models import Account
+    from accounts.models import Account, User
     from pipeline.models import Opportunity
 
     urls: dict[str, str | None] = {}
@@ -196,6 +198,8 @@ def page_urls(user, stage: str | None) -> dict[str, str | None]:
     account = median_visible(Account.objects.visible_to(user))
     urls["opportunity page"] = reverse("pipeline:opportunity", args=[opportunity.pk]) if opportunity else None
     urls["account page"] = reverse("accounts:detail", args=[account.pk]) if account else None
+    rep = User.objects.visible_to(user).filter(is_active=True, role=User.Role.REP).order_by("username").first()
+    urls["rep cockpit"] = reverse("analytics:rep_cockpit", args=[rep.pk]) if rep else None
     try:
         search = resolve("/api/v1/search/").func.__name__ != "not_found"
     except Resolver404:

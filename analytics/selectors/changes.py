@@ -50,6 +50,7 @@ class ChangeRow:
     old: str | None  # a stage's name, a status code, an amount or an ISO date; None for nothing
     new: str | None
     at: datetime
+    owner_is_active: bool = True  # an inactive owner has no cockpit to link to
 
 
 def _stage_events(scope: Q, since: datetime) -> QuerySet[StageChange]:
@@ -134,6 +135,7 @@ def _row(opportunity, kind: str, old: Any, new: Any, at: datetime) -> ChangeRow:
         old=_text(old),
         new=_text(new),
         at=at,
+        owner_is_active=opportunity.owner.is_active,
     )
 
 

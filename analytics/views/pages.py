@@ -7,7 +7,7 @@ errors.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -37,12 +37,13 @@ from analytics.selectors.cvpv import (
     matrix_rows,
     matrix_summary,
 )
+from analytics.selectors.forecast import ForecastRow, forecast_owners, forecast_rows
 from analytics.selectors.funnel import funnel_snapshot, funnel_total, without_empty_after_sales
-from analytics.selectors.pages import matrix_years, team_overview, team_people, visit_agenda
+from analytics.selectors.pages import TeamOverview, matrix_years, team_overview, team_people, visit_agenda
 from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import TerritoryRow, territory_analysis
 from analytics.selectors.todo import todo_list
-from core.calendar import period_start, today
+from core.calendar import period_end, period_start, today
 from pipeline.models import Pipeline
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
 from pipeline.services.targets import may_set_targets
@@ -140,11 +141,60 @@ def _team_for(viewer: User, team_id: int | None, teams: list[Team]) -> Team | No
     return managed[0] if managed else None
 
 
+def _team_forecast(viewer: User, team: Team, people: list[User], period: str, start: date) -> dict[int, ForecastRow]:
+    """The forecast of the whole current `period` for each of `people` (one page of the team), by user id; one
+    query."""
+    last_day = period_end(period, start) - timedelta(days=1)
+    owners = forecast_owners(viewer=viewer, period_type=period, start=start, end=last_day, team=team)
+    return {row.owner_id: row for row in forecast_rows(list(owners.filter(pk__in=[p.pk for p in people])))}
+
+
+def _team_charts(overview: TeamOverview, forecast: dict[int, ForecastRow]) -> dict[str, dict]:
+    """The team page's three bar charts over its people: open amount per stage (stacked), target against won, and
+    won + commit + best case (stacked) against target; runs no query."""
+    people = [m.person for m in overview.members]
+    labels = [p.display_name for p in people]
+    rows = [forecast.get(p.pk) for p in people]
+
+    def amounts(name: str) -> list[float]:
+        return [float(getattr(r, name) or 0) if r is not None else 0.0 for r in rows]
+
+    return {
+        "funnel": {
+            "labels": labels,
+            "stacked": True,
+            "series": [
+                {
+                    "label": row.stage.name,
+                    "data": [float(cell.amount) for cell in row.cells],
+                    "colour_var": f"--stage-{row.stage.order}",
+                }
+                for row in overview.funnel
+            ],
+        },
+        "attainment": {
+            "labels": labels,
+            "series": [{"label": _("Target"), "data": amounts("target")}, {"label": _("Won"), "data": amounts("won")}],
+        },
+        "forecast": {
+            "labels": labels,
+            "stacked": True,
+            "series": [
+                {"label": _("Target"), "data": amounts("target"), "stack": "target"},
+                {"label": _("Won"), "data": amounts("won"), "stack": "forecast"},
+                {"label": _("Commit"), "data": amounts("commit"), "stack": "forecast"},
+                {"label": _("Best case"), "data": amounts("best_case"), "stack": "forecast"},
+            ],
+        },
+    }
+
+
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
     """The team page (SPEC §9): one team at a time, its people side by side, TEAM_PEOPLE_PER_PAGE a page; a manager
-    sees the teams they manage, a director picks any team and steps from one to the next; reps get 404. The same
-    queries whatever the size of the company or of the team."""
+    sees the teams they manage, a director picks any team and steps from one to the next; reps get 404. Charts of the
+    page's people (open amount per stage now; target and won, forecast against target for the chosen period) and
+    each person's name a link to their cockpit. The same queries whatever the size of the company or of the team."""
     viewer = request.user
     if viewer.is_rep:
         raise Http404
@@ -166,6 +216,8 @@ def team(request: HttpRequest) -> HttpResponse:
         overview = team_overview(
             viewer=viewer, pipeline=pipeline, start=start, end=day, team=chosen, people=list(people), on=day
         )
+        forecast = _team_forecast(viewer, chosen, list(people), period, start)
+        context["charts"] = _team_charts(overview, forecast)
     index = teams.index(chosen) if chosen is not None else 0
     context |= {
         "team": chosen,
@@ -173,6 +225,7 @@ def team(request: HttpRequest) -> HttpResponse:
         "previous_team": teams[index - 1] if chosen is not None and index > 0 else None,
         "next_team": teams[index + 1] if chosen is not None and index + 1 < len(teams) else None,
         "period": period,
+        "period_label": dict(form.fields["period"].choices)[period],
         "start": start,
         "end": day,
         "pipeline": pipeline,

@@ -176,27 +176,37 @@
 
   var BAR_COLOURS = ["#1d4ed8", "#93c5fd", "#f59e0b", "#15803d"];
 
+  // A series may name its colour by a CSS custom property (the stages' --stage-N), else it takes the next of ours.
+  function seriesColour(series, index) {
+    var named = series.colour_var && getComputedStyle(document.documentElement).getPropertyValue(series.colour_var);
+    return (named && named.trim()) || BAR_COLOURS[index % BAR_COLOURS.length];
+  }
+
+  // data.stacked stacks the series: all in one bar per group, or by series.stack (bars side by side per stack).
   function barChart(canvas, data) {
     var horizontal = data.labels.length > 6 || window.innerWidth < 640;
     if (horizontal) {
       // Room for three bars per group, however many groups there are.
       canvas.parentNode.style.height = Math.max(240, data.labels.length * 44 + 80) + "px";
     }
+    var stacked = Boolean(data.stacked);
+    var money = { ticks: { callback: yuan }, beginAtZero: true, stacked: stacked };
+    var groups = { stacked: stacked };
     return new window.Chart(canvas, {
       type: "bar",
       data: {
         labels: data.labels,
         datasets: data.series.map(function (series, index) {
-          return { label: series.label, data: series.data, backgroundColor: BAR_COLOURS[index % BAR_COLOURS.length] };
+          var dataset = { label: series.label, data: series.data, backgroundColor: seriesColour(series, index) };
+          if (series.stack) dataset.stack = series.stack;
+          return dataset;
         }),
       },
       options: {
         indexAxis: horizontal ? "y" : "x",
         maintainAspectRatio: false,
         animation: false,
-        scales: horizontal
-          ? { x: { ticks: { callback: yuan }, beginAtZero: true } }
-          : { y: { ticks: { callback: yuan }, beginAtZero: true } },
+        scales: horizontal ? { x: money, y: groups } : { x: groups, y: money },
         plugins: {
           legend: { position: "bottom" },
           tooltip: {

@@ -501,7 +501,7 @@ def company(request, org, now):
     ("name", "query", "queries"),
     [
         # session, user, then the selectors each page calls (their own counts are pinned in test_query_counts)
-        ("analytics:team", {}, 2 + 1 + 1 + 20),  # + visible teams, default pipeline, team_overview
+        ("analytics:team", {}, 2 + 1 + 1 + 20 + 1),  # + visible teams, default pipeline, team_overview, charts
         # + matrix years, matrix_summary, matrix_chart, one page of matrix_accounts (counted by the summary)
         ("analytics:matrix", {"year": 2026}, 2 + 1 + 2 + 2 + 1),
         ("analytics:territory", {"dimension": "region"}, 2 + 5),

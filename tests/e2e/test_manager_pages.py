@@ -76,7 +76,7 @@ def read_the_week(page, team_week, suffix: str, width: int) -> None:
     expect(rows.first).to_contain_text("金额上升")
     expect(rows.nth(1)).to_contain_text("新建")
     shot(page, f"changes-{suffix}")
-    rows.first.locator("a").click()
+    rows.first.locator("[data-col=name] a").click()
     page.wait_for_url(f"{page.base_url}/opportunities/{opportunity.pk}/")
 
     page.goto(f"{page.base_url}/analytics/winloss/")
