@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0009_region_sort_order'),
+        ("accounts", "0009_region_sort_order"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contact',
-            name='external_key',
-            field=models.CharField(blank=True, max_length=100, null=True, verbose_name='external key'),
+            model_name="contact",
+            name="external_key",
+            field=models.CharField(blank=True, max_length=100, null=True, verbose_name="external key"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_key__isnull', False)), fields=('account', 'external_key'), name='contact_external_key_unique_per_account'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_key__isnull", False)),
+                fields=("account", "external_key"),
+                name="contact_external_key_unique_per_account",
+            ),
         ),
     ]
