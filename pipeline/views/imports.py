@@ -66,7 +66,9 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
 
 def _job(request: HttpRequest, pk: int) -> ImportJob:
     _check_may_import(request)
-    return get_object_or_404(ImportJob.objects.visible_to(request.user).defer("content"), pk=pk)
+    return get_object_or_404(
+        ImportJob.objects.visible_to(request.user).select_related("uploaded_by").defer("content"), pk=pk
+    )
 
 
 @login_required
