@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.api import LocalizedViewMixin, Pagination
+from core.api import IdempotentPostMixin, LocalizedViewMixin, Pagination
 from pipeline.importing.kinds import KINDS
 from pipeline.models import ImportJob
 from pipeline.selectors.imports import import_progress
@@ -73,7 +73,9 @@ class ImportUploadSerializer(serializers.Serializer):
     list=extend_schema(summary="List the imports you can see, newest first"),
     retrieve=extend_schema(summary="An import: its dry run, progress and report"),
 )
-class ImportJobViewSet(LocalizedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ImportJobViewSet(
+    LocalizedViewMixin, IdempotentPostMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Imports of accounts, contacts, installed base, yearly figures and targets from CSV or XLSX files, all or
     nothing and keyed so that a re-import changes nothing. Upload answers the dry run (status `checked` with the
     counts it would write, or `rejected` with every bad row and column); confirm queues the run, whose progress

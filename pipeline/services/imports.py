@@ -90,7 +90,7 @@ def confirm_import(*, job: ImportJob, confirmed_by: User, enqueue: Callable[[int
     if current is None or current.uploaded_by_id != confirmed_by.pk:
         raise NotVisible(gettext("No such import."))
     kind_for(confirmed_by, current.kind)
-    if ImportJob.objects.filter(pk=current.pk, status=Status.CHECKED).update(status=Status.QUEUED):
+    if ImportJob.objects.filter(pk=current.pk, status=Status.CHECKED).update(status=Status.QUEUED, rows_done=0):
         transaction.on_commit(lambda: enqueue(current.pk))
     elif current.status not in (Status.QUEUED, Status.RUNNING, Status.DONE):
         raise ImportNotConfirmable(gettext("Only a checked file without errors can be imported."))
