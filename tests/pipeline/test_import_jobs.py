@@ -186,3 +186,16 @@ def test_a_rep_may_not_import(org):
         upload(org, accounts_file(1), by=org.manager_a)
 
     assert not ImportJob.objects.exists()
+
+
+def test_the_task_run_twice_has_one_effect(org, celery_eager):
+    from pipeline.tasks import run_import_task
+
+    job = confirmed(upload(org, accounts_file(3)), org.director)
+
+    run_import_task.delay(job.pk)
+    run_import_task.delay(job.pk)
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == ("done", 3)
+    assert Account.objects.count() == 3

@@ -287,3 +287,37 @@ def test_the_commands_share_the_importers_and_fail_naming_the_row(tmp_path, org)
         "Created 1, updated 0, unchanged 0.",
     ]
     assert err.getvalue().startswith("Row 2, column account_external_key: No account has the external key “C404”")
+
+
+# --- cost -----------------------------------------------------------------------------------------------------------
+
+KIND_ROWS = {
+    "contacts": (["account_external_key", "external_key", "name"], lambda n: ["C001", f"P{n}", f"联系人{n}"]),
+    "installed_base": (
+        ["account_external_key", "vendor", "product", "units"],
+        lambda n: ["C001", "我司", f"型号{n}", n],
+    ),
+    "account_years": (["account_external_key", "year", "other_revenue"], lambda n: ["C001", 1990 + n, n]),
+    "targets": (
+        ["owner", "period_type", "period_start", "amount"],
+        lambda n: ["rep_a1", "year", f"{2000 + n}-01-01", n],
+    ),
+}
+
+
+@pytest.mark.parametrize("code", list(KIND_ROWS))
+def test_an_import_runs_as_many_queries_for_forty_rows_as_for_four(tmp_path, org, code):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    AccountFactory(external_key="C001", owner=org.rep_a1)
+    header, row = KIND_ROWS[code]
+    counts = []
+    for size in (4, 40):
+        path = write_csv(tmp_path, [header, *(row(n) for n in range(size))], name=f"{code}-{size}.csv")
+        with CaptureQueriesContext(connection) as queries:
+            result = run_kind(code, path, by=org.director)
+        counts.append(len(queries))
+        assert result.created == size - (4 if size == 40 else 0)
+
+    assert counts[0] == counts[1]
