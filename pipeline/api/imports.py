@@ -7,6 +7,7 @@ not import, as on the pages).
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -103,7 +104,10 @@ class ImportJobViewSet(
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
         job = upload_import(
-            kind=upload.validated_data["kind"], file_name=file.name, content=file.read(), uploaded_by=request.user
+            kind=upload.validated_data["kind"],
+            file_name=file.name,
+            content=file.read(settings.IMPORT_MAX_BYTES + 1),
+            uploaded_by=request.user,
         )
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
 

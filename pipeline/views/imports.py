@@ -7,6 +7,7 @@ those its uploader's visibility allows; only the uploader confirms it.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,7 +43,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             job = upload_import(
                 kind=form.cleaned_data["kind"],
                 file_name=upload.name,
-                content=upload.read(),
+                content=upload.read(settings.IMPORT_MAX_BYTES + 1),  # enough to know it is too large
                 uploaded_by=request.user,
             )
         except SalesFlowError as error:

@@ -192,3 +192,14 @@ def test_the_schema_documents_the_import_resources(org):
     assert set(paths["/api/v1/imports/{id}/"]) == {"get"}
     assert set(paths["/api/v1/imports/{id}/confirm/"]) == {"post"}
     assert "multipart/form-data" in paths["/api/v1/imports/"]["post"]["requestBody"]["content"]
+
+
+def test_a_file_over_the_limit_is_refused_on_the_form_and_no_job_is_kept(client, org, settings):
+    settings.IMPORT_MAX_BYTES = 20
+    client.force_login(org.director)
+
+    response = client.post(IMPORTS, {"kind": "accounts", "file": csv_file(ACCOUNTS)})
+
+    assert response.status_code == 400
+    assert "20" in response.context["form"].errors["file"][0]
+    assert not ImportJob.objects.exists()
