@@ -369,6 +369,9 @@ class Contact(PinyinNamed, Archivable):
     )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The contact's key in the system it is imported from: a re-import finds it again by account and this key. NULL,
+    # not "", for none, as Account.external_key: the unique constraint leaves contacts without a key alone.
+    external_key = models.CharField(_("external key"), max_length=100, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = ContactQuerySet.as_manager()
@@ -381,6 +384,14 @@ class Contact(PinyinNamed, Archivable):
             models.Index(fields=["account", "buying_role"], name="contact_account_role_idx"),
             TrigramIndex(Upper("name"), name="contact_name_trgm_idx"),
             TrigramIndex(fields=["name_pinyin", "name_initials"], name="contact_pinyin_trgm_idx"),
+        ]
+        constraints = [
+            *Archivable.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["account", "external_key"],
+                condition=Q(external_key__isnull=False),
+                name="contact_external_key_unique_per_account",
+            ),
         ]
 
     def __str__(self) -> str:

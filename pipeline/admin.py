@@ -16,6 +16,7 @@ from core.forms import add_service_error
 from pipeline.models import (
     ForecastCall,
     ForecastCallChange,
+    ImportJob,
     Opportunity,
     OpportunityChange,
     Pipeline,
@@ -241,6 +242,18 @@ class ReassignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("account", "opportunity", "from_owner", "to_owner", "reassigned_by")
     search_fields = ("account__name", "opportunity__name", "from_owner__username", "to_owner__username")
     date_hierarchy = "reassigned_at"
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Imports are made on /imports/ (dry run, confirm, run); the back office only reads them."""
+
+    list_display = ("created_at", "kind", "file_name", "uploaded_by", "status", "total_rows", "error_count")
+    list_filter = ("kind", "status")
+    list_select_related = ("uploaded_by",)
+    search_fields = ("file_name", "uploaded_by__username")
+    date_hierarchy = "created_at"
+    exclude = ("content",)
 
 
 @admin.register(Visit)

@@ -8,7 +8,7 @@ also shows the account's CV/PV matrix values, so it lives in analytics, which ad
 
 from django.urls import path
 
-from pipeline.views import accounts, board, opportunities, search, visits
+from pipeline.views import accounts, board, imports, opportunities, search, visits
 
 app_name = "pipeline"
 
@@ -33,6 +33,12 @@ urlpatterns = [
     # Search: the page (and the header's as-you-type results), and the pickers' options.
     path("search/", search.search_page, name="search"),
     path("search/pick/", search.search_pick, name="search_pick"),
+    # Imports: the kinds, templates and upload; one job's dry run, confirm and progress.
+    path("imports/", imports.import_list, name="imports"),
+    path("imports/templates/<slug:kind>.xlsx", imports.import_template, name="import_template"),
+    path("imports/<int:pk>/", imports.import_job, name="import_job"),
+    path("imports/<int:pk>/progress/", imports.import_job_progress, name="import_job_progress"),
+    path("imports/<int:pk>/confirm/", imports.import_job_confirm, name="import_job_confirm"),
     # Visit pages: log, plan, week plan, list, one visit, and their htmx pieces.
     path("visits/", visits.visit_list, name="visit_list"),
     path("visits/log/", visits.visit_log, name="visit_log"),

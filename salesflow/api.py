@@ -30,6 +30,7 @@ from core.api import LocalizedViewMixin
 from core.errors import SalesFlowError
 from core.signin import SignInLocked, is_locked_out
 from pipeline.api.accounts import AccountViewSet
+from pipeline.api.imports import ImportJobViewSet
 from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
 from pipeline.api.search import SearchView
@@ -184,6 +185,7 @@ router.register("visits", VisitViewSet, basename="visit")
 router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
 router.register("week-comments", WeekCommentViewSet, basename="week-comment")
+router.register("imports", ImportJobViewSet, basename="import")
 
 
 class DocsAccess(BasePermission):

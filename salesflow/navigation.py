@@ -29,6 +29,7 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:changes", _("What changed"), ()),
     ("analytics:winloss", _("Win/loss"), ()),
     ("analytics:jobs", _("Jobs"), ()),
+    ("pipeline:imports", _("Imports"), ("pipeline:import_job",)),
 ]
 # Links shown under "More" on a desktop, so the navigation fits one line at 1440 px (issue 12).
 NAV_MORE: frozenset[str] = frozenset(
@@ -41,6 +42,7 @@ NAV_MORE: frozenset[str] = frozenset(
         "analytics:changes",
         "analytics:winloss",
         "analytics:jobs",
+        "pipeline:imports",
     }
 )
 # Links the phone's bottom bar (templates/shared/bottom_bar.html) already shows: left out of its "More" menu.
@@ -49,6 +51,7 @@ NAV_IN_BOTTOM_BAR: frozenset[str] = frozenset({"home", "pipeline:board"})
 NAV_ROLES: dict[str, tuple[str, ...]] = {
     "analytics:team": ("manager", "director"),
     "analytics:jobs": ("director",),
+    "pipeline:imports": ("manager", "director"),
 }
 
 

@@ -28,6 +28,7 @@ from pipeline.admin import OpportunityAdmin
 from pipeline.models import (
     ForecastCall,
     ForecastCallChange,
+    ImportJob,
     Opportunity,
     OpportunityChange,
     Reassignment,
@@ -95,6 +96,7 @@ def one_of_each(db):
     ReminderDelivery.objects.create(user=rep, day=date(2026, 3, 2))
     Group.objects.create(name="Back office")
     issue_token(user=rep)
+    ImportJob.objects.create(kind="accounts", file_name="accounts.csv", content=b"external_key", uploaded_by=manager)
 
 
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
@@ -145,6 +147,7 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
         "analytics.UntouchedFlag",
         "pipeline.ForecastCall",
         "pipeline.ForecastCallChange",
+        "pipeline.ImportJob",
         "pipeline.OpportunityChange",
         "pipeline.Reassignment",
         "pipeline.StageChange",

@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from accounts.models import Account, AccountChange, Industry, Region, User
 from accounts.names import PINYIN_FIELDS, with_pinyin
 from core.history import Change, record_changes, reference
+from pipeline.importing.common import BULK_BATCH_SIZE, KEYS_PER_QUERY, PROGRESS_EVERY, ImportResult, Progress
 from pipeline.importing.reading import (
     CLEANERS,
     COLUMNS,
@@ -36,24 +37,8 @@ from pipeline.importing.reading import (
 )
 from pipeline.services.reassignment import hand_over_accounts
 
-BULK_BATCH_SIZE = 500  # rows per bulk insert/update query (fewer where the database caps parameters)
-KEYS_PER_QUERY = 5000  # keeps every `IN (...)` far below SQLite's limit of 32,766 parameters
 SELLER_ROLES = (User.Role.REP, User.Role.MANAGER)
 REFERENCES = ("industry", "region", "parent")  # fields whose history names a row: id and label
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """Counts of rows that created, changed or left alone an account; `reassigned` counts owner changes among the
-    updated ones."""
-
-    created: int
-    updated: int
-    unchanged: int
-    reassigned: int
-    dry_run: bool
-    # Cells imported, but not as they were: text that starts like a spreadsheet formula, stored behind an apostrophe.
-    warnings: tuple[RowError, ...] = ()
 
 
 # --- importing ------------------------------------------------------------------------------------------------------
@@ -102,6 +87,7 @@ def import_accounts(
     dry_run: bool,
     default_owner: User | None,
     imported_by: User | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Creates or updates one account per row by external key, all or nothing: raises ImportRejected naming every bad
     row and column and writes nothing; with `dry_run` it only counts. An owner change on an existing account is a
@@ -111,7 +97,13 @@ def import_accounts(
     errors, warnings = _Errors(), _Errors()
     # Rows are cleaned as they are read (the file is streamed); only the cleaned cells are kept for the checks across
     # rows, and the writing starts once every row has passed.
-    parsed = [_parse_row(raw, index, errors, warnings) for index, raw in enumerate(rows)]
+    parsed = []
+    for index, raw in enumerate(rows):
+        parsed.append(_parse_row(raw, index, errors, warnings))
+        if progress is not None and (len(parsed) % PROGRESS_EVERY == 0):
+            progress(len(parsed))
+    if progress is not None:
+        progress(len(parsed))
     with transaction.atomic():
         references = _load_references(parsed, lock=not dry_run)
         _resolve_fields(parsed, references, default_owner=default_owner, imported_by=imported_by, errors=errors)
@@ -127,8 +119,8 @@ def import_accounts(
             created=sum(row.is_new for row in resolved),
             updated=sum(bool(not row.is_new and row.changed) for row in resolved),
             unchanged=sum(bool(not row.is_new and not row.changed) for row in resolved),
-            reassigned=sum(row.previous_owner_id is not None for row in resolved),
             dry_run=dry_run,
+            reassigned=sum(row.previous_owner_id is not None for row in resolved),
             warnings=tuple(warnings),
         )
         if not dry_run:

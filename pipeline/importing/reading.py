@@ -1,8 +1,10 @@
-"""Reading an account spreadsheet (SPEC §9 `import_accounts`) into rows and cleaning its cells; nothing here queries.
+"""Reading an import spreadsheet (SPEC §9 `import_accounts`, issue 14) into rows and cleaning its cells; nothing here
+queries.
 
 `read_rows` turns a CSV (UTF-8 with or without BOM, or GBK/GB18030 as Excel saves it in China) or an XLSX file into
-one dict per row keyed by the canonical column names below, streamed: a row at a time, the file never read whole,
-and a file over settings.IMPORT_MAX_BYTES refused before any of it is read. `CLEANERS` turn one cell of a column into
+one dict per row keyed by the canonical column names of a kind's `Columns` (the accounts' below by default),
+streamed: a row at a time, the file never read whole, and a file over settings.IMPORT_MAX_BYTES refused before any of
+it is read. `CLEANERS` turn one cell of a column into
 a field value, or raise BadCell saying why they cannot; a text cell that starts like a spreadsheet formula is kept as
 text behind a leading apostrophe (`starts_like_formula`). ImportRejected lists every bad row and column of a file.
 """
@@ -17,6 +19,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
@@ -56,7 +59,25 @@ DATE_PATTERN = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2}
 FORMULA_STARTS = ("=", "+", "-", "@")
 TEXT_MARK = "'"
 
-_HEADER_ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+
+def header_key(label: str) -> str:
+    """A header cell as aliases are compared: case-folded, runs of spaces and dashes as one underscore."""
+    return re.sub(r"[\s\-]+", "_", label.strip().casefold())
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One import kind's columns: canonical name → accepted headers (English first, then Chinese), the columns a file
+    must have (`required`; `one_of`: at least one of these), and the columns whose few values repeat down a file."""
+
+    aliases: dict[str, tuple[str, ...]]
+    required: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
+    repeating: frozenset[str] = frozenset()
+
+    @cached_property
+    def by_alias(self) -> dict[str, str]:
+        return {header_key(alias): column for column, aliases in self.aliases.items() for alias in aliases}
 
 
 # --- errors ---------------------------------------------------------------------------------------------------------
@@ -83,8 +104,8 @@ class ImportRejected(ValidationFailed):
 
     code = "import_rejected"
 
-    def __init__(self, errors: list[RowError]) -> None:
-        order = {column: index for index, column in enumerate(COLUMNS)}
+    def __init__(self, errors: list[RowError], *, columns: Sequence[str] = tuple(COLUMNS)) -> None:
+        order = {column: index for index, column in enumerate(columns)}
         self.errors = sorted(errors, key=lambda error: (error.row, order.get(error.column, -1)))
         count = len(self.errors)
         super().__init__(
@@ -100,9 +121,10 @@ CHUNK_BYTES = 1 << 16  # how much of a CSV file is read at a time while checking
 REPEATING = frozenset(
     {"industry", "region", "owner", "is_target", "target_since", "parent_external_key", "is_headquarters"}
 )
+ACCOUNT_COLUMNS = Columns(aliases=COLUMNS, required=("external_key",), repeating=REPEATING)
 
 
-def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
+def read_rows(path: str | Path, columns: Columns = ACCOUNT_COLUMNS) -> Iterator[dict[str, Any]]:
     """The rows of a CSV or XLSX file (first sheet) after its header row, as dicts keyed by canonical column plus
     ROW_NUMBER, skipping empty rows, one at a time: the file is never held in memory whole.
 
@@ -134,25 +156,27 @@ def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
         )
     try:
         header = next(table, None)
-        if not header or all(_is_blank(cell) for cell in header):
+        if not header or all(is_blank(cell) for cell in header):
             raise ImportRejected([RowError(1, "-", gettext("The first row must hold the column names."))])
-        columns = _columns_of(header)
+        positions = _columns_of(header, columns)
     except BaseException:
         table.close()
         raise
-    return _rows(table, columns)
+    return _rows(table, positions, columns.repeating)
 
 
-def _rows(table: Generator[Sequence[Any]], columns: dict[int, str]) -> Iterator[dict[str, Any]]:
+def _rows(
+    table: Generator[Sequence[Any]], columns: dict[int, str], repeating: frozenset[str]
+) -> Iterator[dict[str, Any]]:
     with closing(table):
         for number, cells in enumerate(table, start=2):
-            if all(_is_blank(cell) for cell in cells):
+            if all(is_blank(cell) for cell in cells):
                 continue
             row: dict[str, Any] = {ROW_NUMBER: number}
             for position, column in columns.items():
                 value = cells[position] if position < len(cells) else None
                 # The importer keeps every row until it writes: one copy of each repeated code, name or date.
-                row[column] = sys.intern(value) if column in REPEATING and type(value) is str else value
+                row[column] = sys.intern(value) if column in repeating and type(value) is str else value
             yield row
 
 
@@ -209,14 +233,14 @@ def _csv_table(path: Path) -> Generator[list[str]]:
     return rows()
 
 
-def _columns_of(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
+def _columns_of(header: tuple[Any, ...] | list[Any], spec: Columns) -> dict[int, str]:
     """Maps positions of the header to canonical columns; refuses unknown, repeated and missing required ones."""
     errors, columns, seen = [], {}, {}
     for position, cell in enumerate(header):
-        if _is_blank(cell):
+        if is_blank(cell):
             continue
         label = str(cell).strip()
-        column = _HEADER_ALIASES.get(re.sub(r"[\s\-]+", "_", label.casefold()))
+        column = spec.by_alias.get(header_key(label))
         if column is None:
             errors.append(RowError(1, label, gettext("Unknown column.")))
         elif column in seen:
@@ -224,11 +248,24 @@ def _columns_of(header: tuple[Any, ...] | list[Any]) -> dict[int, str]:
         else:
             columns[position] = column
             seen[column] = label
-    if "external_key" not in seen:
-        errors.append(RowError(1, "external_key", gettext("The column external_key (外部编号) is required.")))
+    missing = [column for column in spec.required if column not in seen]
+    errors.extend(RowError(1, column, _required_message(spec, column)) for column in missing)
+    if spec.one_of and not seen.keys() & set(spec.one_of):
+        names = gettext(" or ").join(_column_label(spec, column) for column in spec.one_of)
+        errors.append(RowError(1, spec.one_of[0], gettext("The column %(columns)s is required.") % {"columns": names}))
     if errors:
-        raise ImportRejected(errors)
+        raise ImportRejected(errors, columns=tuple(spec.aliases))
     return columns
+
+
+def _column_label(spec: Columns, column: str) -> str:
+    """A column as messages name it: its canonical name and its first Chinese header."""
+    chinese = next((alias for alias in spec.aliases[column] if not alias.isascii()), "")
+    return f"{column} ({chinese})" if chinese else column
+
+
+def _required_message(spec: Columns, column: str) -> str:
+    return gettext("The column %(columns)s is required.") % {"columns": _column_label(spec, column)}
 
 
 # --- cleaning one cell (no database) --------------------------------------------------------------------------------
@@ -238,7 +275,7 @@ class BadCell(Exception):
     """A cell that cannot be read; the message says why."""
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -258,12 +295,12 @@ def starts_like_formula(value: Any) -> bool:
     return isinstance(value, str) and value.strip().startswith(FORMULA_STARTS)
 
 
-def _clean_text(column: str) -> Callable[[Any], str]:
+def _clean_text(column: str, max_length: int | None = None) -> Callable[[Any], str]:
     def clean(value: Any) -> str:
         text = _text(value)
         if starts_like_formula(value):
             text = TEXT_MARK + text  # kept as the user typed it, but a spreadsheet shows it as text, not a formula
-        limit = MAX_LENGTHS.get(column)
+        limit = max_length or MAX_LENGTHS.get(column)
         if limit and len(text) > limit:
             raise BadCell(gettext("At most %(max)d characters.") % {"max": limit})
         return text
@@ -272,7 +309,7 @@ def _clean_text(column: str) -> Callable[[Any], str]:
 
 
 def _clean_count(value: Any) -> int | None:
-    if _is_blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         raise BadCell(gettext("Enter a whole number, not %(value)s.") % {"value": value})
@@ -291,7 +328,7 @@ def _clean_count(value: Any) -> int | None:
 
 
 def _clean_flag(value: Any) -> bool | None:
-    if _is_blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -305,7 +342,7 @@ def _clean_flag(value: Any) -> bool | None:
 
 def _clean_cell_date(value: Any) -> date | None:
     """A spreadsheet cell as a date: ISO or slashed text, a date cell, or an Excel serial day number."""
-    if _is_blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, datetime):
         return value.date()
@@ -324,6 +361,9 @@ def _clean_cell_date(value: Any) -> date | None:
                 pass
     raise BadCell(gettext("Enter a date as YYYY-MM-DD or YYYY/MM/DD, not “%(value)s”.") % {"value": value})
 
+
+# Shared with the other kinds' cleaners (pipeline/importing/cells.py).
+clean_text, clean_flag, clean_date, text_of = _clean_text, _clean_flag, _clean_cell_date, _text
 
 CLEANERS: dict[str, Callable[[Any], Any]] = {
     "external_key": _clean_text("external_key"),

@@ -1,6 +1,7 @@
 """Sales processes, opportunities, visits and targets (SPEC §3–§6), one module per topic."""
 
 from pipeline.models.history import ForecastCallChange, OpportunityChange, TargetChange
+from pipeline.models.imports import ImportJob, ImportJobQuerySet
 from pipeline.models.opportunities import Opportunity, Reassignment, StageChange
 from pipeline.models.process import BilingualMixin, Pipeline, Stage, StageCriterion
 from pipeline.models.targets import ForecastCall, SalesTarget
@@ -17,6 +18,8 @@ __all__ = [
     "BilingualMixin",
     "ForecastCall",
     "ForecastCallChange",
+    "ImportJob",
+    "ImportJobQuerySet",
     "Opportunity",
     "OpportunityChange",
     "OpportunityQuerySet",

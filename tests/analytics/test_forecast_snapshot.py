@@ -216,9 +216,9 @@ def test_a_rep_of_another_team_answers_404(client, org, company):  # noqa: F811
 def test_the_page_runs_the_same_queries_whatever_the_number_of_weeks_and_reps(
     client,
     org,
-    company,
+    company,  # noqa: F811
     weeks,
-    django_assert_num_queries,  # noqa: F811
+    django_assert_num_queries,
 ):
     for i in range(weeks):
         UserFactory(team=org.team_a)
