@@ -18,6 +18,8 @@ from analytics import forecast_snapshots, jobs, reminders, services
 from analytics.digests import sending as digests
 from analytics.models import JobAttempt
 from core.calendar import today
+from pipeline.services.imports import stalled_import_ids
+from pipeline.tasks import run_import_task
 
 logger = logging.getLogger(__name__)
 Job = JobAttempt.Job
@@ -69,13 +71,15 @@ def take_forecast_snapshot_task(on: str | None = None) -> None:
 @shared_task(acks_late=True)
 def catch_up_nightly_analytics_task() -> None:
     """Beat's entry point every 15 minutes: the nightly jobs that have not succeeded since they were due today (lost
-    from the queue, killed, failed), enqueued again; this week's forecast snapshot when it was missed; and attempts
-    older than JobAttempt.KEEP_DAYS forgotten."""
+    from the queue, killed, failed), enqueued again; this week's forecast snapshot when it was missed; confirmed
+    imports no worker has, enqueued again; and attempts older than JobAttempt.KEEP_DAYS forgotten."""
     with jobs.recorded(Job.CATCH_UP):
         now = timezone.now()
         _enqueue_nightly(jobs.missed_nightly_jobs(now=now))
         if forecast_snapshots.snapshot_missed(now=now):
             take_forecast_snapshot_task.delay()
+        for job_id in stalled_import_ids(now=now):
+            run_import_task.delay(job_id)
         jobs.forget_old_attempts(now=now)
 
 

@@ -39,6 +39,9 @@ from pipeline.selectors.imports import progress_key
 from pipeline.services._common import in_actor_language
 
 PROGRESS_TIMEOUT_SECONDS = 24 * 3600
+# A confirmed job normally starts within seconds; one still queued this long after its upload is taken for lost from
+# the broker (a Redis restarted without persistence) and enqueued again by the catch-up tick.
+QUEUED_GRACE = timedelta(minutes=10)
 Status = ImportJob.Status
 
 
@@ -96,6 +99,18 @@ def confirm_import(*, job: ImportJob, confirmed_by: User, enqueue: Callable[[int
         raise ImportNotConfirmable(gettext("Only a checked file without errors can be imported."))
     current.refresh_from_db()
     return current
+
+
+def stalled_import_ids(*, now) -> list[int]:
+    """Ids of the confirmed jobs no worker has: queued since an upload older than QUEUED_GRACE, or running under a
+    claim older than the task time limit (its worker died); one query. Enqueuing one twice is harmless: run_import
+    claims it once."""
+    stale_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    return list(
+        ImportJob.objects.claimable(stale_before=stale_before)
+        .filter(created_at__lt=now - QUEUED_GRACE)
+        .values_list("pk", flat=True)
+    )
 
 
 def run_import(*, job_id: int) -> ImportJob | None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.utils import timezone, translation
 
 from accounts.models import Account, AccountChange
@@ -199,3 +200,22 @@ def test_the_task_run_twice_has_one_effect(org, celery_eager):
     job.refresh_from_db()
     assert (job.status, job.created_count) == ("done", 3)
     assert Account.objects.count() == 3
+
+
+def test_a_confirmed_import_lost_from_the_broker_is_run_by_the_catch_up_tick(org, celery_eager):
+    from analytics.tasks import catch_up_nightly_analytics_task
+    from pipeline.services.imports import stalled_import_ids
+
+    job = confirmed(upload(org, accounts_file(2)), org.director)  # its task never reached a worker
+    now = timezone.now()
+    assert stalled_import_ids(now=now + timedelta(minutes=9)) == []
+    assert stalled_import_ids(now=now + timedelta(minutes=11)) == [job.pk]
+
+    with time_machine.travel(now + timedelta(minutes=11), tick=False):
+        catch_up_nightly_analytics_task.delay()
+        catch_up_nightly_analytics_task.delay()
+
+    job.refresh_from_db()
+    assert (job.status, job.created_count) == ("done", 2)
+    assert Account.objects.count() == 2
+    assert stalled_import_ids(now=now + timedelta(minutes=30)) == []
