@@ -34,6 +34,7 @@ from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
 from pipeline.api.search import SearchView
 from pipeline.api.visits import VisitViewSet
+from pipeline.api.webhooks import WebhookEndpointViewSet
 
 RESERVED_KEYS = frozenset({"detail", "code", "unmet"})
 
@@ -184,6 +185,7 @@ router.register("visits", VisitViewSet, basename="visit")
 router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
 router.register("week-comments", WeekCommentViewSet, basename="week-comment")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 
 class DocsAccess(BasePermission):

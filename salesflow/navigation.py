@@ -29,6 +29,11 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:changes", _("What changed"), ()),
     ("analytics:winloss", _("Win/loss"), ()),
     ("analytics:jobs", _("Jobs"), ()),
+    (
+        "pipeline:webhook_list",
+        _("Webhooks"),
+        ("pipeline:webhook_create", "pipeline:webhook_edit", "pipeline:webhook_deliveries"),
+    ),
 ]
 # Links shown under "More" on a desktop, so the navigation fits one line at 1440 px (issue 12).
 NAV_MORE: frozenset[str] = frozenset(
@@ -41,6 +46,7 @@ NAV_MORE: frozenset[str] = frozenset(
         "analytics:changes",
         "analytics:winloss",
         "analytics:jobs",
+        "pipeline:webhook_list",
     }
 )
 # Links the phone's bottom bar (templates/shared/bottom_bar.html) already shows: left out of its "More" menu.
@@ -49,6 +55,7 @@ NAV_IN_BOTTOM_BAR: frozenset[str] = frozenset({"home", "pipeline:board"})
 NAV_ROLES: dict[str, tuple[str, ...]] = {
     "analytics:team": ("manager", "director"),
     "analytics:jobs": ("director",),
+    "pipeline:webhook_list": ("director",),
 }
 
 

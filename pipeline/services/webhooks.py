@@ -21,6 +21,7 @@ from django.utils.translation import gettext
 from accounts.models import Team, User
 from core.errors import NotVisible, ValidationFailed
 from pipeline.models import WebhookDelivery, WebhookEndpoint
+from pipeline.webhooks.payloads import iso
 from pipeline.webhooks.sending import retry_window
 from pipeline.webhooks.signing import new_secret
 
@@ -90,7 +91,7 @@ def emit(
     body = {
         "event": event,
         "event_id": str(uuid.uuid4()),
-        "occurred_at": now.isoformat(),
+        "occurred_at": iso(now),
         "data": data() if callable(data) else data,
     }
     return _create_deliveries(endpoints, event=event, payload=body, now=now)
@@ -231,7 +232,7 @@ def send_test_event(*, endpoint: WebhookEndpoint, sent_by: User) -> WebhookDeliv
     body = {
         "event": Event.TEST,
         "event_id": str(uuid.uuid4()),
-        "occurred_at": now.isoformat(),
+        "occurred_at": iso(now),
         "data": {"message": "SalesFlow test event", "sent_by": sent_by.username},
     }
     [delivery_id] = _create_deliveries([endpoint], event=Event.TEST, payload=body, now=now)

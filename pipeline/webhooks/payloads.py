@@ -6,12 +6,18 @@ ISO 8601 UTC, and a link to the page. A builder runs only when some endpoint wan
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 
 from accounts.models import User
 from pipeline.models import Opportunity, Stage, Visit
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A moment as ISO 8601 in UTC, as every time in a payload is."""
+    return moment and moment.astimezone(UTC).isoformat()
 
 
 def _url(path: str) -> str:
@@ -42,7 +48,7 @@ def opportunity_data(opportunity_id: int) -> dict[str, Any]:
             "currency": "CNY",
             "probability": opportunity.probability,
             "expected_close_date": opportunity.expected_close_date and opportunity.expected_close_date.isoformat(),
-            "closed_at": opportunity.closed_at and opportunity.closed_at.isoformat(),
+            "closed_at": iso(opportunity.closed_at),
             "stage": stage_data(opportunity.stage),
             "account": {"id": opportunity.account_id, "name": opportunity.account.name},
             "owner": _user(opportunity.owner),
@@ -60,7 +66,7 @@ def visit_data(visit_id: int) -> dict[str, Any]:
         "visit": {
             "id": visit.pk,
             "kind": visit.kind,
-            "done_at": visit.done_at and visit.done_at.isoformat(),
+            "done_at": iso(visit.done_at),
             "account": {"id": visit.account_id, "name": visit.account.name},
             "owner": _user(visit.owner),
             "opportunity": visit.opportunity and {"id": visit.opportunity_id, "name": visit.opportunity.name},
