@@ -103,13 +103,15 @@ def post_robot_message(
 ) -> list[int]:
     """Queues a markdown message for each active robot bound to `team_id` that subscribes to `event` (a reminder or
     summary), at most once per robot and `key`; `render(language)` gives (title, text). Returns the ids of the
-    deliveries this call created; two queries when every robot had it already."""
+    deliveries this call created; one query when the team has no such robot, two when every robot had it."""
     now = now or timezone.now()
     robots = [
         endpoint
         for endpoint in WebhookEndpoint.objects.active().filter(team_id=team_id, kind__in=[Kind.WECOM, Kind.DINGTALK])
         if event in endpoint.events
     ]
+    if not robots:
+        return []
     already = set(WebhookDelivery.objects.filter(endpoint__in=robots, key=key).values_list("endpoint_id", flat=True))
     new = [robot for robot in robots if robot.pk not in already]
     ids = []
