@@ -79,19 +79,20 @@ def render_team_summary(*, digest: WeeklyDigest, block: TeamBlock, language: str
             "start": digest.last_week_start.isoformat(),
         }
         lines = [f"### {title}"]
-        for person in block.people:
-            lines.append(
-                "- "
-                + gettext("%(name)s: %(visits)s visits done, %(won)s won / %(lost)s lost, %(open)s open (%(amount)s)")
-                % {
-                    "name": person.user.display_name,
-                    "visits": person.done_visits,
-                    "won": person.outcomes.won,
-                    "lost": person.outcomes.lost,
-                    "open": person.open_count,
-                    "amount": cny(person.open_amount),
-                }
-            )
+        line = gettext("%(name)s: %(visits)s visits done, %(won)s won / %(lost)s lost, %(open)s open (%(amount)s)")
+        lines += [
+            "- "
+            + line
+            % {
+                "name": person.user.display_name,
+                "visits": person.done_visits,
+                "won": person.outcomes.won,
+                "lost": person.outcomes.lost,
+                "open": person.open_count,
+                "amount": cny(person.open_amount),
+            }
+            for person in block.people
+        ]
         if block.month and block.month.percent is not None:
             lines.append(gettext("Team target this month: %(percent)s%% reached") % {"percent": block.month.percent})
         link = gettext("Open the team page")
