@@ -10,6 +10,7 @@ from django.urls import reverse
 from pipeline.models import WebhookAttempt, WebhookDelivery
 from pipeline.services.webhooks import create_endpoint
 from tests.celery_process import Worker, publishing_to, wait_until
+from tests.e2e.helpers import install_default_pipeline
 from tests.factories import OpportunityFactory, default_stage
 from tests.redis_server import REDIS_SERVER, RedisServer
 from tests.webhook_receiver import Answer, Receiver
@@ -21,6 +22,11 @@ pytestmark = [
 
 SECRET = "worker-test-secret"
 WAIT_SECONDS = 40
+
+
+@pytest.fixture(autouse=True)
+def default_pipeline(db):
+    return install_default_pipeline()  # a transactional test empties every table after it
 
 
 def move_back_through_the_page(client, org, redis, queue) -> float:
