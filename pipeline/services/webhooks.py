@@ -7,6 +7,7 @@ Every delivery is created in the caller's transaction and published to the worke
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -25,6 +26,7 @@ from pipeline.webhooks.payloads import iso
 from pipeline.webhooks.sending import retry_window
 from pipeline.webhooks.signing import new_secret
 
+logger = logging.getLogger(__name__)
 Event = WebhookEndpoint.Event
 Kind = WebhookEndpoint.Kind
 SEND_TASK = "pipeline.tasks.send_webhook_delivery_task"
@@ -34,13 +36,19 @@ SUBSCRIBABLE_EVENTS = [event for event in Event.values if event != Event.TEST]
 
 def publish(delivery_ids: list[int]) -> None:
     """Once the current transaction commits, publishes a send task per delivery to the worker. Eagerly (no broker)
-    nothing is published: the request must not wait for an endpoint; the sweeper sends it."""
+    nothing is published: the request must not wait for an endpoint; the sweeper sends it. A publish that fails is
+    logged, not raised: the sweeper publishes it within a minute."""
 
     def send() -> None:
         if current_app.conf.task_always_eager:
             return
-        for delivery_id in delivery_ids:
-            current_app.send_task(SEND_TASK, args=[delivery_id])
+        try:
+            for delivery_id in delivery_ids:
+                current_app.send_task(SEND_TASK, args=[delivery_id], retry=False)
+        except Exception:
+            # The change has committed: a broker that cannot take the task must not fail the user's request. The
+            # deliveries are due, so the sweeper's next minute publishes them.
+            logger.exception("Could not publish webhook deliveries %s; the sweeper will", delivery_ids)
 
     if delivery_ids:
         transaction.on_commit(send)

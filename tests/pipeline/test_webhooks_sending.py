@@ -18,6 +18,7 @@ from pipeline.services.webhooks import create_endpoint
 from pipeline.tasks import sweep_webhook_deliveries
 from pipeline.webhooks.sending import backoff, send_delivery
 from pipeline.webhooks.signing import signature_header, verify_signature
+from tests.celery_process import publishing_to
 from tests.factories import OpportunityFactory, default_stage
 from tests.webhook_receiver import Answer, Receiver
 
@@ -210,3 +211,22 @@ def test_the_users_request_only_queues_the_delivery_and_the_sweeper_sends_it(
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
     assert len(receiver.received) == 1 and receiver.received[0].signature_ok
     assert json.loads(receiver.received[0].body)["data"]["opportunity"]["id"] == opportunity.pk
+
+
+def test_a_broker_that_cannot_take_the_task_does_not_fail_the_users_request(
+    org, client, django_capture_on_commit_callbacks
+):
+    webhook(org.director, dead_url())
+    opportunity = OpportunityFactory(owner=org.rep_a1, stage=default_stage("needs"))
+    client.force_login(org.rep_a1)
+
+    dead_broker = dead_url().replace("http://", "redis://").replace("/hook", "/0")
+    with publishing_to(dead_broker, "nowhere"), django_capture_on_commit_callbacks(execute=True):
+        started = time.monotonic()
+        response = client.post(
+            reverse("pipeline:opportunity_move", args=[opportunity.pk]), {"stage": "prep", "version": 1}
+        )
+        took = time.monotonic() - started
+
+    assert response.status_code == 302 and took < 2
+    assert WebhookDelivery.objects.get().status == "pending"  # the sweeper publishes it a minute later
