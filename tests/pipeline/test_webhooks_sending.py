@@ -2,6 +2,7 @@
 retries with backoff (500 then 200, a timeout, a dead endpoint until the retry window ends), exactly one effect per
 send, and the user's request only queuing the delivery."""
 
+import io
 import json
 import socket
 import time
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
@@ -230,3 +232,16 @@ def test_a_broker_that_cannot_take_the_task_does_not_fail_the_users_request(
 
     assert response.status_code == 302 and took < 2
     assert WebhookDelivery.objects.get().status == "pending"  # the sweeper publishes it a minute later
+
+
+def test_manage_py_send_webhooks_sends_what_is_due_once(org, celery_eager):
+    with Receiver(secret=SECRET) as receiver:
+        webhook(org.director, receiver.url)
+        move_back(org.rep_a1)
+        out = io.StringIO()
+
+        call_command("send_webhooks", stdout=out)
+        call_command("send_webhooks", stdout=out)
+
+    assert out.getvalue() == "1 due\n0 due\n"
+    assert len(receiver.received) == 1 and WebhookDelivery.objects.get().status == "delivered"
