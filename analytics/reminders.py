@@ -1,6 +1,7 @@
 """The daily reminder email: at 08:00 in each user's own time zone, to users who have something of their own due or
 overdue (an overdue planned visit, a follow-up due today, an open opportunity past its expected close date), in their
-language, at most once per user and day (core.mail.deliver_once over ReminderDelivery). Opted-out and inactive users
+language, at most once per user and day (core.mail.deliver_once over ReminderDelivery); the same reminder goes to
+their team's group robots that subscribe to it (analytics.robots). Opted-out and inactive users
 and users without an email address get none.
 
 The 15-minute scheduler picks who is due now (`reminders_due`); the send service checks again and is safe to repeat.
@@ -22,6 +23,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
+from analytics import robots
 from analytics.models import ReminderDelivery
 from core.calendar import known_time_zones, user_day, user_time_zone
 from core.mail import deliver_once
@@ -160,6 +162,7 @@ def send_daily_reminder(*, user_id: int, day: date, now: datetime | None = None)
     reminder = reminder_for(user=user, now=now)
     if reminder.total == 0:
         return False
+    robots.post_daily_reminder(user=user, reminder=reminder)
     return deliver_once(
         model=ReminderDelivery,
         key={"user_id": user_id, "day": day},

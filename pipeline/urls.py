@@ -8,7 +8,7 @@ also shows the account's CV/PV matrix values, so it lives in analytics, which ad
 
 from django.urls import path
 
-from pipeline.views import accounts, board, imports, opportunities, search, visits
+from pipeline.views import accounts, board, imports, opportunities, search, visits, webhooks
 
 app_name = "pipeline"
 
@@ -50,6 +50,17 @@ urlpatterns = [
     path("visits/<int:pk>/", visits.visit_detail, name="visit"),
     path("visits/<int:pk>/complete/", visits.visit_complete, name="visit_complete"),
     path("visits/<int:pk>/cancel/", visits.visit_cancel, name="visit_cancel"),
+    # Webhooks and group robots (directors only).
+    path("settings/webhooks/", webhooks.webhook_list, name="webhook_list"),
+    path("settings/webhooks/new/", webhooks.webhook_create, name="webhook_create"),
+    path("settings/webhooks/<int:pk>/edit/", webhooks.webhook_edit, name="webhook_edit"),
+    path("settings/webhooks/<int:pk>/deliveries/", webhooks.webhook_deliveries, name="webhook_deliveries"),
+    path("settings/webhooks/<int:pk>/test/", webhooks.webhook_test, name="webhook_test"),
+    path(
+        "settings/webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/",
+        webhooks.delivery_resend,
+        name="webhook_delivery_resend",
+    ),
 ]
 
 account_urlpatterns = (

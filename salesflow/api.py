@@ -35,6 +35,7 @@ from pipeline.api.opportunities import OpportunityViewSet
 from pipeline.api.planning import SalesTargetViewSet, StageViewSet, WeekCommentViewSet
 from pipeline.api.search import SearchView
 from pipeline.api.visits import VisitViewSet
+from pipeline.api.webhooks import WebhookEndpointViewSet
 
 RESERVED_KEYS = frozenset({"detail", "code", "unmet"})
 
@@ -186,6 +187,7 @@ router.register("targets", SalesTargetViewSet, basename="target")
 router.register("stages", StageViewSet, basename="stage")
 router.register("week-comments", WeekCommentViewSet, basename="week-comment")
 router.register("imports", ImportJobViewSet, basename="import")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 
 class DocsAccess(BasePermission):

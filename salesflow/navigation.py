@@ -30,6 +30,11 @@ NAV_ITEMS: list[tuple[str, str, tuple[str, ...]]] = [
     ("analytics:winloss", _("Win/loss"), ()),
     ("analytics:jobs", _("Jobs"), ()),
     ("pipeline:imports", _("Imports"), ("pipeline:import_job",)),
+    (
+        "pipeline:webhook_list",
+        _("Webhooks"),
+        ("pipeline:webhook_create", "pipeline:webhook_edit", "pipeline:webhook_deliveries"),
+    ),
 ]
 # Links shown under "More" on a desktop, so the navigation fits one line at 1440 px (issue 12).
 NAV_MORE: frozenset[str] = frozenset(
@@ -43,6 +48,7 @@ NAV_MORE: frozenset[str] = frozenset(
         "analytics:winloss",
         "analytics:jobs",
         "pipeline:imports",
+        "pipeline:webhook_list",
     }
 )
 # Links the phone's bottom bar (templates/shared/bottom_bar.html) already shows: left out of its "More" menu.
@@ -52,6 +58,7 @@ NAV_ROLES: dict[str, tuple[str, ...]] = {
     "analytics:team": ("manager", "director"),
     "analytics:jobs": ("director",),
     "pipeline:imports": ("manager", "director"),
+    "pipeline:webhook_list": ("director",),
 }
 
 

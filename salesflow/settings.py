@@ -299,6 +299,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "analytics.tasks.take_forecast_snapshot_task",
         "schedule": crontab(hour=0, minute=0, day_of_week="mon"),
     },
+    # Every minute: webhook deliveries due (retries with backoff, and any lost from the queue) are sent
+    # (pipeline/webhooks/).
+    "webhook-sweeper": {
+        "task": "pipeline.tasks.sweep_webhook_deliveries_task",
+        "schedule": crontab(minute="*"),
+    },
     # Every 15 minutes: a nightly job that has not succeeded since it was due today is enqueued again (analytics.jobs).
     "catch-up": {
         "task": "analytics.tasks.catch_up_nightly_analytics_task",
@@ -365,3 +371,6 @@ SALESFLOW_CLOSES_AHEAD_DAYS = env.int("SALESFLOW_CLOSES_AHEAD_DAYS", default=30)
 SALESFLOW_CV_BANDS = env.list("SALESFLOW_CV_BANDS", cast=int, default=[100000, 500000, 1000000])
 # A retried API POST with the same Idempotency-Key gets the first answer again within this many hours.
 SALESFLOW_IDEMPOTENCY_HOURS = env.int("SALESFLOW_IDEMPOTENCY_HOURS", default=24)
+# Webhooks (issue 14): how long one POST may take (connect, and each read), and how long a delivery is retried.
+SALESFLOW_WEBHOOK_TIMEOUT_SECONDS = env.float("SALESFLOW_WEBHOOK_TIMEOUT_SECONDS", default=5)
+SALESFLOW_WEBHOOK_RETRY_HOURS = env.int("SALESFLOW_WEBHOOK_RETRY_HOURS", default=24)

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
+from analytics import robots
 from analytics.digests.content import weekly_digest
 from analytics.models import DigestDelivery
 from core.calendar import known_time_zones, user_time_zone
@@ -127,6 +128,8 @@ def send_weekly_digest(*, user_id: int, week_start: date) -> bool:
     user = _receiving_users().filter(pk=user_id).select_related("team").first()
     if user is None:
         return False
+    if user.is_manager:
+        robots.post_weekly_summaries(manager=user, week_start=week_start)
     return deliver_once(
         model=DigestDelivery,
         key={"user_id": user_id, "week_start": week_start},

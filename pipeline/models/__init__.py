@@ -6,6 +6,7 @@ from pipeline.models.opportunities import Opportunity, Reassignment, StageChange
 from pipeline.models.process import BilingualMixin, Pipeline, Stage, StageCriterion
 from pipeline.models.targets import ForecastCall, SalesTarget
 from pipeline.models.visits import Visit, VisitWeekComment
+from pipeline.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from pipeline.querysets import (
     OpportunityQuerySet,
     SalesTargetQuerySet,
@@ -35,5 +36,8 @@ __all__ = [
     "Visit",
     "VisitQuerySet",
     "VisitWeekComment",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WeekCommentQuerySet",
 ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from accounts.models import Account, Competitor, User
 from core.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, OverrideNotAllowed, ValidationFailed
 from pipeline.criteria import unmet_exit_criteria, win_blockers
-from pipeline.models import Opportunity, Stage, StageChange, Visit
+from pipeline.models import Opportunity, Stage, StageChange, Visit, WebhookEndpoint
 from pipeline.services._common import (
     after_sales_stage,
     clean_competitor,
@@ -27,6 +27,9 @@ from pipeline.services._common import (
     refreshed,
     stages_of,
 )
+from pipeline.services.webhook_events import opportunity_event
+
+Event = WebhookEndpoint.Event
 
 
 def is_untouched_loss(
@@ -104,6 +107,7 @@ def move_opportunity(
         changed_by=moved_by,
         override_reason=overridden,
     )
+    opportunity_event(Event.OPPORTUNITY_STAGE_CHANGED, current, from_stage=from_stage)
     return refreshed(opportunity)
 
 
@@ -150,6 +154,7 @@ def win_opportunity(*, opportunity: Opportunity, won_by: User, expected_version:
         for i, to_stage in enumerate(path)
     )
     _plan_follow_ups(current, closed_at=now)
+    opportunity_event(Event.OPPORTUNITY_WON, current)
     return refreshed(opportunity)
 
 
@@ -216,6 +221,7 @@ def lose_opportunity(
         is_untouched_loss=untouched,
         untouched_cause=cause,
     )
+    opportunity_event(Event.OPPORTUNITY_LOST, current)
     return refreshed(opportunity)
 
 

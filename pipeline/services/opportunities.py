@@ -16,7 +16,15 @@ from django.utils.translation import gettext
 from accounts.models import Account, Competitor, User
 from core.errors import NotAllowed, ValidationFailed
 from core.history import Change, changes_between, is_same, record_changes
-from pipeline.models import Opportunity, OpportunityChange, Pipeline, Stage, StageChange, StageCriterion
+from pipeline.models import (
+    Opportunity,
+    OpportunityChange,
+    Pipeline,
+    Stage,
+    StageChange,
+    StageCriterion,
+    WebhookEndpoint,
+)
 from pipeline.services._common import (
     after_sales_stage,
     aware,
@@ -42,6 +50,7 @@ from pipeline.services._common import (
 )
 from pipeline.services.moves import is_untouched_loss
 from pipeline.services.reassignment import reassign_opportunity
+from pipeline.services.webhook_events import opportunity_event
 
 EDITABLE_OPPORTUNITY_FIELDS = (
     "name",
@@ -188,7 +197,7 @@ def create_opportunity(
         source=source,
         competitors=competitors,
     )
-    return _insert(
+    opportunity = _insert(
         draft,
         created_by=created_by,
         path=[draft.stage],
@@ -199,6 +208,8 @@ def create_opportunity(
         probability=draft.stage.probability or 0,
         forecast_category=draft.stage.forecast_category,
     )
+    opportunity_event(WebhookEndpoint.Event.OPPORTUNITY_CREATED, opportunity)
+    return opportunity
 
 
 @in_actor_language("created_by")

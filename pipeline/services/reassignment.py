@@ -23,6 +23,7 @@ from pipeline.services._common import (
     load_opportunity,
     refreshed,
 )
+from pipeline.services.webhook_events import account_reassigned
 
 
 @in_actor_language("reassigned_by")
@@ -83,6 +84,7 @@ def reassign_account(
         at=now,
         with_open_opportunities=with_open_opportunities,
     )
+    account_reassigned(account=locked, from_owner_id=from_owner_id, to_owner=to_owner, by=reassigned_by)
     return refreshed(account)
 
 

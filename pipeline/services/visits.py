@@ -15,6 +15,7 @@ from accounts.models import Account, Contact, User
 from core.errors import NotAllowed, NotVisible, ValidationFailed
 from pipeline.models import Opportunity, Visit
 from pipeline.services._common import aware, check_account_visible, check_user_assignable, in_actor_language, refreshed
+from pipeline.services.webhook_events import visit_done
 
 
 def _check_visit_links(
@@ -161,6 +162,7 @@ def log_visit(
         ),
     )
     visit.next_visit = _plan_next_visit(visit, next_visit_at=next_visit_at, purpose=next_visit_purpose)
+    visit_done(visit)
     return visit
 
 
@@ -218,6 +220,7 @@ def complete_visit(
         raise ValidationFailed(gettext("This visit is no longer planned."), field="status")
     current.refresh_from_db()
     next_visit = _plan_next_visit(current, next_visit_at=next_visit_at, purpose=next_visit_purpose)
+    visit_done(current)
     visit = refreshed(visit)
     visit.next_visit = next_visit
     return visit
