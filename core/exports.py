@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.db.models.expressions import Combinable
-from django.http import FileResponse, HttpResponseBase, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponseBase, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -122,6 +122,18 @@ def queryset_table(*, name: str, filename: str, queryset: QuerySet, columns: Seq
 
 def _chunked(rows: QuerySet) -> Iterator[tuple]:
     yield from rows.iterator(chunk_size=CHUNK_ROWS)
+
+
+def chunked(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of `size` rows (the last one shorter) from an iterable, read as they are needed."""
+    chunk: list[Any] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def objects_table(*, name: str, filename: str, objects: Iterable[Any], columns: Sequence[Column], **kwargs) -> Table:
@@ -290,6 +302,13 @@ def record_export(
         filters=filters,
         is_complete=is_complete,
     )
+
+
+def download(request: HttpRequest, table: Table) -> HttpResponseBase:
+    """The table in the format the page's request asks for (XLSX unless `?format=csv`), its query string recorded."""
+    export_format = requested_format(request.GET) or ExportFormat(format=ExportRecord.Format.XLSX)
+    table.filters = filters_of(request.GET)
+    return export_response(table=table, user=request.user, export_format=export_format)
 
 
 def export_response(*, table: Table, user, export_format: ExportFormat) -> HttpResponseBase:

@@ -14,19 +14,11 @@ from django.views.decorators.http import require_GET
 from accounts.exports import account_table, contact_table
 from accounts.models import Account, Contact
 from core.api import parse_pk
-from core.exports import ExportFormat, Table, export_response, filters_of, requested_format
-from core.models import ExportRecord
+from core.exports import download
 from pipeline.exports import opportunity_table, visit_table
 from pipeline.views.accounts import listed_accounts
 from pipeline.views.opportunities import listed_opportunities
 from pipeline.views.visits import listed_visits
-
-
-def download(request: HttpRequest, table: Table) -> HttpResponseBase:
-    """The table in the format the request asks for (XLSX unless it asks for CSV), with its query string recorded."""
-    export_format = requested_format(request.GET) or ExportFormat(format=ExportRecord.Format.XLSX)
-    table.filters = filters_of(request.GET)
-    return export_response(table=table, user=request.user, export_format=export_format)
 
 
 @login_required

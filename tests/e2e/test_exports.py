@@ -22,7 +22,7 @@ def default_pipeline(db):
 def test_export_xlsx_downloads_the_filtered_list_from_the_menu(page, tmp_path):
     rep = make_user(username="rep_export", role="rep")
     OpportunityFactory(owner=rep, name="打印机更新", amount=Decimal("120000"))
-    OpportunityFactory(owner=rep, name="=HYPERLINK(\"http://x\")打印", amount=Decimal("5000"))
+    OpportunityFactory(owner=rep, name='=HYPERLINK("http://x")打印', amount=Decimal("5000"))
     OpportunityFactory(owner=rep, name="服务合同", amount=Decimal("80000"))
     OpportunityFactory(name="别人的打印机")  # another rep's
     sign_in(page, rep)
