@@ -1,5 +1,7 @@
 """Export the opportunity list from its Export menu in a browser, and read the download back (issue 14)."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -9,7 +11,7 @@ from playwright.sync_api import expect
 from core.models import ExportRecord
 from tests.e2e.conftest import make_user, sign_in
 from tests.e2e.helpers import install_default_pipeline, shot
-from tests.factories import OpportunityFactory
+from tests.factories import OpportunityFactory, TeamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -63,3 +65,31 @@ def test_the_export_menu_opens_on_a_phone(phone_page):
     for index in range(3):
         expect(links.nth(index)).to_be_in_viewport()
     shot(page, "exports-menu-phone")
+
+
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_a_report_exports_from_the_menu_in_its_header(request, screen, tmp_path):
+    page = request.getfixturevalue("page" if screen == "desktop" else "phone_page")
+    manager = make_user(username="mgr_export", role="manager")
+    team = TeamFactory(name="华东", manager=manager)
+    manager.team = team
+    manager.save()
+    rep = make_user(username="rep_in_team", role="rep", team=team, last_name="王", first_name="五")
+    OpportunityFactory(owner=rep, name="一单")
+    sign_in(page, manager)
+
+    page.goto(f"{page.base_url}/analytics/forecast/")
+    page.locator(".export-menu > summary").click()
+    links = page.locator(".export-menu__list a")
+    for index in range(3):
+        expect(links.nth(index)).to_be_in_viewport()
+    shot(page, f"exports-report-menu-{screen}")
+    with page.expect_download() as download_info:
+        links.nth(2).click()  # CSV (GBK)
+    path = tmp_path / "forecast.csv"
+    download_info.value.save_as(path)
+
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("gbk"), newline="")))
+    assert rows[0][0] == "销售顾问"
+    assert "王五" in [row[0] for row in rows[1:]]
+    assert ExportRecord.objects.get().what == "forecast"
