@@ -108,9 +108,15 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
-# The list endpoints that export (core/api_exports.py): the query parameters that ask for a file. The file itself is
-# not an OpenAPI body, so the CSV and XLSX media types are left out of every response.
+# The list endpoints that export (core/api_exports.py): the query parameters that ask for a file, and the file as
+# their 200 answer's other content types (every other answer is JSON, whatever was asked for).
 EXPORT_MEDIA_TYPES = frozenset({"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string", "description": "The whole filtered list as CSV."}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary", "description": "The whole filtered list as XLSX."}
+    },
+}
 EXPORT_PARAMETERS = [
     OpenApiParameter(
         "format",
@@ -145,9 +151,12 @@ class AutoSchema(SpectacularAutoSchema):
         parameters = super().get_override_parameters()
         if self._is_idempotent_post():
             parameters = [*parameters, IDEMPOTENCY_KEY]
-        if self.method == "GET" and "{" not in self.path and getattr(self.view, "exports_list", False):
+        if self._is_exporting_list():
             parameters = [*parameters, *EXPORT_PARAMETERS]
         return parameters
+
+    def _is_exporting_list(self) -> bool:
+        return self.method == "GET" and "{" not in self.path and getattr(self.view, "exports_list", False)
 
     def map_renderers(self, attribute: str) -> list:
         exported = EXPORT_MEDIA_TYPES | {"csv", "xlsx"}
@@ -158,6 +167,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_response_bodies(self, direction="response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        if self._is_exporting_list() and "content" in responses.get("200", {}):
+            responses["200"]["content"] |= EXPORT_CONTENT
         for code in self.error_codes():
             if code not in responses:
                 responses[code] = self.error_response(code)

@@ -149,6 +149,11 @@ def test_the_schema_documents_the_export_parameters_on_the_exporting_lists_only(
         assert {"format", "encoding"} <= parameters(f"/api/v1/{resource}/"), resource
         assert "format" not in parameters(f"/api/v1/{resource}/{{id}}/"), resource
         assert set(schema["paths"][f"/api/v1/{resource}/"]["get"]["responses"]["200"]["content"]) == {
+            "application/json",
+            "text/csv",
+            XLSX_MEDIA_TYPE,
+        }
+        assert set(schema["paths"][f"/api/v1/{resource}/"]["get"]["responses"]["400"]["content"]) == {
             "application/json"
         }
     assert "format" not in parameters("/api/v1/stages/")
