@@ -6,6 +6,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -106,14 +108,11 @@ def test_a_malformed_query_string_answers_400_and_records_nothing(client, org):
     assert not ExportRecord.objects.exists()
 
 
-def test_the_changes_export_runs_the_same_queries_for_more_changes(client, org, django_assert_num_queries):
+def test_the_changes_export_runs_the_same_queries_for_more_changes(client, org):
     client.force_login(org.manager_a)
     account = AccountFactory(owner=org.rep_a1)
 
     def count() -> int:
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as queries:
             csv_rows(client.get(url("changes"), {"format": "csv", "since": "2020-01-01"}))
         return len(queries)
@@ -121,4 +120,20 @@ def test_the_changes_export_runs_the_same_queries_for_more_changes(client, org, 
     OpportunityFactory.create_batch(2, owner=org.rep_a1, account=account)
     few = count()
     OpportunityFactory.create_batch(20, owner=org.rep_a1, account=account)
+    assert count() == few
+
+
+@pytest.mark.parametrize("report", REPORTS)
+def test_a_report_export_runs_the_same_queries_with_more_data(client, org, report):
+    client.force_login(org.manager_a)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            csv_rows(client.get(url(report), {"format": "csv"}))
+        return len(queries)
+
+    OpportunityFactory(owner=org.rep_a1)
+    few = count()
+    for rep in (org.rep_a1, org.rep_a2):
+        OpportunityFactory.create_batch(5, owner=rep)
     assert count() == few

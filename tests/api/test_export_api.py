@@ -6,6 +6,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from core.exports import XLSX_MEDIA_TYPE
@@ -157,3 +159,27 @@ def test_the_schema_documents_the_export_parameters_on_the_exporting_lists_only(
             "application/json"
         }
     assert "format" not in parameters("/api/v1/stages/")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/opportunities/", "/api/v1/accounts/", "/api/v1/contacts/", "/api/v1/visits/"]
+)
+def test_an_api_export_runs_the_same_queries_for_3_rows_as_for_30(api, org, path):
+    client = api(org.rep_a1)
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            account = AccountFactory(owner=org.rep_a1)
+            ContactFactory(account=account)
+            OpportunityFactory(owner=org.rep_a1, account=account)
+            VisitFactory(account=account)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            csv_rows(client.get(path, {"format": "csv"}))
+        return len(queries)
+
+    add(3)
+    few = count()
+    add(27)
+    assert count() == few == 2  # the export's one read and the record
