@@ -32,8 +32,10 @@ def localized_name(path: str, *, zh: str = "name", en: str = "name_en") -> Combi
     return f"{prefix}{zh}"
 
 
-def account_table(*, queryset: QuerySet[Account], **kwargs) -> Table:
-    """The accounts of the queryset, in its order, one row each; one query."""
+def account_table(*, queryset: QuerySet[Account], with_activity: bool = False, **kwargs) -> Table:
+    """The accounts of the queryset, in its order, one row each; one query. `with_activity` adds the account list's
+    open opportunities and last completed visit, which the queryset must annotate (`open_opportunities`,
+    `last_visit_at`)."""
     columns = [
         Column(_("Account"), "name"),
         Column(_("Owner"), person_name("owner")),
@@ -48,6 +50,11 @@ def account_table(*, queryset: QuerySet[Account], **kwargs) -> Table:
         Column(_("Created at"), "created_at", Kind.DATETIME),
         Column(_("ID"), "pk", Kind.INT),
     ]
+    if with_activity:
+        columns[5:5] = [
+            Column(_("Open opportunities"), "open_opportunities", Kind.INT),
+            Column(_("Last visit"), "last_visit_at", Kind.DATETIME),
+        ]
     return queryset_table(name="accounts", filename="accounts", queryset=queryset, columns=columns, **kwargs)
 
 

@@ -34,7 +34,7 @@ def opportunity_export(request: HttpRequest) -> HttpResponseBase:
 def account_export(request: HttpRequest) -> HttpResponseBase:
     """The account list's rows, every page of them."""
     _form, _filters, rows = listed_accounts(request)
-    return download(request, account_table(queryset=rows))
+    return download(request, account_table(queryset=rows, with_activity=True))
 
 
 @login_required

@@ -106,7 +106,8 @@ def test_accounts_contacts_and_visits_export_only_what_the_viewer_sees(client, o
     theirs = AccountFactory(owner=org.rep_b1, name="乙的客户")
     ContactFactory(account=mine, name="张三")
     ContactFactory(account=theirs, name="李四")
-    VisitFactory(account=mine, purpose="甲的拜访")
+    VisitFactory(account=mine, purpose="甲的拜访", status=Visit.Status.DONE, done_at=NOW)  # 10:00 in Shanghai
+    OpportunityFactory(owner=org.rep_a1, account=mine)
     VisitFactory(account=theirs, purpose="乙的拜访")
     client.force_login(org.rep_a1)
 
@@ -115,6 +116,7 @@ def test_accounts_contacts_and_visits_export_only_what_the_viewer_sees(client, o
     visits = csv_rows(client.get(VISITS, {"format": "csv"}))
 
     assert column(accounts, "客户") == ["甲的客户"]
+    assert (column(accounts, "进行中的商机"), column(accounts, "最近拜访")) == (["1"], ["2026-03-01 10:00"])
     assert column(contacts, "姓名") == ["张三"]
     assert column(visits, "拜访目的") == ["甲的拜访"]
 
