@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from core.models import ExportRecord
 from tests.e2e.conftest import make_user, sign_in
 from tests.e2e.helpers import install_default_pipeline, shot
-from tests.factories import OpportunityFactory, TeamFactory
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, TeamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -93,3 +93,23 @@ def test_a_report_exports_from_the_menu_in_its_header(request, screen, tmp_path)
     assert rows[0][0] == "销售顾问"
     assert "王五" in [row[0] for row in rows[1:]]
     assert ExportRecord.objects.get().what == "forecast"
+
+
+def test_the_account_list_exports_the_contacts_of_its_accounts_on_a_phone(phone_page, tmp_path):
+    page = phone_page
+    rep = make_user(username="rep_contacts", role="rep")
+    ContactFactory(account=AccountFactory(owner=rep, name="宁波博远"), name="张经理")
+    ContactFactory(account=AccountFactory(name="别人的客户"), name="李四")  # another rep's account
+    sign_in(page, rep)
+
+    page.goto(f"{page.base_url}/accounts/")
+    menu = page.locator(".export-menu", has_text="导出联系人")
+    menu.locator("summary").click()
+    shot(page, "exports-contacts-menu-phone")
+    with page.expect_download() as download_info:
+        menu.locator("a", has_text="UTF-8").click()
+    path = tmp_path / "contacts.csv"
+    download_info.value.save_as(path)
+
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+    assert [row[:2] for row in rows] == [["姓名", "客户"], ["张经理", "宁波博远"]]
