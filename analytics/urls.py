@@ -4,7 +4,7 @@ SPEC §8)."""
 
 from django.urls import path
 
-from analytics.views import accounts, cockpit, digest, jobs, manager, pages, targets_edit, todo
+from analytics.views import accounts, cockpit, digest, exports, jobs, manager, pages, targets_edit, todo
 from pipeline.urls import account_urlpatterns as pipeline_account_urlpatterns
 
 app_name = "analytics"
@@ -20,6 +20,13 @@ urlpatterns = [
     path("analytics/winloss/", manager.winloss, name="winloss"),
     path("analytics/forecast/", manager.forecast, name="forecast"),
     path("analytics/forecast/call/", manager.forecast_call, name="forecast_call"),
+    path("team/export/", exports.team_export, name="team_export"),
+    path("matrix/export/", exports.matrix_export, name="matrix_export"),
+    path("territory/export/", exports.territory_export, name="territory_export"),
+    path("targets/export/", exports.targets_export, name="targets_export"),
+    path("analytics/changes/export/", exports.changes_export, name="changes_export"),
+    path("analytics/winloss/export/", exports.winloss_export, name="winloss_export"),
+    path("analytics/forecast/export/", exports.forecast_export, name="forecast_export"),
     path("jobs/", jobs.jobs, name="jobs"),
     path("todo/badge/", todo.due_badge, name="due_badge"),
     path("todo/stale/", todo.stale_list, name="todo_stale"),

@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from core import idempotency
+from core.api_exports import ExportListMixin
 
 # Primary keys are 64-bit; anything outside is refused as "not found" before it reaches the database driver.
 MAX_PK = 2**63 - 1
@@ -295,6 +296,7 @@ class _InputEncoder(JSONEncoder):
 
 class SalesFlowViewSet(
     LocalizedViewMixin,
+    ExportListMixin,
     IdempotentPostMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -7,6 +7,8 @@ language when rendered; `ExitCriteriaNotMet` is built in the acting user's langu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from django.utils.translation import gettext, gettext_lazy
@@ -125,3 +127,15 @@ class Conflict(SalesFlowError):
 
     status = 409
     code = "conflict"
+
+
+@contextmanager
+def fields_renamed(renames: dict[str, str]) -> Iterator[None]:
+    """Reports a service's refusal under the field name the request used (an API field named apart from the
+    service's argument)."""
+    try:
+        yield
+    except SalesFlowError as error:
+        if error.field in renames:
+            error.field = renames[error.field]
+        raise

@@ -142,3 +142,35 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.key}"
+
+
+class ExportRecord(models.Model):
+    """One export a user downloaded (issue 14): what, in which format, with which filters and how many rows.
+
+    Written when the export's last row is written; a CSV download broken off is recorded with the rows sent and
+    `is_complete` off."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    # PROTECT: users are deactivated, not deleted, and who took the data out must stay known.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="exports"
+    )
+    what = models.CharField(_("what was exported"), max_length=50)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices)
+    encoding = models.CharField(_("encoding"), max_length=10, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    is_complete = models.BooleanField(_("complete"), default=True)
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="export_user_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.what} ({self.format}, {self.row_count})"

@@ -108,26 +108,67 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 
+# The list endpoints that export (core/api_exports.py): the query parameters that ask for a file, and the file as
+# their 200 answer's other content types (every other answer is JSON, whatever was asked for).
+EXPORT_MEDIA_TYPES = frozenset({"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+EXPORT_CONTENT = {
+    "text/csv": {"schema": {"type": "string", "description": "The whole filtered list as CSV."}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary", "description": "The whole filtered list as XLSX."}
+    },
+}
+EXPORT_PARAMETERS = [
+    OpenApiParameter(
+        "format",
+        str,
+        enum=["json", "csv", "xlsx"],
+        description=(
+            "`csv` or `xlsx`: the whole filtered list (every page, in the `ordering`) as a file instead of a page of "
+            "JSON; so does an `Accept` header of `text/csv` or the XLSX media type. Headers are in your language, "
+            "money is a number (CNY), times are in your time zone, a text a spreadsheet would run as a formula is "
+            "written as text, and the export is recorded."
+        ),
+    ),
+    OpenApiParameter(
+        "encoding",
+        str,
+        enum=["utf-8", "gbk"],
+        description="CSV only: UTF-8 with a byte-order mark (the default), or GBK, where a character GBK lacks is `?`.",
+    ),
+]
+
 
 class AutoSchema(SpectacularAutoSchema):
     """Adds the documented error responses (400/401/403/404/409/415/429 as they apply) to every operation.
 
     A view opts out of 401 with `authentication_classes = []`, and into 409 with `versioned = True` (its writes
     take an optimistic-lock `version`) or `archives_on_delete = True` (DELETE archives, refused in some states).
-    POSTs of a view with `idempotent_posts = True` document the Idempotency-Key header and its 409 and 422.
+    POSTs of a view with `idempotent_posts = True` document the Idempotency-Key header and its 409 and 422. The list
+    of a view with `exports_list = True` documents `?format=csv|xlsx` and `?encoding=`.
     """
 
     def get_override_parameters(self) -> list:
         parameters = super().get_override_parameters()
         if self._is_idempotent_post():
             parameters = [*parameters, IDEMPOTENCY_KEY]
+        if self._is_exporting_list():
+            parameters = [*parameters, *EXPORT_PARAMETERS]
         return parameters
+
+    def _is_exporting_list(self) -> bool:
+        return self.method == "GET" and "{" not in self.path and getattr(self.view, "exports_list", False)
+
+    def map_renderers(self, attribute: str) -> list:
+        exported = EXPORT_MEDIA_TYPES | {"csv", "xlsx"}
+        return [value for value in super().map_renderers(attribute) if value not in exported]
 
     def _is_idempotent_post(self) -> bool:
         return self.method == "POST" and getattr(self.view, "idempotent_posts", False)
 
     def _get_response_bodies(self, direction="response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        if self._is_exporting_list() and "content" in responses.get("200", {}):
+            responses["200"]["content"] |= EXPORT_CONTENT
         for code in self.error_codes():
             if code not in responses:
                 responses[code] = self.error_response(code)

@@ -8,7 +8,7 @@ also shows the account's CV/PV matrix values, so it lives in analytics, which ad
 
 from django.urls import path
 
-from pipeline.views import accounts, board, imports, opportunities, search, visits, webhooks
+from pipeline.views import accounts, board, exports, imports, opportunities, search, visits, webhooks
 
 app_name = "pipeline"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("pipeline/board/", board.board, name="board"),
     path("pipeline/board/<int:pk>/move/", board.board_move, name="board_move"),
     path("opportunities/", opportunities.opportunity_list, name="opportunity_list"),
+    path("opportunities/export/", exports.opportunity_export, name="opportunity_export"),
     path("opportunities/new/", opportunities.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", opportunities.opportunity_detail, name="opportunity"),
     path("opportunities/<int:pk>/move/", opportunities.opportunity_move, name="opportunity_move"),
@@ -41,6 +42,7 @@ urlpatterns = [
     path("imports/<int:pk>/confirm/", imports.import_job_confirm, name="import_job_confirm"),
     # Visit pages: log, plan, week plan, list, one visit, and their htmx pieces.
     path("visits/", visits.visit_list, name="visit_list"),
+    path("visits/export/", exports.visit_export, name="visit_export"),
     path("visits/log/", visits.visit_log, name="visit_log"),
     path("visits/plan/", visits.visit_plan, name="visit_plan"),
     path("visits/plan/new/", visits.visit_plan_create, name="visit_plan_create"),
@@ -66,6 +68,8 @@ urlpatterns = [
 account_urlpatterns = (
     [
         path("accounts/", accounts.account_list, name="list"),
+        path("accounts/export/", exports.account_export, name="export"),
+        path("contacts/export/", exports.contact_export, name="contact_export"),
         path("accounts/new/", accounts.account_create, name="create"),
         path("accounts/<int:pk>/edit/", accounts.account_edit, name="edit"),
         path("accounts/<int:pk>/archive/", accounts.account_archive, name="archive"),

@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,7 +49,9 @@ from scripts.bench_databases import (
 from scripts.bench_targets import (
     Measurement,
     fmt_scale,
+    format_export_table,
     format_table,
+    is_export,
     seed_failures,
     target_failures,
     targets_legend,
@@ -88,7 +91,11 @@ LIST_PAGES = [
     ("API win/loss", "/api/v1/analytics/winloss/?dimension=reason"),
     ("API search", None),
     ("API search pinyin", None),
+    ("export opps CSV", "pipeline:opportunity_export?format=csv"),
+    ("export opps XLSX", "pipeline:opportunity_export?format=xlsx"),
 ]
+# Pages measured only when --pages names them (an XLSX of every opportunity takes seconds per request).
+ON_REQUEST_PAGES = frozenset({"export opps XLSX"})
 
 
 def say(text: str = "") -> None:
@@ -195,8 +202,9 @@ def page_urls(user, stage: str | None) -> dict[str, str | None]:
     for page, target in LIST_PAGES:
         if target is None:
             continue
+        name, _, query = target.partition("?")
         try:
-            urls[page] = target if target.startswith("/") else reverse(target)
+            urls[page] = target if target.startswith("/") else reverse(name) + (f"?{query}" if query else "")
         except NoReverseMatch:
             urls[page] = None
     opportunities = Opportunity.objects.visible_to(user).open().filter(stage__code=stage)
@@ -251,10 +259,21 @@ def fetch(client, url: str) -> Answer:
     """GET over HTTPS, as behind the production proxy; an exception in the view is an answer with an error."""
     try:
         response = client.get(url, secure=True)
-        body = b"".join(response.streaming_content) if response.streaming else response.content
+        # A streamed body is read piece by piece and kept nowhere, as a browser saving a download would.
+        size = sum(map(len, response.streaming_content)) if response.streaming else len(response.content)
     except Exception as error:
         return Answer(status=500, body_bytes=0, error=f"raised {type(error).__name__}: {error}"[:300])
-    return Answer(status=response.status_code, body_bytes=len(body))
+    return Answer(status=response.status_code, body_bytes=size)
+
+
+def peak_kb(client, url: str) -> float:
+    """The peak of Python memory (kB, tracemalloc) while the page is made and read; slow, so measured once."""
+    tracemalloc.start()
+    try:
+        fetch(client, url)
+        return round(tracemalloc.get_traced_memory()[1] / 1000, 1)
+    finally:
+        tracemalloc.stop()
 
 
 def measure_page(
@@ -282,6 +301,8 @@ def measure_page(
         with CaptureQueriesContext(connection) as queries:
             counted = fetch(client, url)
         m.status, m.queries, m.bytes, m.error = counted.status, len(queries), counted.body_bytes, counted.error
+        if is_export(page):
+            m.peak_kb = peak_kb(client, url)
     live = [(db, client, url) for db, client, url in targets if results[db.scale].status == 200]
     for run in range(runs):
         for db, client, url in live if run % 2 == 0 else reversed(live):
@@ -328,7 +349,7 @@ def measure_role(role: str, dbs: list[BenchDatabase], runs: int, pages: str = ""
         per_scale[db.scale] = (client, page_urls(users[db.scale], stage))
     measurements = []
     for page, _target in LIST_PAGES:
-        if pages and pages.lower() not in page.lower():
+        if (pages and pages.lower() not in page.lower()) or (page in ON_REQUEST_PAGES and not pages):
             continue
         targets = [(db, per_scale[db.scale][0], per_scale[db.scale][1].get(page)) for db in dbs]
         if any(url is None for _db, _client, url in targets):
@@ -416,6 +437,9 @@ def main() -> int:
     failures += target_failures(measurements)
     say()
     for line in format_table(measurements):
+        say(line)
+    say()
+    for line in format_export_table(measurements):
         say(line)
     say()
     say(targets_legend())

@@ -4,6 +4,7 @@ from scripts.bench_targets import (
     FLOOR_MS,
     MAX_BYTES,
     Measurement,
+    format_export_table,
     format_table,
     growth_ratio,
     ratio_limit,
@@ -138,3 +139,45 @@ def test_cpu_time_is_shown_but_wall_time_is_judged():
     assert target_failures(measurements) == [
         "home as rep1 at scale 10: 200.0 ms is 2.00x its 100.0 ms at scale 1 (limit 1.3x for a rep)"
     ]
+
+
+def export_pair(base_peak, big_peak, **big):
+    page = "export opps CSV"
+    return [
+        Measurement(
+            page=page, role="director", scale=1, status=200, ms=200.0, queries=4, bytes=900_000, peak_kb=base_peak
+        ),
+        Measurement(
+            page=page,
+            role="director",
+            scale=10,
+            status=200,
+            ms=2_500.0,
+            queries=big.get("queries", 4),
+            bytes=9_000_000,
+            peak_kb=big_peak,
+        ),
+    ]
+
+
+def test_an_export_may_grow_in_time_and_bytes_with_the_rows_but_not_in_memory():
+    assert target_failures(export_pair(3_000.0, 4_500.0)) == []
+    assert target_failures(export_pair(3_000.0, 30_000.0)) == [
+        "export opps CSV as director at scale 10: peak memory 30,000 kB is 10.00x its 3,000 kB at scale 1 "
+        "(limit 2x: an export streams)"
+    ]
+
+
+def test_an_export_keeps_the_same_query_count_and_small_peaks_count_as_the_floor():
+    assert target_failures(export_pair(300.0, 3_900.0)) == []  # 3,900 / 2,000 (the floor) is under 2x
+    assert target_failures(export_pair(3_000.0, 3_000.0, queries=5)) == [
+        "export opps CSV as director at scale 10: 5 queries, 4 at scale 1"
+    ]
+    assert target_failures(export_pair(None, 3_000.0))[0].endswith("peak memory not measured")
+
+
+def test_the_exports_table_shows_time_bytes_and_peak_memory_per_scale():
+    lines = format_export_table(export_pair(3_000.0, 4_500.0))
+
+    assert lines[0].split() == ["export", "role", "scale", "ms", "kB", "peak", "kB"]
+    assert lines[2].split()[-4:] == ["10", "2500.0", "9,000.0", "4,500"]

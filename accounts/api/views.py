@@ -25,6 +25,7 @@ from accounts.api.serializers import (
     TeamSerializer,
     UserSerializer,
 )
+from accounts.exports import contact_table
 from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
 from accounts.services import (
     CONTACT_FIELDS,
@@ -96,6 +97,7 @@ class ContactViewSet(ReadOnlyUnlessEditableMixin, ArchiveOnDeleteMixin, SalesFlo
     """Contacts (联系人) at the accounts you can see, with buying role and communication style."""
 
     serializer_class = ContactSerializer
+    export_table = staticmethod(contact_table)
     filterset_class = filters.ContactFilter
     search_fields = ["name", "title", "department", "phone", "email", "account__name"]
     ordering_fields = ["name", "created_at", "account__name", "buying_role"]

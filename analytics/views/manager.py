@@ -82,7 +82,7 @@ CAUSE_TREE = [
 ]
 
 
-def _scope(request: HttpRequest, form: ScopeQueryForm) -> tuple[dict, dict]:
+def report_scope(request: HttpRequest, form: ScopeQueryForm) -> tuple[dict, dict]:
     """The filter's choices (visible teams and people) and the chosen team and owner; 404 for one not visible.
     Two queries."""
     viewer = request.user
@@ -104,7 +104,7 @@ def changes(request: HttpRequest) -> HttpResponse:
     """What moved in the viewer's pipeline since a day (this week's Monday by default), newest first,
     CHANGES_PER_PAGE a page: six queries whatever the number of events."""
     form = ChangesQueryForm(request.GET)
-    context, scope = _scope(request, form)
+    context, scope = report_scope(request, form)
     context["form"] = form
     if not form.is_valid():
         return render(request, "analytics/changes.html", {**context, "invalid": True}, status=400)
@@ -142,7 +142,7 @@ def winloss(request: HttpRequest) -> HttpResponse:
     opportunities closed in a period (this year by default), each with a bar chart; the untouched losses on the
     decks' two-branch cause tree; done visits against won amount per rep. Ten queries whatever the data."""
     form = WinLossQueryForm(request.GET)
-    context, scope = _scope(request, form)
+    context, scope = report_scope(request, form)
     context["form"] = form
     if not form.is_valid():
         return render(request, "analytics/winloss.html", {**context, "invalid": True}, status=400)
@@ -209,7 +209,7 @@ def _forecast_page(
 ) -> HttpResponse:
     """The forecast page for the query in `form`; with `call_form`, a call that was refused, shown in its rep's row
     with its errors (answered 400)."""
-    context, scope = _scope(request, form)
+    context, scope = report_scope(request, form)
     context |= {"form": form, "period_types": form.fields["period_type"].choices}
     if not form.is_valid():
         return render(request, "analytics/forecast.html", {**context, "invalid": True}, status=400)

@@ -127,7 +127,7 @@ def home(request: HttpRequest) -> HttpResponse:
 # Team ------------------------------------------------------------------------------------------------------------
 
 
-def _team_for(viewer: User, team_id: int | None, teams: list[Team]) -> Team | None:
+def team_for(viewer: User, team_id: int | None, teams: list[Team]) -> Team | None:
     """The team the page shows: the one asked for if the viewer may see it (404 otherwise); by default a manager's
     first managed team and a director's first team by name (None: there is no team yet)."""
     if team_id is not None:
@@ -203,7 +203,7 @@ def team(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "teams": teams, "periods": form.fields["period"].choices}
     if not form.is_valid():
         return _invalid(request, "analytics/team.html", context)
-    chosen = _team_for(viewer, form.cleaned_data["team"], teams)
+    chosen = team_for(viewer, form.cleaned_data["team"], teams)
     period = form.cleaned_data["period"] or "quarter"
     day = today()
     start = period_start(period, day)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import serializers
 
 from accounts.api.views import ReadOnlyUnlessEditableMixin
+from accounts.exports import account_table
 from accounts.facts import customer_type_for
 from accounts.models import Account, InstalledBase, User
 from accounts.services import ACCOUNT_FIELDS, archive_account, assignable_owners, create_account, restore_account
@@ -102,6 +103,7 @@ class AccountViewSet(ReadOnlyUnlessEditableMixin, ArchiveOnDeleteMixin, HistoryA
     """Accounts (客户) you can see. A new owner (managers and directors) also takes over the open opportunities."""
 
     serializer_class = AccountSerializer
+    export_table = staticmethod(account_table)
     filterset_class = filters.AccountFilter
     search_fields = ["name", "address", "external_key", "notes"]
     ordering_fields = ["name", "created_at", "updated_at", "employee_count", "target_since"]

@@ -7,7 +7,6 @@ opportunity with `evaluate_stage_criteria`, so list and detail show the same thi
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -18,10 +17,11 @@ from rest_framework.response import Response
 
 from accounts.models import Account, Competitor, User
 from core.api import PrimaryKeyField, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
-from core.errors import SalesFlowError
+from core.errors import fields_renamed
 from pipeline import filters
 from pipeline.api.history import HistoryActionMixin, history_schema
 from pipeline.criteria import evaluate_current_stage_criteria, evaluate_stage_criteria
+from pipeline.exports import opportunity_table
 from pipeline.models import Opportunity, Pipeline
 from pipeline.services.moves import lose_opportunity, move_opportunity, reopen_opportunity, win_opportunity
 from pipeline.services.opportunities import (
@@ -266,17 +266,6 @@ class CriterionValueSerializer(VersionSerializer):
     )
 
 
-@contextmanager
-def fields_renamed(renames: dict[str, str]):
-    """Reports a service's refusal under the field name the API request used."""
-    try:
-        yield
-    except SalesFlowError as error:
-        if error.field in renames:
-            error.field = renames[error.field]
-        raise
-
-
 def _example(name: str, value: dict, **kwargs) -> OpenApiExample:
     return OpenApiExample(name, value=value, **kwargs)
 
@@ -335,6 +324,7 @@ class OpportunityViewSet(HistoryActionMixin, SalesFlowViewSet):
     unmet exit criteria of the current stage; a list evaluates them for the whole page at once."""
 
     serializer_class = OpportunitySerializer
+    export_table = staticmethod(opportunity_table)
     create_serializer_class = OpportunityCreateSerializer
     update_serializer_class = OpportunityUpdateSerializer
     filterset_class = filters.OpportunityFilter

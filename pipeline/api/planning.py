@@ -20,6 +20,7 @@ from core.api import (
 from core.calendar import period_start
 from pipeline import filters
 from pipeline.api.history import HistoryActionMixin, history_schema
+from pipeline.exports import target_table
 from pipeline.models import Pipeline, SalesTarget, Stage, StageCriterion, VisitWeekComment
 from pipeline.services.planning import comment_on_visit_week
 from pipeline.services.targets import create_target, update_target
@@ -136,6 +137,7 @@ class SalesTargetViewSet(HistoryActionMixin, SalesFlowViewSet):
     change is recorded (see history)."""
 
     serializer_class = SalesTargetSerializer
+    export_table = staticmethod(target_table)
     permission_classes = [*SalesFlowViewSet.permission_classes, IsManagerOrDirectorOrReadOnly]
     filterset_class = filters.SalesTargetFilter
     ordering_fields = ["period_start", "period_type", "amount"]

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.models import Account, Contact, User
 from core.api import ModelSerializer, RefusedFieldsMixin, SalesFlowViewSet, VisibleField
 from pipeline import filters
+from pipeline.exports import visit_table
 from pipeline.models import Opportunity, Visit
 from pipeline.services.visits import cancel_visit, complete_visit, log_visit, plan_visit, update_visit
 
@@ -171,6 +172,7 @@ class VisitViewSet(SalesFlowViewSet):
     """Visits (拜访) on the accounts you can see: planned, done or cancelled."""
 
     serializer_class = VisitSerializer
+    export_table = staticmethod(visit_table)
     create_serializer_class = VisitCreateSerializer
     update_serializer_class = VisitUpdateSerializer
     filterset_class = filters.VisitFilter

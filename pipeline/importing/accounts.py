@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Account, AccountChange, Industry, Region, User
 from accounts.names import PINYIN_FIELDS, with_pinyin
+from core.exports import starts_like_formula
 from core.history import Change, record_changes, reference
 from pipeline.importing.common import BULK_BATCH_SIZE, KEYS_PER_QUERY, PROGRESS_EVERY, ImportResult, Progress
 from pipeline.importing.reading import (
@@ -33,7 +34,6 @@ from pipeline.importing.reading import (
     BadCell,
     ImportRejected,
     RowError,
-    starts_like_formula,
 )
 from pipeline.services.reassignment import hand_over_accounts
 

@@ -14,7 +14,8 @@ from typing import Any
 from django.utils.translation import gettext
 
 from accounts.models import Account
-from pipeline.importing.reading import ROW_NUMBER, BadCell, RowError, starts_like_formula
+from core.exports import starts_like_formula
+from pipeline.importing.reading import ROW_NUMBER, BadCell, RowError
 
 BULK_BATCH_SIZE = 500  # rows per bulk insert/update query (fewer where the database caps parameters)
 KEYS_PER_QUERY = 5000  # keeps every `IN (...)` far below SQLite's limit of 32,766 parameters

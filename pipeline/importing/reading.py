@@ -29,6 +29,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
 
 from core.errors import ValidationFailed
+from core.exports import TEXT_MARK, starts_like_formula
 
 ROW_NUMBER = "_row"  # key `read_rows` adds to each row: its number in the spreadsheet, the header being row 1
 
@@ -53,11 +54,10 @@ TRUE_WORDS = frozenset({"是", "true", "yes", "y", "t", "1"})
 FALSE_WORDS = frozenset({"否", "false", "no", "n", "f", "0"})
 DATE_PATTERN = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]0{1,2}:00(?::00)?)?")
 
-# A text cell starting with one of these (after leading whitespace) is stored with TEXT_MARK before it: the leading
-# apostrophe by which spreadsheets mark a cell as text, so the value never becomes a live formula when exported or
-# pasted into one (OWASP "CSV injection"). The import reports each such cell as a warning.
-FORMULA_STARTS = ("=", "+", "-", "@")
-TEXT_MARK = "'"
+# A text cell that starts like a formula (core.exports.starts_like_formula: =, +, - or @ after leading whitespace) is
+# stored with TEXT_MARK before it: the leading apostrophe by which spreadsheets mark a cell as text, so the value
+# never becomes a live formula when exported or pasted into one (OWASP "CSV injection"). The import reports each such
+# cell as a warning.
 
 
 def header_key(label: str) -> str:
@@ -287,12 +287,6 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
     return str(value).strip()
-
-
-def starts_like_formula(value: Any) -> bool:
-    """A text cell a spreadsheet would run as a formula when the value is exported again: after any leading
-    whitespace (tab, CR, spaces, which cleaning strips), it starts with =, +, - or @. Numbers are not text."""
-    return isinstance(value, str) and value.strip().startswith(FORMULA_STARTS)
 
 
 def _clean_text(column: str, max_length: int | None = None) -> Callable[[Any], str]:

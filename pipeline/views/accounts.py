@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -73,10 +74,9 @@ def _style_guide() -> list[StyleGuideEntry]:
     ]
 
 
-@login_required
-@require_GET
-def account_list(request: HttpRequest) -> HttpResponse:
-    """The visible accounts with search, filters, sorting and pagination."""
+def listed_accounts(request: HttpRequest) -> tuple[AccountFilterForm, dict, QuerySet[Account]]:
+    """The list's filter form, its valid filters and the visible accounts they select, in the list's order (the list
+    and its export)."""
     owners = User.objects.visible_to(request.user).filter(is_active=True).order_by("username")
     form = AccountFilterForm(request.GET or None, owners=owners)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -90,6 +90,14 @@ def account_list(request: HttpRequest) -> HttpResponse:
         size_band=filters.get("size_band") or "",
         sort=filters.get("sort") or "name",
     )
+    return form, filters, accounts
+
+
+@login_required
+@require_GET
+def account_list(request: HttpRequest) -> HttpResponse:
+    """The visible accounts with search, filters, sorting and pagination."""
+    form, filters, accounts = listed_accounts(request)
     page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
     active_filters = sum(1 for name in ("owner", "region", "industry", "size_band") if filters.get(name))
     active_filters += filters.get("is_target") is not None

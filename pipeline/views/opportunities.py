@@ -11,6 +11,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -53,18 +54,21 @@ def _visible_opportunity(request: HttpRequest, pk: int) -> Opportunity:
 # --- list and create ------------------------------------------------------------------------------------------------
 
 
+def listed_opportunities(request: HttpRequest) -> tuple[OpportunityListFilterForm, QuerySet[Opportunity]]:
+    """The list's filter form and the visible opportunities it selects, in its order (the list and its export)."""
+    form = OpportunityListFilterForm(request.GET, viewer=request.user)
+    form.is_valid()
+    return form, filtered_opportunities(viewer=request.user, filters=form.filters()).order_by(*form.ordering())
+
+
 @login_required
 @require_GET
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     """Visible opportunities, searched, filtered, sorted and paginated; a constant number of queries."""
-    form = OpportunityListFilterForm(request.GET, viewer=request.user)
-    form.is_valid()
-    rows = (
-        filtered_opportunities(viewer=request.user, filters=form.filters())
-        .select_related("account", "owner", "stage", "pipeline")
-        .order_by(*form.ordering())
+    form, rows = listed_opportunities(request)
+    page = Paginator(rows.select_related("account", "owner", "stage", "pipeline"), PAGE_SIZE).get_page(
+        request.GET.get("page")
     )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page_obj": page, "opportunities": page.object_list}
     if request.htmx and not request.htmx.boosted:
         return render(request, "pipeline/opportunity_list.html#results", context)

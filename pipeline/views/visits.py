@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -405,10 +406,9 @@ def visit_account_picker(request: HttpRequest) -> HttpResponse:
 # --- list -----------------------------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def visit_list(request: HttpRequest) -> HttpResponse:
-    """The visible visits with search, filters, sorting and pagination."""
+def listed_visits(request: HttpRequest) -> tuple[VisitFilterForm, dict, Account | None, QuerySet[Visit]]:
+    """The list's filter form, its valid filters, the account it is narrowed to and the visible visits they select,
+    in the list's order (the list and its export); 404 for an account the user may not see."""
     owners = User.objects.visible_to(request.user).filter(is_active=True).order_by("username")
     form = VisitFilterForm(request.GET or None, owners=owners)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -424,6 +424,14 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         account=account,
         sort=filters.get("sort") or "-when",
     )
+    return form, filters, account, visits
+
+
+@login_required
+@require_GET
+def visit_list(request: HttpRequest) -> HttpResponse:
+    """The visible visits with search, filters, sorting and pagination."""
+    form, filters, account, visits = listed_visits(request)
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
     active_filters = sum(1 for name in ("status", "kind", "owner", "date_from", "date_to") if filters.get(name))
     context = {
