@@ -74,6 +74,14 @@ def visible_owners(user: User) -> QuerySet:
     return _model("accounts.User").objects.filter(mine).values("pk")
 
 
+def sees_without_asking(user: User, *, owner_id: int | None) -> bool:
+    """Whether `user` surely sees a row owned by `owner_id` by the rule above, without a query: a director sees every
+    row, anyone their own. False only means: ask the database (`visible_to`)."""
+    if _sees_nothing(user):
+        return False
+    return user.role == "director" or (owner_id is not None and owner_id == user.pk)
+
+
 def _owned_by_visible_owners(user: User, owner_path: str) -> Q:
     if user.role == "manager":
         return among(owner_path, visible_owners(user))

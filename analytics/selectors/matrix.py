@@ -10,6 +10,7 @@ import pandas as pd
 from django.db.models import F, OuterRef, Subquery
 
 from accounts.models import Account, Team, User
+from accounts.visibility import sees_without_asking
 from analytics import matrix as matrix_frames
 from analytics.models import AccountValue, MatrixRun
 from analytics.selectors._common import _scope
@@ -84,7 +85,10 @@ def cvpv_matrix(*, viewer: User, year: int, owner: User | None = None, team: Tea
 
 def account_value_history(*, viewer: User, account: Account) -> list[AccountValue]:
     """An account's stored CV, PV and quadrant per year, oldest first (empty if not visible); one query."""
-    return list(AccountValue.objects.visible_to(viewer).filter(account=account).order_by("year"))
+    values = AccountValue.objects.filter(account=account)
+    if not sees_without_asking(viewer, owner_id=account.owner_id):  # their own account's rows need no rule
+        values = values.visible_to(viewer)
+    return list(values.order_by("year"))
 
 
 @dataclass(frozen=True)

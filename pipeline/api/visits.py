@@ -183,6 +183,13 @@ class VisitViewSet(SalesFlowViewSet):
     def get_queryset(self):
         return Visit.objects.visible_to(self.request.user).select_related("account", "stage_when_done")
 
+    def reload(self, instance):
+        """A visit just planned or logged is answered as the service wrote it (its account, the one it was given, and
+        every field set on it), without reading it back through the visibility rule; other answers read it back."""
+        if self.action == "create":
+            return instance
+        return super().reload(instance)
+
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         user = self.request.user

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
 from accounts.models import Account, AccountChange, Contact, InstalledBase, Region
+from accounts.visibility import sees_without_asking
 from pipeline.models import Opportunity, Visit
 from pipeline.selectors.history import ChangePage, change_page
 from pipeline.selectors.search import pinyin_matches
@@ -93,10 +94,12 @@ def account_page(*, viewer: User, account: Account, changes_page: Any = 1) -> Ac
         .select_related("stage", "owner")
         .order_by(Case(When(status=Opportunity.Status.OPEN, then=Value(0)), default=Value(1)), "-created_at")
     )
+    # Every visit at an account is visible to the account's owner (visibility.py): no rule to apply then.
+    at_account = Visit.objects.filter(account=account)
+    if not sees_without_asking(viewer, owner_id=account.owner_id):
+        at_account = at_account.visible_to(viewer)
     visits = list(
-        Visit.objects.visible_to(viewer)
-        .filter(account=account)
-        .select_related("contact", "owner", "opportunity")
+        at_account.select_related("contact", "owner", "opportunity")
         .annotate(when=Coalesce("done_at", "planned_at"))
         .annotate_is_editable(viewer)  # another side's visit at the account is read-only
         .order_by("-when", "-pk")[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]

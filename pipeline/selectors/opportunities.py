@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from core.paths import path_for_pk
 from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, Visit
 from pipeline.querysets import OpportunityQuerySet
 from pipeline.selectors.history import ChangePage, change_page
@@ -51,7 +52,16 @@ class OpportunityFilters:
 
 @dataclass(frozen=True)
 class BoardCard:
-    opportunity: Opportunity
+    """What a board card shows of one opportunity: plain values, so that drawing a card resolves no model field."""
+
+    pk: int
+    name: str
+    account_name: str
+    owner_name: str
+    amount: Decimal
+    version: int
+    url: str  # the opportunity's page
+    move_url: str  # where its stage menu posts (without the board's filters)
     days_in_stage: int
     is_stale: bool
 
@@ -65,6 +75,7 @@ class BoardColumn:
     amount: Decimal
     cards: list[BoardCard]
     weighted: Decimal = Decimal(0)  # the sum of amount × win probability
+    move_menu: str = ""  # its cards' stage menu options, drawn once per column by the board view
 
     @property
     def hidden_count(self) -> int:
@@ -172,21 +183,41 @@ def board_columns(
         )
     }
     ranked = (
-        matching.select_related("account", "owner")
-        .annotate(
+        matching.annotate(
             board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]),
             board_is_stale=is_stale_expression(as_of=as_of),
         )
         .filter(board_rank__lte=per_column)
         .order_by("stage_id", "board_rank")
+        .values_list(
+            "pk",
+            "stage_id",
+            "name",
+            "account__name",
+            "owner__last_name",
+            "owner__first_name",
+            "owner__username",
+            "amount",
+            "version",
+            "stage_entered_at",
+            "board_is_stale",
+        )
     )
+    page_url, move_url = path_for_pk("pipeline:opportunity"), path_for_pk("pipeline:board_move")
     cards: dict[int, list[BoardCard]] = {stage.pk: [] for stage in stages}
-    for opportunity in ranked:
-        cards[opportunity.stage_id].append(
+    for pk, stage_id, name, account_name, last_name, first_name, username, amount, version, entered, stale in ranked:
+        cards[stage_id].append(
             BoardCard(
-                opportunity=opportunity,
-                days_in_stage=days_between(opportunity.stage_entered_at, as_of),
-                is_stale=opportunity.board_is_stale,
+                pk=pk,
+                name=name,
+                account_name=account_name,
+                owner_name=f"{last_name}{first_name}".strip() or username,  # as User.display_name
+                amount=amount,
+                version=version,
+                url=page_url(pk),
+                move_url=move_url(pk),
+                days_in_stage=days_between(entered, as_of),
+                is_stale=stale,
             )
         )
     return [

@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Account, Competitor, User
+from accounts.visibility import sees_without_asking
 from core.errors import NotAllowed, NotVisible, SalesFlowError, StaleVersion, ValidationFailed
 from core.history import Change, changes_between, record_changes
 from pipeline.models import Opportunity, OpportunityChange, Stage
@@ -133,6 +134,8 @@ def check_user_assignable(user: User, actor: User, *, field: str) -> None:
 
 
 def check_account_visible(account: Account, actor: User) -> None:
+    if account is not None and sees_without_asking(actor, owner_id=account.owner_id):
+        return  # their own account (or a director): no query
     if account is None or not Account.objects.visible_to(actor).filter(pk=account.pk).exists():
         raise NotVisible(gettext("No such account."), field="account")
 

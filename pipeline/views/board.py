@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
@@ -53,6 +53,19 @@ def _filter_query(form: BoardFilterForm, pipeline: Pipeline | None) -> QueryDict
     return query
 
 
+def _with_move_menus(columns: list[BoardColumn]) -> list[BoardColumn]:
+    """The columns with their cards' stage menu: every card of a column offers the same stages with its own selected,
+    so the options are drawn once per column instead of once per card (most of the board's cost otherwise)."""
+    stages = [column.stage for column in columns]
+    return [
+        replace(
+            column,
+            move_menu=render_to_string("pipeline/board.html#move_options", {"stages": stages, "current": column.stage}),
+        )
+        for column in columns
+    ]
+
+
 def _board_context(
     request: HttpRequest, *, pipeline: Pipeline | None = None, card_error: CardError | None = None
 ) -> dict:
@@ -63,20 +76,21 @@ def _board_context(
     pipeline = pipeline or filters.pipeline or Pipeline.objects.filter(is_active=True).first()
     columns: list[BoardColumn] = []
     if pipeline is not None:
-        columns = board_columns(viewer=request.user, pipeline=pipeline, filters=filters)
+        columns = _with_move_menus(board_columns(viewer=request.user, pipeline=pipeline, filters=filters))
     query = _filter_query(form, pipeline)
     list_query = query.copy()
     list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
-    shown_ids = {card.opportunity.pk for column in columns for card in column.cards}
+    shown_ids = {card.pk for column in columns for card in column.cards}
     return {
         "form": form,
         "pipeline": pipeline,
         "columns": columns,
-        "move_stages": [column.stage for column in columns],
         "move_query": query.urlencode(),
         "list_url": f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}",
         "card_error": card_error,
+        "refused_id": card_error.opportunity_id if card_error is not None else None,
         "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
+        "show_owner": not request.user.is_rep,
         "can_override": request.user.can_override_exit_criteria,
         # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
         "add_here": pipeline is not None and (pipeline.is_default or request.user.is_director),

@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.models import Account, User
+from accounts.visibility import sees_without_asking
 from pipeline.models import Opportunity, SalesTarget, Visit
 from tests.factories import AccountFactory, OpportunityFactory, SalesTargetFactory, VisitFactory
 
@@ -78,3 +79,26 @@ def test_a_time_zone_activated_during_a_request_does_not_leak_into_the_next(org,
     client.force_login(org.rep_a1)
     client.get("/")
     assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+
+
+@pytest.mark.parametrize("viewer", ["rep_a1", "rep_a2", "manager_a", "manager_b", "director"])
+@pytest.mark.parametrize("owner", ["rep_a1", "manager_a", "rep_b1"])
+def test_the_no_query_shortcut_never_claims_more_than_the_rule(org, viewer, owner, django_assert_num_queries):
+    """sees_without_asking answers True only where visible_to would show the row, and runs no query."""
+    account = AccountFactory(owner=getattr(org, owner))
+    user = getattr(org, viewer)
+
+    with django_assert_num_queries(0):
+        shortcut = sees_without_asking(user, owner_id=account.owner_id)
+
+    assert shortcut == (viewer == owner or viewer == "director")
+    if shortcut:
+        assert Account.objects.visible_to(user).filter(pk=account.pk).exists()
+
+
+def test_the_no_query_shortcut_gives_an_inactive_user_nothing(org):
+    org.director.is_active = False
+    org.rep_a1.is_active = False
+
+    assert not sees_without_asking(org.director, owner_id=org.rep_b1.pk)
+    assert not sees_without_asking(org.rep_a1, owner_id=org.rep_a1.pk)

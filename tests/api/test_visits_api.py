@@ -275,3 +275,50 @@ def test_a_rep_cannot_log_a_done_visit_for_someone_else(api, org):
     )
     assert (response.status_code, next(iter(response.json()))) == (400, "owner")
     assert not Visit.objects.exists()
+
+
+# --- cost ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("visibility", ["own account", "account seen through an opportunity"])
+def test_planning_a_visit_answers_what_reading_it_back_shows_in_few_queries(
+    api, org, visibility, django_assert_num_queries
+):
+    """The account is looked up once through the visibility rule, the visit written and answered as written; the
+    service asks the database again only when the account is not the planner's own (here: another rep's account,
+    visible through the planner's opportunity at it)."""
+    if visibility == "own account":
+        account = AccountFactory(owner=org.rep_a1)
+    else:
+        account = AccountFactory(owner=org.rep_a2)
+        OpportunityFactory(owner=org.rep_a1, account=account)
+    client = api(org.rep_a1)
+    body = {"account": account.pk, "planned_at": iso(timezone.now() + timedelta(days=2)), "purpose": "Demo"}
+
+    # account lookup, savepoint, insert, release; plus the visibility check for someone else's account
+    with django_assert_num_queries(4 if visibility == "own account" else 5):
+        response = client.post("/api/v1/visits/", body)
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == client.get(f"/api/v1/visits/{response.json()['id']}/").json()
+
+
+def test_logging_a_done_visit_answers_what_reading_it_back_shows(api, org, stage):
+    opportunity = OpportunityFactory(owner=org.rep_a1, stage=stage("needs"))
+    client = api(org.rep_a1)
+
+    response = client.post(
+        "/api/v1/visits/",
+        {
+            "account": opportunity.account_id,
+            "opportunity": opportunity.pk,
+            "status": "done",
+            "done_at": iso(timezone.now() - timedelta(days=1)),
+            "summary": "Went well",
+            "satisfaction": 8,
+        },
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == client.get(f"/api/v1/visits/{response.json()['id']}/").json()
+    assert response.json()["stage_when_done"] == "needs"
