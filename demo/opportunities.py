@@ -16,7 +16,8 @@ from accounts.models import Contact
 from demo.accounts import COMPETITORS, ROLE_TITLES
 from demo.planner import HISTORY_DAYS, AccountPlan, Move
 from demo.visits import VisitPlanner
-from pipeline.models import Opportunity, StageChange, StageCriterion
+from pipeline.models import Opportunity, StageCriterion
+from pipeline.services.stage_changes import Step, stage_change_rows
 
 OPPORTUNITIES_PER_SCALE = 2500  # at scale 1; --scale multiplies it
 
@@ -196,23 +197,24 @@ class OpportunityPlanner(VisitPlanner):
         self.opportunity_competitors += [(opportunity, c) for c in rivals]
 
         # History: creation, then every move with a done visit on the account shortly before it.
-        self.stage_changes.append(
-            StageChange(opportunity=opportunity, from_stage=None, to_stage=self.stages[0], changed_at=created_at,
-                        changed_by=owner)
-        )  # fmt: skip
+        self.stage_changes += stage_change_rows(
+            opportunity=opportunity, steps=[Step(None, self.stages[0], created_at)], changed_by=owner
+        )
         from_index = 0
         for move in moves:
             forward = move.to_index > from_index
             overridden = forward and rng.random() < 0.03
-            self.stage_changes.append(
-                StageChange(
-                    opportunity=opportunity,
-                    from_stage=self.stages[from_index],
-                    to_stage=self.stages[move.to_index],
-                    changed_at=move.at,
-                    changed_by=manager if overridden else owner,
-                    override_reason=rng.choice(OVERRIDE_REASONS) if overridden else "",
-                )
+            step = Step(
+                from_stage=self.stages[from_index],
+                to_stage=self.stages[move.to_index],
+                changed_at=move.at,
+                override_reason=rng.choice(OVERRIDE_REASONS) if overridden else "",
+            )
+            self.stage_changes += stage_change_rows(
+                opportunity=opportunity,
+                steps=[step],
+                changed_by=manager if overridden else owner,
+                previous_at=self.stage_changes[-1].changed_at,
             )
             self.plan_visit_before_move(plan, opportunity, owner, from_index, move, previous_day, previous_at)
             previous_day, previous_at = move.day, move.at

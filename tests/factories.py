@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountYear, Competitor, Contact, Industry, InstalledBase, Region, Team, User
 from pipeline.models import Opportunity, Pipeline, SalesTarget, Stage, StageChange, Visit
+from pipeline.services.stage_changes import Step, record_stage_changes
 
 
 def default_stage(code: str) -> Stage:
@@ -118,6 +119,9 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
 
 
 class StageChangeFactory(factory.django.DjangoModelFactory):
+    """A stage change appended to its opportunity's history through record_stage_changes (now unless `changed_at`),
+    so it knows when its stay began as the services' rows do."""
+
     class Meta:
         model = StageChange
 
@@ -125,6 +129,20 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     from_stage = None
     to_stage = factory.SelfAttribute("opportunity.stage")
     changed_by = factory.SelfAttribute("opportunity.owner")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> StageChange:
+        opportunity = kwargs.pop("opportunity")
+        if "opportunity_id" in kwargs:  # named by id: that one, not the one the sub-factory made
+            opportunity = Opportunity.objects.get(pk=kwargs.pop("opportunity_id"))
+        step = Step(
+            from_stage=kwargs.pop("from_stage"),
+            to_stage=kwargs.pop("to_stage"),
+            changed_at=kwargs.pop("changed_at", None) or timezone.now(),
+            override_reason=kwargs.pop("override_reason", ""),
+        )
+        (change,) = record_stage_changes(opportunity=opportunity, steps=[step], **kwargs)
+        return change
 
 
 class VisitFactory(factory.django.DjangoModelFactory):

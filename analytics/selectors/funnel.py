@@ -10,8 +10,7 @@ from decimal import Decimal
 import pandas as pd
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Sum, Window
-from django.db.models.functions import Coalesce, Lag
+from django.db.models import Count, F, QuerySet, Sum
 
 from accounts.models import Team, User
 from analytics import funnel as funnel_frames
@@ -177,33 +176,43 @@ def _flow_frames(
     when `per_owner`) of opportunities created in the period; 3 queries."""
     created_from, created_to = _bounds(start, end)
     stages = list(pipeline.stages.order_by("order"))
+    scope = _scope(viewer, "owner", owner=owner, team=team)
     created = Opportunity.objects.filter(
-        _scope(viewer, "owner", owner=owner, team=team),
-        pipeline=pipeline,
-        created_at__gte=created_from,
-        created_at__lt=created_to,
+        scope, pipeline=pipeline, created_at__gte=created_from, created_at__lt=created_to
     )
-    outcome_columns = ["owner_id", "furthest_stage__order", "status", "is_untouched_loss"]
+    # Grouped by furthest_stage_id (its order comes from `stages`): the rows are read from one index, no join.
+    outcome_columns = ["owner_id", "furthest_stage_id", "status", "is_untouched_loss"]
     outcomes = pd.DataFrame.from_records(
         created.values(*outcome_columns).annotate(n=Count("id")).values_list(*outcome_columns, "n").order_by(),
         columns=[*outcome_columns, "n"],
     )
+    orders = {stage.pk: stage.order for stage in stages}
+    outcomes["furthest_stage__order"] = outcomes["furthest_stage_id"].map(orders)
+    # A stay is stored on the change that ended it, with the opportunity's pipeline and created_at (never changed).
+    # The whole company's stays of the period are one range of the stays index per stage; a scope's few stays are
+    # reached from its opportunities created in the period (the opportunity's own columns lead the planner there).
+    change_scope = _scope(viewer, "opportunity__owner", owner=owner, team=team)
+    via = "opportunity__" if change_scope else "opportunity_"
     changes = StageChange.objects.filter(
-        _scope(viewer, "opportunity__owner", owner=owner, team=team),
-        opportunity__pipeline=pipeline,
-        opportunity__created_at__gte=created_from,
-        opportunity__created_at__lt=created_to,
+        change_scope,
+        **{"opportunity__pipeline" if change_scope else "pipeline": pipeline},
+        **{f"{via}created_at__gte": created_from, f"{via}created_at__lt": created_to},
     )
-    return stages, outcomes, _median_stays(changes, per_owner=per_owner)
+    by_stage = None if per_owner or change_scope else [stage.pk for stage in stages]
+    return stages, outcomes, _median_stays(changes, per_owner=per_owner, by_stage=by_stage)
 
 
-def _median_stays(changes: QuerySet[StageChange], *, per_owner: bool) -> pd.DataFrame:
-    """The stays (owner_id, from_stage, entered, changed_at) analytics.funnel.median_days_of_stays needs; one query.
+def _median_stays(changes: QuerySet[StageChange], *, per_owner: bool, by_stage: list[int] | None) -> pd.DataFrame:
+    """The stays (owner_id, from_stage, entered, changed_at) analytics.funnel.median_days_by needs; one query.
 
     The one choice of STYLE §5: on PostgreSQL the database picks the middle stay(s) of each stage (of each owner
-    and stage when `per_owner`), so a handful of rows travel; elsewhere every stay comes to pandas.
+    and stage when `per_owner`), so a handful of rows travel; elsewhere every stay comes to pandas. The whole
+    company's stays (`by_stage`: the stage ids, given when no scope narrows `changes`) are picked stage by stage from
+    the stays index; a scope's few stays are reached from its opportunities and ranked in one pass.
     """
     if connection.vendor == "postgresql":
+        if by_stage is not None:
+            return middle_stays_by_stage_postgresql(changes, stage_ids=by_stage)
         return middle_stays_postgresql(changes, per_owner=per_owner)
     return stays_portable(changes)
 
@@ -219,30 +228,55 @@ def _stay_frame(rows) -> pd.DataFrame:
 
 
 def stays_portable(changes: QuerySet[StageChange]) -> pd.DataFrame:
-    """Every stay of `changes`' opportunities: the stage changes read into pandas, each with when its stay began."""
-    frame = pd.DataFrame.from_records(
-        changes.values_list(
-            "pk", "opportunity", "opportunity__owner_id", "from_stage", "changed_at", "opportunity__created_at"
-        ).order_by(),
-        columns=["pk", "opportunity", "owner_id", "from_stage", "changed_at", "created_at"],
+    """Every stay of `changes`: the stage changes read into pandas, each with when its stay began."""
+    return _stay_frame(
+        changes.values_list("opportunity__owner_id", "from_stage_id", "entered_at", "changed_at").order_by()
     )
-    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
-    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
-    return funnel_frames.stays(frame)[_STAY_COLUMNS]
 
 
-# The stays of stays_portable, each begun at the opportunity's previous change (LAG in the order of pk within the same
-# moment, as pandas sorts) or at its creation, then per group the one or two stays in the middle when ordered by length
-# (the exact interval, so the order is the order of pandas' float days): the only rows a median reads. Rows without
-# a from_stage (creation) and stays that end before they begin are left out first, as median_days_of_stays does.
+def _measured(changes: QuerySet[StageChange]) -> QuerySet[StageChange]:
+    """The stays a median reads, as median_days_by keeps them: not the creation row (no from_stage, also the stays
+    index's condition), nor a back-filled change dated before its stay began."""
+    return changes.filter(from_stage__isnull=False, changed_at__gte=F("entered_at"))
+
+
+# Per stage, the one or two stays in the middle when ordered by length (the exact interval, so the order is the order
+# of pandas' float days): the only rows a median reads. Each stage counts its stays, then skips to the middle of
+# them; with the stays index (pipeline, from_stage, opportunity_created_at) both read one index range of the period
+# and sort one stage's stays at a time, in memory, keeping only the rows up to the middle.
+_MIDDLE_STAYS_BY_STAGE_SQL = """
+SELECT NULL AS owner_id, stage.id, middle.entered_at, middle.changed_at
+FROM unnest(%s::bigint[]) AS stage(id)
+CROSS JOIN LATERAL (SELECT COUNT(*) AS stays FROM ({changes}) s WHERE s.from_stage_id = stage.id) counted
+CROSS JOIN LATERAL (
+    SELECT s.entered_at, s.changed_at FROM ({changes}) s
+    WHERE s.from_stage_id = stage.id
+    ORDER BY s.changed_at - s.entered_at
+    OFFSET (counted.stays - 1) / 2 LIMIT 2 - counted.stays %% 2
+) middle
+"""
+
+
+def middle_stays_by_stage_postgresql(changes: QuerySet[StageChange], *, stage_ids: list[int]) -> pd.DataFrame:
+    """stays_portable's middle stays of each stage of `stage_ids`, picked by PostgreSQL (owner_id left empty)."""
+    try:
+        stays = _measured(changes).values("from_stage_id", "entered_at", "changed_at").order_by()
+        changes_sql, params = stays.query.sql_with_params()
+    except EmptyResultSet:
+        return _stay_frame([])
+    with connection.cursor() as cursor:
+        cursor.execute(_MIDDLE_STAYS_BY_STAGE_SQL.format(changes=changes_sql), (stage_ids, *params, *params))
+        return _stay_frame(cursor.fetchall())
+
+
+# Per group, the one or two stays in the middle when ordered by length, as above, for groups of owner and stage.
 _MIDDLE_STAYS_SQL = """
-SELECT owner_id, from_stage_id, entered, changed_at
+SELECT owner_id, from_stage_id, entered_at, changed_at
 FROM (
     SELECT s.*,
-           ROW_NUMBER() OVER (PARTITION BY {groups} ORDER BY s.changed_at - s.entered) AS position,
+           ROW_NUMBER() OVER (PARTITION BY {groups} ORDER BY s.changed_at - s.entered_at) AS position,
            COUNT(*) OVER (PARTITION BY {groups}) AS stays
     FROM ({changes}) s
-    WHERE s.from_stage_id IS NOT NULL AND s.changed_at >= s.entered
 ) ranked
 WHERE position IN ((stays + 1) / 2, stays / 2 + 1)
 """
@@ -250,15 +284,13 @@ WHERE position IN ((stays + 1) / 2, stays / 2 + 1)
 
 def middle_stays_postgresql(changes: QuerySet[StageChange], *, per_owner: bool) -> pd.DataFrame:
     """stays_portable's middle stays per stage (per owner and stage when `per_owner`), picked by PostgreSQL."""
-    with_entered = changes.annotate(
-        owner_id=F("opportunity__owner_id"),
-        entered=Coalesce(
-            Window(Lag("changed_at"), partition_by=F("opportunity_id"), order_by=[F("changed_at"), F("pk")]),
-            F("opportunity__created_at"),
-        ),
-    ).values_list("owner_id", "from_stage_id", "entered", "changed_at")
+    stays = (
+        _measured(changes)
+        .annotate(owner_id=F("opportunity__owner_id"))
+        .values_list("owner_id", "from_stage_id", "entered_at", "changed_at")
+    )
     try:
-        changes_sql, params = with_entered.order_by().query.sql_with_params()
+        changes_sql, params = stays.order_by().query.sql_with_params()
     except EmptyResultSet:
         return _stay_frame([])
     groups = "s.owner_id, s.from_stage_id" if per_owner else "s.from_stage_id"

@@ -108,13 +108,13 @@ def idle_reps(*, viewer: User, start: date, end: date):
 def activity_by_team(*, viewer: User, start: date, end: date) -> dict[TeamKey, TeamActivity]:
     """Per team: active reps, how many of them completed no visit from `start` to `end`, and the visits its people
     completed then; 2 queries."""
-    visited = _done_between(start, end).filter(owner=OuterRef("pk"))
+    # The week's visitors once (a hashed list), not a lookup of each rep's visits.
+    visitors = _done_between(start, end).values("owner_id")
     reps = (
         User.objects.visible_to(viewer)
         .filter(role=User.Role.REP, is_active=True)
-        .annotate(visited=Exists(visited))
         .values("team_id")
-        .annotate(reps=Count("pk"), idle=Count("pk", filter=Q(visited=False)))
+        .annotate(reps=Count("pk"), idle=Count("pk", filter=~Q(pk__in=visitors)))
         .order_by()
     )
     visits = dict(

@@ -189,6 +189,15 @@ class StageChange(models.Model):
     )
     override_reason = models.TextField(_("override reason"), blank=True)
     is_backfill = models.BooleanField(_("back-filled history"), default=False)
+    # The stay this change ended, and the opportunity's facts that never change, written once with the row
+    # (pipeline/services/stage_changes.py), so the funnel's median days read one index range of the period.
+    entered_at = models.DateTimeField(
+        _("stage entered at"), help_text=_("When the stay this change ended began: the change before, or creation.")
+    )
+    opportunity_created_at = models.DateTimeField(_("opportunity created at"))
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = StageChangeQuerySet.as_manager()
 
@@ -197,8 +206,20 @@ class StageChange(models.Model):
         verbose_name_plural = _("stage changes")
         ordering = ["opportunity", "changed_at", "pk"]
         indexes = [
-            models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_at_idx"),
+            # An opportunity's history in order; with the stay's columns, a scope's stays come from the index alone.
+            models.Index(
+                fields=["opportunity", "changed_at"],
+                include=["from_stage", "entered_at"],
+                name="stagechange_opp_stays_idx",
+            ),
             models.Index(fields=["changed_at"], name="stagechange_at_idx"),
+            # The whole company's stays of opportunities created in a period, stage by stage, from the index alone.
+            models.Index(
+                fields=["pipeline", "from_stage", "opportunity_created_at"],
+                include=["entered_at", "changed_at"],
+                condition=Q(from_stage__isnull=False),
+                name="stagechange_stays_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from accounts.models import Account, Competitor, User
 from core.errors import ExitCriteriaNotMet, InvalidMove, NotAllowed, OverrideNotAllowed, ValidationFailed
 from pipeline.criteria import unmet_exit_criteria, win_blockers
-from pipeline.models import Opportunity, Stage, StageChange, Visit, WebhookEndpoint
+from pipeline.models import Opportunity, Stage, Visit, WebhookEndpoint
 from pipeline.services._common import (
     after_sales_stage,
     clean_competitor,
@@ -27,6 +27,7 @@ from pipeline.services._common import (
     refreshed,
     stages_of,
 )
+from pipeline.services.stage_changes import Step, record_stage_changes
 from pipeline.services.webhook_events import opportunity_event
 
 Event = WebhookEndpoint.Event
@@ -99,13 +100,10 @@ def move_opportunity(
         probability=current.probability if to_stage.probability is None else to_stage.probability,
         forecast_category=to_stage.forecast_category if current.is_open else current.forecast_category,
     )
-    StageChange.objects.create(
+    record_stage_changes(
         opportunity=current,
-        from_stage=from_stage,
-        to_stage=to_stage,
-        changed_at=now,
+        steps=[Step(from_stage=from_stage, to_stage=to_stage, changed_at=now, override_reason=overridden)],
         changed_by=moved_by,
-        override_reason=overridden,
     )
     opportunity_event(Event.OPPORTUNITY_STAGE_CHANGED, current, from_stage=from_stage)
     return refreshed(opportunity)
@@ -143,15 +141,13 @@ def win_opportunity(*, opportunity: Opportunity, won_by: User, expected_version:
         stage_entered_at=now if path else current.stage_entered_at,
         furthest_stage=max(final, current.furthest_stage, key=attrgetter("order")),
     )
-    StageChange.objects.bulk_create(
-        StageChange(
-            opportunity=current,
-            from_stage=([current.stage, *path])[i],
-            to_stage=to_stage,
-            changed_at=now,
-            changed_by=won_by,
-        )
-        for i, to_stage in enumerate(path)
+    record_stage_changes(
+        opportunity=current,
+        steps=[
+            Step(from_stage=from_stage, to_stage=to_stage, changed_at=now)
+            for from_stage, to_stage in zip([current.stage, *path], path, strict=False)
+        ],
+        changed_by=won_by,
     )
     _plan_follow_ups(current, closed_at=now)
     opportunity_event(Event.OPPORTUNITY_WON, current)
@@ -266,7 +262,9 @@ def reopen_opportunity(
         probability=current.probability if to_stage.probability is None else to_stage.probability,
         forecast_category=to_stage.forecast_category,
     )
-    StageChange.objects.create(
-        opportunity=current, from_stage=current.stage, to_stage=to_stage, changed_at=now, changed_by=reopened_by
+    record_stage_changes(
+        opportunity=current,
+        steps=[Step(from_stage=current.stage, to_stage=to_stage, changed_at=now)],
+        changed_by=reopened_by,
     )
     return refreshed(opportunity)

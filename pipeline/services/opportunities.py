@@ -21,7 +21,6 @@ from pipeline.models import (
     OpportunityChange,
     Pipeline,
     Stage,
-    StageChange,
     StageCriterion,
     WebhookEndpoint,
 )
@@ -50,6 +49,7 @@ from pipeline.services._common import (
 )
 from pipeline.services.moves import is_untouched_loss
 from pipeline.services.reassignment import reassign_opportunity
+from pipeline.services.stage_changes import Step, record_stage_changes
 from pipeline.services.webhook_events import opportunity_event
 
 EDITABLE_OPPORTUNITY_FIELDS = (
@@ -150,16 +150,15 @@ def _insert(
         closed_at=closed_at,
         **fields,
     )
-    StageChange.objects.bulk_create(
-        StageChange(
-            opportunity=opportunity,
-            from_stage=path[i - 1] if i else None,
-            to_stage=to_stage,
-            changed_at=created_at if i == 0 else closed_at,
-            changed_by=created_by,
-            is_backfill=is_backfill,
-        )
-        for i, to_stage in enumerate(path)
+    record_stage_changes(
+        opportunity=opportunity,
+        steps=[
+            Step(from_stage=from_stage, to_stage=to_stage, changed_at=created_at if from_stage is None else closed_at)
+            for from_stage, to_stage in zip([None, *path], path, strict=False)
+        ],
+        changed_by=created_by,
+        is_backfill=is_backfill,
+        is_new=True,
     )
     opportunity.competitors.set(draft.competitors)
     return opportunity

@@ -10,6 +10,7 @@ from django.utils import timezone
 from analytics.selectors.changes import change_events
 from core.calendar import today
 from pipeline.models import OpportunityChange, StageChange
+from pipeline.services.stage_changes import Step, stage_change_rows
 from tests.factories import OpportunityFactory, default_stage
 
 pytestmark = [
@@ -31,10 +32,13 @@ def test_the_changes_of_the_last_week_are_read_from_the_at_indexes(org, viewer):
         for i in range(ROWS)
     )
     StageChange.objects.bulk_create(
-        StageChange(
-            opportunity=opportunities[i % 20], from_stage=prep, to_stage=status, changed_at=now - timedelta(hours=i)
+        row
+        for n, opportunity in enumerate(opportunities)
+        for row in stage_change_rows(
+            opportunity=opportunity,
+            steps=[Step(prep, status, now - timedelta(hours=i)) for i in reversed(range(n, ROWS, 20))],
+            changed_by=None,
         )
-        for i in range(ROWS)
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -57,6 +57,9 @@ def varied_flow(org, now):
 def portable(monkeypatch):
     """Makes the selectors read every stay into pandas, as on SQLite."""
     monkeypatch.setattr(funnel, "middle_stays_postgresql", lambda changes, per_owner: funnel.stays_portable(changes))
+    monkeypatch.setattr(
+        funnel, "middle_stays_by_stage_postgresql", lambda changes, stage_ids: funnel.stays_portable(changes)
+    )
 
 
 def flows(viewer, pipeline):
@@ -92,8 +95,26 @@ def test_the_database_sends_one_or_two_stays_per_stage_and_they_give_the_medians
     assert len(middle) < len(every) / 3
 
 
-def test_a_viewer_who_sees_nothing_gets_no_stay(org, varied_flow):
+def test_the_database_picks_the_middle_stays_stage_by_stage_and_they_give_the_medians_of_all(
+    org, default_pipeline, varied_flow
+):
+    changes = StageChange.objects.filter(opportunity_created_at__gte=at(2026, 1, 1))
+    stage_ids = list(default_pipeline.stages.values_list("pk", flat=True))
+
+    middle = funnel.middle_stays_by_stage_postgresql(changes, stage_ids=stage_ids)
+    every = funnel.stays_portable(changes)
+
+    assert funnel_frames.median_days_by(middle, []) == funnel_frames.median_days_by(every, [])
+    assert middle.groupby("from_stage").size().max() <= 2
+    assert len(middle) < len(every) / 3
+
+
+def test_a_viewer_who_sees_nothing_gets_no_stay(org, default_pipeline, varied_flow):
     middle = funnel.middle_stays_postgresql(StageChange.objects.none(), per_owner=False)
+    by_stage = funnel.middle_stays_by_stage_postgresql(
+        StageChange.objects.none(), stage_ids=[s.pk for s in default_pipeline.stages.all()]
+    )
 
     assert middle.empty
+    assert by_stage.empty
     assert funnel_frames.median_days_by(middle, []) == {}

@@ -288,3 +288,20 @@ def test_ends_with_analyze_so_the_first_plans_know_the_new_rows(demo_company):
     for model in (Opportunity, StageChange, Visit, Account, SalesTarget, User):
         assert connection.ops.quote_name(model._meta.db_table) in last
     assert output.startswith("Created:") or output.startswith("已创建")  # the output stays as it was
+
+
+def test_every_stage_change_knows_when_its_stay_began_and_its_opportunitys_facts(demo_company):
+    rows = StageChange.objects.order_by("opportunity", "changed_at", "pk").values_list(
+        "opportunity_id",
+        "changed_at",
+        "entered_at",
+        "opportunity__created_at",
+        "opportunity_created_at",
+        "opportunity__pipeline_id",
+        "pipeline_id",
+    )
+    previous: dict[int, object] = {}
+    for opportunity, changed_at, entered_at, created_at, stored_created_at, pipeline, stored_pipeline in rows:
+        assert entered_at == previous.get(opportunity, created_at)
+        assert (stored_created_at, stored_pipeline) == (created_at, pipeline)
+        previous[opportunity] = changed_at

@@ -1,0 +1,87 @@
+"""A director's funnel flow reads the period's stays from the stays index alone, stage by stage, without joining the
+opportunities or re-deriving each stay with a window (issue 10): PostgreSQL's plan over a history of realistic size,
+after ANALYZE. A rep's flow starts from their own opportunities of the period."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics.selectors.funnel import funnel_flow
+from pipeline.models import Opportunity, StageChange
+from pipeline.services.stage_changes import Step, stage_change_rows
+from tests.analytics.conftest import at
+from tests.factories import OpportunityFactory, default_stage
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans"),
+]
+OPPORTUNITIES = 3_000  # two years of opportunities, each with its creation and six moves
+PATH = ["prep", "status", "opportunity", "needs", "develop", "propose", "commit"]
+
+
+@pytest.fixture
+def history(org, default_pipeline):
+    template = OpportunityFactory(owner=org.rep_a1, stage=default_stage("commit"))
+    stages = [default_stage(code) for code in PATH]
+    opportunities = Opportunity.objects.bulk_create(
+        Opportunity(
+            pipeline=default_pipeline,
+            stage=stages[-1],
+            furthest_stage=stages[-1],
+            account=template.account,
+            owner=org.rep_a1 if i % 30 == 0 else org.rep_b1,  # a rep among thirty
+            name=f"商机 {i}",
+            probability=template.probability,
+            created_at=at(2025, 1, 1) + timedelta(hours=5 * i + i % 7),
+        )
+        for i in range(OPPORTUNITIES)
+    )
+    StageChange.objects.bulk_create(
+        row
+        for opportunity in opportunities
+        for row in stage_change_rows(
+            opportunity=opportunity,
+            steps=[
+                Step(
+                    from_stage=stages[step - 1] if step else None,
+                    to_stage=stages[step],
+                    changed_at=opportunity.created_at + timedelta(days=step * 3, hours=opportunity.pk % 11),
+                )
+                for step in range(len(PATH))
+            ],
+            changed_by=None,
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def stays_plan(viewer, pipeline) -> str:
+    with CaptureQueriesContext(connection) as queries:
+        flow = funnel_flow(viewer=viewer, pipeline=pipeline, start=date(2026, 1, 1), end=date(2026, 6, 30))
+    assert flow.created > 0 and any(stage.median_days is not None for stage in flow.stages)
+    (sql,) = [q["sql"] for q in queries.captured_queries if "entered_at" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_a_directors_median_days_read_the_stays_index_alone(org, default_pipeline, history):
+    plan = stays_plan(org.director, default_pipeline)
+
+    # An index-only scan once VACUUM has marked the pages all-visible (autovacuum does it; a test cannot, in a
+    # transaction): either way the stays of the period come from this index's range, stage by stage.
+    assert "stagechange_stays_idx" in plan, plan
+    assert "pipeline_opportunity" not in plan, plan
+    assert "Seq Scan" not in plan, plan
+    assert "WindowAgg" not in plan, plan
+
+
+def test_a_reps_median_days_start_from_their_opportunities_of_the_period(org, default_pipeline, history):
+    plan = stays_plan(org.rep_a1, default_pipeline)
+
+    assert "Seq Scan on pipeline_stagechange" not in plan, plan
+    assert "Index Cond: (opportunity_id = pipeline_opportunity.id)" in plan, plan
