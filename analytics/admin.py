@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.models import (
     AccountValue,
     DigestDelivery,
+    ForecastSnapshot,
     JobAttempt,
     JobRun,
     MatrixRun,
@@ -93,3 +94,10 @@ class ReminderDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "day")
     list_select_related = ("user",)
     search_fields = ("user__username", "user__email", "last_error")
+
+
+@admin.register(ForecastSnapshot)
+class ForecastSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("taken_on", "period_type", "period_start", "owner_user", "target", "won", "commit", "call")
+    list_filter = ("period_type", "taken_on")
+    list_select_related = ("owner_user",)

@@ -28,6 +28,9 @@ from pipeline.models import (
     TargetChange,
     Visit,
     VisitWeekComment,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from pipeline.services.opportunities import BACK_OFFICE_RELATED, record_back_office_edit
 from pipeline.services.targets import (
@@ -254,6 +257,30 @@ class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("file_name", "uploaded_by__username")
     date_hierarchy = "created_at"
     exclude = ("content",)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Endpoints are registered on /settings/webhooks/ (the secret shown once); the back office only reads them."""
+
+    list_display = ("name", "kind", "team", "language", "is_active", "created_by", "created_at")
+    list_filter = ("kind", "is_active")
+    list_select_related = ("team", "created_by")
+    exclude = ("secret",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "endpoint", "event", "status", "attempts", "last_status_code", "delivered_at")
+    list_filter = ("status", "event")
+    list_select_related = ("endpoint",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "delivery", "status_code", "duration_ms", "error")
+    list_select_related = ("delivery", "delivery__endpoint")
 
 
 @admin.register(Visit)

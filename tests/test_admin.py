@@ -17,6 +17,7 @@ from accounts.tokens import issue_token
 from analytics.models import (
     AccountValue,
     DigestDelivery,
+    ForecastSnapshot,
     JobAttempt,
     JobRun,
     MatrixRun,
@@ -24,6 +25,7 @@ from analytics.models import (
     StaleFlag,
     UntouchedFlag,
 )
+from core.models import ExportRecord
 from pipeline.admin import OpportunityAdmin
 from pipeline.models import (
     ForecastCall,
@@ -35,6 +37,9 @@ from pipeline.models import (
     TargetChange,
     Visit,
     VisitWeekComment,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from tests.factories import (
     AccountFactory,
@@ -97,6 +102,15 @@ def one_of_each(db):
     Group.objects.create(name="Back office")
     issue_token(user=rep)
     ImportJob.objects.create(kind="accounts", file_name="accounts.csv", content=b"external_key", uploaded_by=manager)
+    ForecastSnapshot.objects.create(taken_on=date(2026, 3, 2), period_type="quarter", period_start=date(2026, 1, 1),
+                                    owner_user=rep, won=Decimal(1), commit=Decimal(2), best_case=Decimal(0),
+                                    pipeline=Decimal(0))  # fmt: skip
+    endpoint = WebhookEndpoint.objects.create(name="CRM bus", url="https://example.com/hook", secret="s",
+                                              events=["opportunity.won"], created_by=manager)  # fmt: skip
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event="opportunity.won", payload={"id": 1},
+                                              expires_at=timezone.now() + timedelta(hours=24))  # fmt: skip
+    WebhookAttempt.objects.create(delivery=delivery, status_code=500, error="HTTP 500", duration_ms=12)
+    ExportRecord.objects.create(user=manager, what="opportunities", format="csv", row_count=3)
 
 
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
@@ -139,12 +153,14 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
         "accounts.AccountChange",
         "analytics.AccountValue",
         "analytics.DigestDelivery",
+        "analytics.ForecastSnapshot",
         "analytics.JobAttempt",
         "analytics.JobRun",
         "analytics.MatrixRun",
         "analytics.ReminderDelivery",
         "analytics.StaleFlag",
         "analytics.UntouchedFlag",
+        "core.ExportRecord",
         "pipeline.ForecastCall",
         "pipeline.ForecastCallChange",
         "pipeline.ImportJob",
@@ -152,6 +168,9 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
         "pipeline.Reassignment",
         "pipeline.StageChange",
         "pipeline.TargetChange",
+        "pipeline.WebhookAttempt",
+        "pipeline.WebhookDelivery",
+        "pipeline.WebhookEndpoint",
     ]
 
 
