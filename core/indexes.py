@@ -4,6 +4,7 @@
   serve that order from the index; SQLite refuses a NULLS clause in an index.
 - `AddIndexConcurrentlyWhereSupported`: `CREATE INDEX CONCURRENTLY` on PostgreSQL, so adding an index to a large
   table does not block its writes; a plain `CREATE INDEX` elsewhere. Use it in a migration with `atomic = False`.
+- `RemoveIndexConcurrentlyWhereSupported`: its twin for `DROP INDEX`, for an index a wider one replaces.
 - `TrigramIndex`: a GIN index with pg_trgm's `gin_trgm_ops` on PostgreSQL, which serves `LIKE '%...%'` (Django's
   `contains`, and `icontains` when the index is on `Upper(column)`); a plain index elsewhere (SQLite has neither GIN
   nor pg_trgm, and its search reads the table). The migration adding one runs `TrigramExtension()` first.
@@ -12,9 +13,9 @@
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.contrib.postgres.operations import AddIndexConcurrently
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import models
-from django.db.migrations.operations import AddIndex
+from django.db.migrations.operations import AddIndex, RemoveIndex
 
 
 class NullsOrderedIndex(models.Index):
@@ -82,3 +83,20 @@ class AddIndexConcurrentlyWhereSupported(AddIndexConcurrently):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
         else:
             AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrentlyWhereSupported(RemoveIndexConcurrently):
+    """Drops an index without blocking writes on PostgreSQL (`CONCURRENTLY`, outside a transaction); elsewhere a plain
+    `RemoveIndex`. The migration must set `atomic = False`."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        else:
+            RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+        else:
+            RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)

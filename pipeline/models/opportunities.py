@@ -126,6 +126,22 @@ class Opportunity(models.Model):
             models.Index(fields=["status", "closed_at"], name="opp_status_closed_idx"),
             models.Index(fields=["pipeline", "status", "stage"], name="opp_pipeline_status_stage_idx"),
             models.Index(fields=["created_at"], name="opp_created_idx"),
+            # An opportunity's owner from the index alone: a period's stage changes join their opportunities' owners
+            # (and teams) row by row instead of reading every opportunity.
+            models.Index(fields=["id"], include=["owner"], name="opp_id_owner_idx"),
+            # The open funnel by owner and stage (sums of amount and weighted amount), from the index alone.
+            models.Index(
+                fields=["pipeline", "owner", "stage"],
+                include=["id", "amount", "probability"],
+                condition=Q(status="open"),
+                name="opp_open_funnel_idx",
+            ),
+            # The funnel flow's outcomes of the opportunities created in a period, from the index alone.
+            models.Index(
+                fields=["pipeline", "created_at"],
+                include=["id", "owner", "furthest_stage", "status", "is_untouched_loss"],
+                name="opp_created_outcomes_idx",
+            ),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
             # The to-do's open opportunities past their expected close date, most overdue first.
@@ -212,7 +228,12 @@ class StageChange(models.Model):
                 include=["from_stage", "entered_at"],
                 name="stagechange_opp_stays_idx",
             ),
-            models.Index(fields=["changed_at"], name="stagechange_at_idx"),
+            # A period's changes newest first, and counted as moves (new, forward, back) from the index alone.
+            models.Index(
+                fields=["changed_at", "id"],
+                include=["opportunity", "from_stage", "to_stage"],
+                name="stagechange_at_moves_idx",
+            ),
             # The whole company's stays of opportunities created in a period, stage by stage, from the index alone.
             models.Index(
                 fields=["pipeline", "from_stage", "opportunity_created_at"],

@@ -46,6 +46,6 @@ def test_the_changes_of_the_last_week_are_read_from_the_at_indexes(org, viewer):
     plan = change_events(viewer=getattr(org, viewer), since=today() - timedelta(days=7))[:25].explain()
 
     assert "oppchange_at_idx" in plan, plan
-    assert "stagechange_at_idx" in plan, plan
+    assert "stagechange_at_moves_idx" in plan, plan
     assert "Seq Scan on pipeline_opportunitychange" not in plan, plan
     assert "Seq Scan on pipeline_stagechange" not in plan, plan
