@@ -1,6 +1,6 @@
 """Covering indexes for a director's digest and funnel (issue 10), built without blocking writes on PostgreSQL: an
 opportunity's owner by id, the open funnel by owner and stage, the outcomes of the opportunities created in a period,
-and a period's stage changes as moves (replacing the plain index on changed_at)."""
+the opportunities closed in a period, and a period's stage changes as moves (replacing the plain index on changed_at)."""
 
 from django.db import migrations, models
 
@@ -34,6 +34,14 @@ class Migration(migrations.Migration):
                 fields=["pipeline", "created_at"],
                 include=["id", "owner", "furthest_stage", "status", "is_untouched_loss"],
                 name="opp_created_outcomes_idx",
+            ),
+        ),
+        core.indexes.AddIndexConcurrentlyWhereSupported(
+            model_name="opportunity",
+            index=models.Index(
+                fields=["closed_at", "id"],
+                include=["pipeline", "owner", "status", "is_untouched_loss"],
+                name="opp_closed_idx",
             ),
         ),
         core.indexes.AddIndexConcurrentlyWhereSupported(

@@ -142,6 +142,13 @@ class Opportunity(models.Model):
                 include=["id", "owner", "furthest_stage", "status", "is_untouched_loss"],
                 name="opp_created_outcomes_idx",
             ),
+            # The opportunities closed in a period: the latest first (the digest's list), and counted by status and
+            # owner (win rate, outcomes) from the index alone. Open ones have no closed_at and sit at its end.
+            models.Index(
+                fields=["closed_at", "id"],
+                include=["pipeline", "owner", "status", "is_untouched_loss"],
+                name="opp_closed_idx",
+            ),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
             # The to-do's open opportunities past their expected close date, most overdue first.
