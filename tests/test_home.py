@@ -126,8 +126,8 @@ def test_home_runs_the_same_number_of_queries_whatever_the_data_size(
 
     # session, user, default pipeline, the funnel; the week's visits (counts, list) and plan; the to-do (overdue
     # visits, follow-ups, past close, stale, untouched, when the flags ran); this month's and this quarter's
-    # attainment (targets, wins, names: 3 each)
-    with django_assert_num_queries(19):
+    # attainment (the targets of both, the wins)
+    with django_assert_num_queries(15):
         response = client.get(reverse("home"))
 
     assert response.context["funnel_total"].count == opportunity_count
