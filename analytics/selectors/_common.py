@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import DecimalField, Expression, Func, IntegerField, Q, QuerySet, Subquery, Value, Window
+from django.db.models import DecimalField, F, Field, Func, IntegerField, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber, TruncMonth, TruncQuarter, TruncWeek, TruncYear
 
 from accounts.models import Team, User
@@ -51,24 +51,27 @@ def job_computed_at(job: str) -> datetime | None:
     return JobRun.objects.filter(job=job).values_list("computed_at", flat=True).first()
 
 
-def first_rows_of_each(parts: list[tuple[QuerySet, dict[str, Expression], int]]) -> list[tuple[list[dict], int]]:
-    """For each (ordered queryset, columns, limit) of `parts`: its first `limit` rows, each a dict of `columns`, and
-    how many rows the whole queryset has; one query whatever the parts and the data.
+def first_rows_of_each(
+    columns: dict[str, Field], parts: list[tuple[QuerySet, dict[str, str], int]]
+) -> list[tuple[list[dict], int]]:
+    """For each (ordered queryset, its columns, limit) of `parts`: its first `limit` rows, each a dict of every name
+    of `columns`, and how many rows the whole queryset has; one query whatever the parts and the data.
 
-    Every part selects the same column names with the same types (a column a part lacks is a typed NULL, e.g.
-    `Cast(Value(None), DateField())`). Each part is cut by its own ORDER BY and LIMIT, so an index in its order lets
-    the database stop early, and counted by a subquery computed once; the parts are joined by UNION ALL, each inside
-    a derived table so that the statement is the same on PostgreSQL and SQLite. A part that can select nothing (an
+    `columns` names and types every column; a part picks some of them (name -> field path, of that type) and the
+    others are NULL in its rows. Each part is cut by its own ORDER BY and LIMIT, so an index in its order lets the
+    database stop early, and counted by a subquery computed once; the parts are joined by UNION ALL, each inside a
+    derived table so that the statement is the same on PostgreSQL and SQLite. A part that can select nothing (an
     inactive viewer's) is left out of the query, as is the query when every part is.
     """
-    names = list(parts[0][1]) if parts else []
-    quote = connections[parts[0][0].db].ops.quote_name if parts else None
-    selects, params, converters, reader = [], [], None, None
-    for number, (rows, columns, limit) in enumerate(parts):
+    if not parts:
+        return []
+    connection = connections[parts[0][0].db]
+    quote = connection.ops.quote_name
+    selects, params, converters = [], [], {}
+    for number, (rows, picked, limit) in enumerate(parts):
         count = rows.order_by().annotate(n=Func("pk", function="COUNT", output_field=IntegerField())).values("n")
         part = rows.values(
-            **columns,
-            first_rows_part=Value(number, output_field=IntegerField()),
+            **{name: F(path) for name, path in picked.items()},
             first_rows_position=Window(RowNumber(), order_by=list(rows.query.order_by)),
             first_rows_total=Subquery(count, output_field=IntegerField()),
         )[:limit]
@@ -77,25 +80,38 @@ def first_rows_of_each(parts: list[tuple[QuerySet, dict[str, Expression], int]])
             sql, part_params = compiler.as_sql()
         except EmptyResultSet:
             continue
-        if converters is None:  # the columns' types are the same in every part: the first one's converters serve
-            expressions = {alias: expression for expression, _sql, alias in compiler.select}
-            converters = compiler.get_converters(
-                [expressions[name] for name in [*names, "first_rows_part", "first_rows_total"]]
-            )
-            reader = compiler
-        picked = ", ".join(
-            quote(name) for name in [*names, "first_rows_part", "first_rows_total", "first_rows_position"]
+        for expression, _sql, alias in compiler.select:
+            if alias in columns and alias not in converters:
+                converters[alias] = (compiler, expression)
+        listed = [
+            quote(name) if name in picked else f"CAST(NULL AS {kind.cast_db_type(connection)}) AS {quote(name)}"
+            for name, kind in columns.items()
+        ]
+        selects.append(
+            f"SELECT {', '.join(listed)}, {number} AS {quote('first_rows_part')}, {quote('first_rows_total')},"
+            f" {quote('first_rows_position')} FROM ({sql}) {quote(f'part_{number}')}"
         )
-        selects.append(f"SELECT {picked} FROM ({sql}) {quote(f'part_{number}')}")
         params.extend(part_params)
     found: list[tuple[list[dict], int]] = [([], 0) for _ in parts]
     if not selects:
         return found
-    order = f"{quote('first_rows_part')}, {quote('first_rows_position')}"
-    with connections[parts[0][0].db].cursor() as cursor:
+    with connection.cursor() as cursor:
+        order = f"{quote('first_rows_part')}, {quote('first_rows_position')}"
         cursor.execute(" UNION ALL ".join(selects) + f" ORDER BY {order}", params)
         rows = cursor.fetchall()
-    for *values, number, total, _position in reader.apply_converters(rows, converters) if reader else rows:
+    names = list(columns)
+    convert = [(position, converters[name]) for position, name in enumerate(names) if name in converters]
+    for *values, number, total, _position in rows:
+        for position, (compiler, expression) in convert:
+            values[position] = _converted(compiler, expression, values[position])
         found[number][0].append(dict(zip(names, values, strict=True)))
         found[number] = (found[number][0], total)
     return found
+
+
+def _converted(compiler, expression, value):
+    """A raw column converted as the ORM converts `expression`'s value (SQLite returns datetimes as text)."""
+    connection = compiler.connection
+    for convert in [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]:
+        value = convert(value, expression, connection)
+    return value

@@ -15,13 +15,9 @@ from django.db.models import (
     DateField,
     DateTimeField,
     DecimalField,
-    Expression,
-    F,
     IntegerField,
     Model,
-    Value,
 )
-from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Account, Contact, User
@@ -65,7 +61,7 @@ class TodoList:
         return self.today - timedelta(days=1)
 
 
-# The columns every list of the to-do is read into (one UNION ALL): a list leaves out what it has not, as a typed NULL.
+# The columns every list of the to-do is read into (one UNION ALL); a list picks those it has, the rest are NULL.
 _COLUMNS = {
     "item_id": BigIntegerField(),
     "item_at": DateTimeField(),
@@ -88,13 +84,6 @@ _COLUMNS = {
 }
 
 
-def _columns(**paths: str) -> dict[str, Expression]:
-    return {
-        name: F(paths[name]) if name in paths else Cast(Value(None), output_field=kind)
-        for name, kind in _COLUMNS.items()
-    }
-
-
 def _owner_columns(owner: str) -> dict[str, str]:
     return {
         "owner_ref": f"{owner}_id",
@@ -104,43 +93,42 @@ def _owner_columns(owner: str) -> dict[str, str]:
     }
 
 
-_VISIT = _columns(
-    item_id="pk",
-    item_at="planned_at",
-    item_name="purpose",
-    item_kind="kind",
-    account_ref="account_id",
-    account_label="account__name",
-    contact_ref="contact_id",
-    contact_label="contact__name",
+_VISIT = {
+    "item_id": "pk",
+    "item_at": "planned_at",
+    "item_name": "purpose",
+    "item_kind": "kind",
+    "account_ref": "account_id",
+    "account_label": "account__name",
+    "contact_ref": "contact_id",
+    "contact_label": "contact__name",
     **_owner_columns("owner"),
-)
+}
 
 
-def _opportunity_columns(path: str, **more: str) -> dict[str, Expression]:
-    return _columns(
-        item_name=f"{path}name",
-        account_ref=f"{path}account_id",
-        account_label=f"{path}account__name",
-        stage_ref=f"{path}stage_id",
-        stage_zh=f"{path}stage__name_zh",
-        stage_en=f"{path}stage__name_en",
-        item_amount=f"{path}amount",
+def _opportunity_columns(path: str) -> dict[str, str]:
+    return {
+        "item_name": f"{path}name",
+        "account_ref": f"{path}account_id",
+        "account_label": f"{path}account__name",
+        "stage_ref": f"{path}stage_id",
+        "stage_zh": f"{path}stage__name_zh",
+        "stage_en": f"{path}stage__name_en",
+        "item_amount": f"{path}amount",
         **_owner_columns(f"{path}owner"),
-        **more,
-    )
+    }
 
 
-_PAST_CLOSE = _opportunity_columns("", item_id="pk", item_on="expected_close_date")
-_STALE = _opportunity_columns("opportunity__", item_id="opportunity_id", item_at="last_activity_at")
-_UNTOUCHED = _columns(
-    item_id="account_id",
-    item_at="last_visit_at",
-    account_label="account__name",
-    item_priority="priority",
+_PAST_CLOSE = {**_opportunity_columns(""), "item_id": "pk", "item_on": "expected_close_date"}
+_STALE = {**_opportunity_columns("opportunity__"), "item_id": "opportunity_id", "item_at": "last_activity_at"}
+_UNTOUCHED = {
+    "item_id": "account_id",
+    "item_at": "last_visit_at",
+    "account_label": "account__name",
+    "item_priority": "priority",
     **_owner_columns("account__owner"),
-)
-_RUN = _columns(item_name="job", item_at="computed_at")
+}
+_RUN = {"item_name": "job", "item_at": "computed_at"}
 
 
 def _loaded(model: type[Model], **values: Any) -> Any:
@@ -217,6 +205,7 @@ def todo_list(*, viewer: User, now: datetime | None = None, limit: int = TODO_LI
     day, day_end = user_day(viewer, now)
     runs = JobRun.objects.filter(job__in=[JobRun.STALE, JobRun.UNTOUCHED]).order_by("job")
     overdue, follow_ups, past_close, stale, untouched, (run_rows, _runs) = first_rows_of_each(
+        _COLUMNS,
         [
             (overdue_visits_in_order(viewer=viewer, now=now), _VISIT, limit),
             (due_follow_ups_in_order(viewer=viewer, day_end=day_end), _VISIT, limit),
@@ -224,7 +213,7 @@ def todo_list(*, viewer: User, now: datetime | None = None, limit: int = TODO_LI
             (stale_flags(viewer=viewer), _STALE, limit),
             (untouched_flags(viewer=viewer, on=day), _UNTOUCHED, limit),
             (runs, _RUN, 2),
-        ]
+        ],
     )
     computed_at = {row["item_name"]: row["item_at"] for row in run_rows}
     return TodoList(
