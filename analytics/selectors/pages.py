@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from accounts.models import Team, User
 from analytics.models import MatrixRun
@@ -16,6 +16,7 @@ from analytics.selectors._common import _bounds
 from analytics.selectors.activity import visits_per_rep_week
 from analytics.selectors.attainment import AttainmentRow, Stability, attainment, stability
 from analytics.selectors.coverage import TargetCoverage, target_coverage_by_owner
+from analytics.selectors.first_rows import VISIT_COLUMNS, visit_of
 from analytics.selectors.funnel import (
     FlowStage,
     FunnelFlow,
@@ -46,7 +47,7 @@ class VisitAgenda:
 
 def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> VisitAgenda:
     """The viewer's visible visits still planned for today and the rest of this week, with account, contact and
-    owner loaded, and how many were left overdue in the last 7 days; 2 queries."""
+    owner loaded (their names), and how many were left overdue in the last 7 days; 2 queries."""
     day = on or today()
     today_from, tomorrow = _bounds(day, day)
     week_end = day_start(period_end("week", period_start("week", day)))
@@ -58,12 +59,12 @@ def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> Vi
     )
     # The first `limit` are picked among the week's bare rows; only those are joined to their account, contact, owner.
     first = planned.filter(planned_at__gte=today_from, planned_at__lt=week_end).order_by("planned_at", "pk")
-    upcoming = list(
+    upcoming = (
         Visit.objects.filter(pk__in=first.values("pk")[:limit])
-        .select_related("account", "contact", "owner")
         .order_by("planned_at", "pk")
+        .values(**{name: F(path) for name, path in VISIT_COLUMNS.items()})
     )
-    return VisitAgenda(upcoming=upcoming, **counts)
+    return VisitAgenda(upcoming=[visit_of(row) for row in upcoming], **counts)
 
 
 def team_people(*, viewer: User, team: Team | None = None) -> list[User]:

@@ -150,8 +150,8 @@ def test_home_with_every_list_of_the_to_do_filled_runs_ten_queries(
     client.force_login(getattr(todo_data, viewer))
     client.get(reverse("home"))
 
-    # session, user, default pipeline, the funnel, the to-do, attainment (targets, wins), the week's visits
-    # (counts, list) and plan: nothing more for what the lists show (accounts, contacts, stages, owners)
+    # session, user, default pipeline, the funnel, the to-do, attainment (targets, wins), the week's visits (counts,
+    # list) and plan: nothing more for what the lists show (accounts, contacts, stages, owners)
     with django_assert_num_queries(10):
         html = client.get(reverse("home")).content.decode()
 
