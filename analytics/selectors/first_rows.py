@@ -16,11 +16,9 @@ from django.db.models import (
     DecimalField,
     F,
     Field,
-    Func,
     IntegerField,
     Model,
     QuerySet,
-    Subquery,
     Window,
 )
 from django.db.models.functions import RowNumber
@@ -47,15 +45,15 @@ def first_rows_of_each(
     quote = connection.ops.quote_name
     selects, params, converters = [], [], {}
     for number, (rows, picked, limit) in enumerate(parts):
-        count = rows.order_by().annotate(n=Func("pk", function="COUNT", output_field=IntegerField())).values("n")
         part = rows.values(
             **{name: F(path) for name, path in picked.items()},
             first_rows_position=Window(RowNumber(), order_by=list(rows.query.order_by)),
-            first_rows_total=Subquery(count, output_field=IntegerField()),
         )[:limit]
         compiler = part.query.get_compiler(part.db)
         try:
             sql, part_params = compiler.as_sql()
+            # compiled on its own (not as an ORM Subquery, which would copy and re-alias the whole query first)
+            counted, count_params = rows.order_by().values("pk").query.get_compiler(rows.db).as_sql()
         except EmptyResultSet:
             continue
         for expression, _sql, alias in compiler.select:
@@ -66,10 +64,11 @@ def first_rows_of_each(
             for name, kind in columns.items()
         ]
         selects.append(
-            f"SELECT {', '.join(listed)}, {number} AS {quote('first_rows_part')}, {quote('first_rows_total')},"
+            f"SELECT {', '.join(listed)}, {number} AS {quote('first_rows_part')},"
+            f" (SELECT COUNT(*) FROM ({counted}) {quote('counted')}) AS {quote('first_rows_total')},"
             f" {quote('first_rows_position')} FROM ({sql}) {quote(f'part_{number}')}"
         )
-        params.extend(part_params)
+        params.extend([*count_params, *part_params])
     found: list[tuple[list[dict], int]] = [([], 0) for _ in parts]
     if not selects:
         return found
