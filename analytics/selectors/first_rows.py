@@ -57,8 +57,8 @@ def first_rows_of_each(
         except EmptyResultSet:
             continue
         for expression, _sql, alias in compiler.select:
-            if alias in columns and alias not in converters:
-                converters[alias] = (compiler, expression)
+            if alias in columns and alias not in converters:  # a column has one type: any part's expression serves
+                converters[alias] = (expression, _converters(connection, expression))
         listed = [
             quote(name) if name in picked else f"CAST(NULL AS {kind.cast_db_type(connection)}) AS {quote(name)}"
             for name, kind in columns.items()
@@ -77,21 +77,19 @@ def first_rows_of_each(
         cursor.execute(" UNION ALL ".join(selects) + f" ORDER BY {order}", params)
         rows = cursor.fetchall()
     names = list(columns)
-    convert = [(position, converters[name]) for position, name in enumerate(names) if name in converters]
+    convert = [(position, *converters[name]) for position, name in enumerate(names) if converters.get(name, (0, []))[1]]
     for *values, number, total, _position in rows:
-        for position, (compiler, expression) in convert:
-            values[position] = _converted(compiler, expression, values[position])
+        for position, expression, functions in convert:
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
         found[number][0].append(dict(zip(names, values, strict=True)))
         found[number] = (found[number][0], total)
     return found
 
 
-def _converted(compiler, expression, value):
-    """A raw column converted as the ORM converts `expression`'s value (SQLite returns datetimes as text)."""
-    connection = compiler.connection
-    for convert in [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]:
-        value = convert(value, expression, connection)
-    return value
+def _converters(connection, expression) -> list:
+    """The functions the ORM converts a raw value of `expression` with (SQLite returns datetimes as text)."""
+    return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
 
 
 # The columns the lists of a page are read into (one UNION ALL); a list picks those it has, the rest are NULL.
