@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -98,5 +99,6 @@ def nav_links(request: HttpRequest) -> list[NavLink]:
 
 
 def navigation(request: HttpRequest) -> dict[str, Callable[[], list[NavLink]]]:
-    """Context processor: `nav_links` for base.html, computed only when a template shows it."""
-    return {"nav_links": lambda: nav_links(request)}
+    """Context processor: `nav_links` for base.html, computed only when a template shows it, and once however often
+    it does (the desktop bar and its "More" menu both loop over it)."""
+    return {"nav_links": cache(lambda: nav_links(request))}

@@ -124,10 +124,10 @@ def test_home_runs_the_same_number_of_queries_whatever_the_data_size(
         OpportunityFactory(owner=org.rep_a1 if index % 2 else org.rep_a2, stage=stages[index % len(stages)])
     client.force_login(org.manager_a)
 
-    # session, user, default pipeline, the funnel; the week's visits (counts, list) and plan; the to-do (overdue
-    # visits, follow-ups, past close, stale, untouched, when the flags ran); this month's and this quarter's
-    # attainment (targets, wins, names: 3 each)
-    with django_assert_num_queries(19):
+    # session, user, default pipeline, the funnel; the week's visits (its list and counts in one query) and plan; the
+    # to-do (its five lists and when the flags ran, in one query); this month's and this quarter's attainment (the
+    # targets of both, the wins)
+    with django_assert_num_queries(9):
         response = client.get(reverse("home"))
 
     assert response.context["funnel_total"].count == opportunity_count

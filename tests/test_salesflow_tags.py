@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
-from django.urls import resolve
+from django.urls import resolve, reverse, set_script_prefix
 
 from core.templatetags.salesflow import cny, percent_of
 from salesflow import navigation
@@ -51,3 +51,43 @@ def test_nav_links_show_only_resolvable_pages_and_mark_the_current_one(monkeypat
     links = navigation.nav_links(request)
 
     assert [(link.label, link.url, link.is_active) for link in links] == [("Home", "/", True)]
+
+
+@pytest.mark.parametrize(
+    ("name", "pk"),
+    [
+        ("pipeline:visit", 7),
+        ("pipeline:opportunity", 123456),
+        ("accounts:detail", 1),
+        ("analytics:todo_close_date", 42),
+    ],
+)
+def test_url_of_is_the_url_tag_for_a_rows_id(name, pk):
+    html = Template("{% load salesflow %}{% url_of name pk %}|{% url name pk %}").render(
+        Context({"name": name, "pk": pk})
+    )
+
+    fast, reversed_ = html.split("|")
+    assert fast == reversed_ == reverse(name, args=[pk])
+
+
+def test_url_of_follows_the_script_prefix():
+    set_script_prefix("/crm/")
+    try:
+        html = Template("{% load salesflow %}{% url_of 'pipeline:visit' 5 %}").render(Context())
+    finally:
+        set_script_prefix("/")
+
+    assert html == "/crm/visits/5/"
+
+
+def test_the_navigation_is_computed_once_per_request_however_often_a_page_shows_it(monkeypatch):
+    calls = []
+    monkeypatch.setattr(navigation, "nav_links", lambda request: calls.append(request) or ["link"])
+    request = RequestFactory().get("/")
+
+    html = Template("{% for l in nav_links %}{{ l }}{% endfor %}{% for l in nav_links %}{{ l }}{% endfor %}").render(
+        Context(navigation.navigation(request))
+    )
+
+    assert html == "linklink" and calls == [request]

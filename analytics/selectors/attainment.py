@@ -11,7 +11,7 @@ import pandas as pd
 from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 
-from accounts.models import Team, User
+from accounts.models import Team, User, display_name
 from analytics.selectors._common import PERIOD_TRUNC, _money, _scope
 from core.calendar import company_tz, day_start, period_end, period_start, today
 from pipeline.models import Opportunity, SalesTarget
@@ -59,14 +59,10 @@ def _ratio(won: Decimal, target: Decimal | None) -> float | None:
     return float(won / target) if target else None
 
 
-def _display_name(username: str, first_name: str, last_name: str) -> str:
-    return User(username=username, first_name=first_name, last_name=last_name).display_name
-
-
 def _visible_names(viewer: User) -> dict[int, str]:
     """The display name of every user the viewer sees; one query."""
     return {
-        pk: _display_name(username, first_name, last_name)
+        pk: display_name(username, first_name, last_name)
         for pk, username, first_name, last_name in User.objects.visible_to(viewer)
         .values_list("pk", "username", "first_name", "last_name")
         .order_by()
@@ -126,7 +122,7 @@ def attainment(
     for user_id, *user_names, team_id, team_name, start, amount in targets:
         if user_id:
             if user_id not in names:
-                names[user_id] = _display_name(*user_names)
+                names[user_id] = display_name(*user_names)
             owner_type, owner_id, name = "user", user_id, names[user_id]
             won_amount = by_user.get((owner_id, start), Decimal(0))
         else:
@@ -164,6 +160,107 @@ def attainment(
         for (owner_id, start), total in untargeted.items()
     ]
     return sorted(rows, key=lambda r: (r.period_start, r.owner_type == "team", r.owner_name, r.owner_id))
+
+
+@dataclass(frozen=True)
+class CurrentAttainment:
+    month: list[AttainmentRow]  # the current month's rows, teams first, then by name
+    quarter: list[AttainmentRow]  # the current quarter's
+
+
+def _current_rows(
+    targets: list[tuple], won: dict[int, tuple[str, int | None, Decimal]], period_type: str, start: date
+) -> list[AttainmentRow]:
+    """One period's rows as `attainment` gives them: its targets against the wins in `won` (user id -> name, team id,
+    won amount), users by their own wins and teams by their members', then the users who won without a target;
+    teams first, then by name."""
+    team_won: dict[int | None, Decimal] = {}
+    for _name, team_id, amount in won.values():
+        team_won[team_id] = team_won.get(team_id, Decimal(0)) + amount
+    rows, targeted = [], set()
+    for user_id, username, first_name, last_name, team_id, team_name, of_type, start_on, amount in targets:
+        if (of_type, start_on) != (period_type, start):
+            continue
+        if user_id:
+            targeted.add(user_id)
+            name = display_name(username, first_name, last_name)
+            owner_type, owner_id, won_amount = "user", user_id, won[user_id][2] if user_id in won else Decimal(0)
+        else:
+            owner_type, owner_id, name, won_amount = "team", team_id, team_name, team_won.get(team_id, Decimal(0))
+        rows.append(
+            AttainmentRow(
+                owner_type=owner_type,
+                owner_id=owner_id,
+                owner_name=name,
+                period_type=period_type,
+                period_start=start,
+                target=_money(amount),
+                won_amount=_money(won_amount),
+                attainment=_ratio(_money(won_amount), amount),
+            )
+        )
+    rows += [
+        AttainmentRow(
+            owner_type="user",
+            owner_id=user_id,
+            owner_name=name,
+            period_type=period_type,
+            period_start=start,
+            target=None,
+            won_amount=_money(amount),
+            attainment=None,
+        )
+        for user_id, (name, _team_id, amount) in won.items()
+        if user_id not in targeted
+    ]
+    return sorted(rows, key=lambda r: (r.owner_type != "team", r.owner_name, r.owner_id))
+
+
+def current_attainment(*, viewer: User, owner: User | None = None, on: date | None = None) -> CurrentAttainment:
+    """`attainment` of the month and of the quarter that contain `on` (default today), only the rows of those two
+    periods, of `owner` when given; 2 queries: the targets of both periods, and the quarter's wins per visible owner
+    with the month's share summed in the same pass (the month lies within its quarter)."""
+    day = on or today()
+    month_start, quarter_start = period_start("month", day), period_start("quarter", day)
+    targets = list(
+        SalesTarget.objects.visible_to(viewer)
+        .filter(
+            Q(period_type=SalesTarget.PeriodType.MONTH, period_start=month_start)
+            | Q(period_type=SalesTarget.PeriodType.QUARTER, period_start=quarter_start)
+        )
+        .filter(Q(owner_user=owner) if owner is not None else Q())
+        .values_list(
+            "owner_user_id",
+            "owner_user__username",
+            "owner_user__first_name",
+            "owner_user__last_name",
+            "owner_team_id",
+            "owner_team__name",
+            "period_type",
+            "period_start",
+            "amount",
+        )
+        .order_by()
+    )
+    month = Q(closed_at__gte=day_start(month_start), closed_at__lt=day_start(period_end("month", month_start)))
+    wins = (
+        Opportunity.objects.filter(_scope(viewer, "owner", owner=owner))
+        .won()
+        .closed_between(day_start(quarter_start), day_start(period_end("quarter", quarter_start)))
+        .values_list("owner_id", "owner__username", "owner__first_name", "owner__last_name", "owner__team_id")
+        .annotate(month_total=Sum("amount", filter=month), quarter_total=Sum("amount"))
+        .order_by()
+    )
+    won_month, won_quarter = {}, {}
+    for user_id, username, first_name, last_name, team_id, month_total, quarter_total in wins:
+        name = display_name(username, first_name, last_name)
+        won_quarter[user_id] = (name, team_id, quarter_total)
+        if month_total is not None:
+            won_month[user_id] = (name, team_id, month_total)
+    return CurrentAttainment(
+        month=_current_rows(targets, won_month, "month", month_start),
+        quarter=_current_rows(targets, won_quarter, "quarter", quarter_start),
+    )
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def _untouched_flags(*, viewer: User, owner: User | None, team: Team | None, day
     )
 
 
-def _untouched_account(flag: UntouchedFlag, day: date) -> UntouchedAccount:
+def untouched_account_of(flag: UntouchedFlag, day: date) -> UntouchedAccount:
+    """The row of a flag from `untouched_flags` (its account, the account's owner and priority loaded) on `day`."""
     return UntouchedAccount(
         account_id=flag.account_id,
         name=flag.account.name,
@@ -82,7 +83,7 @@ def untouched_flags(
 def untouched_rows(flags: Iterable[UntouchedFlag], *, on: date | None = None) -> list[UntouchedAccount]:
     """The untouched accounts of flags from `untouched_flags` (e.g. one page of them)."""
     day = on or today()
-    return [_untouched_account(flag, day) for flag in flags]
+    return [untouched_account_of(flag, day) for flag in flags]
 
 
 def untouched_accounts_shortlist(
@@ -91,7 +92,7 @@ def untouched_accounts_shortlist(
     """The first `limit` of `untouched_accounts` and how many there are in all; one query, counted and cut in SQL."""
     day = on or today()
     flags = _untouched_flags(viewer=viewer, owner=owner, team=team, day=day)
-    return _shortlist(flags, limit=limit, row=lambda flag: _untouched_account(flag, day))
+    return _shortlist(flags, limit=limit, row=lambda flag: untouched_account_of(flag, day))
 
 
 def _shortlist(rows: QuerySet, *, limit: int, row: Callable) -> Shortlist:
@@ -185,7 +186,13 @@ def _stale_flags(*, viewer: User, owner: User | None, team: Team | None) -> Quer
     )
 
 
-def _stale_opportunity(flag: StaleFlag, day: date) -> StaleOpportunity:
+def stale_flags(*, viewer: User, owner: User | None = None, team: Team | None = None) -> QuerySet[StaleFlag]:
+    """`stale_opportunities` as an unevaluated queryset of flags, longest idle first."""
+    return _stale_flags(viewer=viewer, owner=owner, team=team)
+
+
+def stale_opportunity_of(flag: StaleFlag, day: date) -> StaleOpportunity:
+    """The row of a flag from `stale_flags` (its opportunity with account, stage and owner loaded) on `day`."""
     return StaleOpportunity(
         opportunity=flag.opportunity,
         last_activity_at=flag.last_activity_at,
@@ -198,7 +205,7 @@ def stale_opportunities(
 ) -> list[StaleOpportunity]:
     """The stored stale opportunities the viewer sees that are still open, longest idle first; one query."""
     day = on or today()
-    return [_stale_opportunity(flag, day) for flag in _stale_flags(viewer=viewer, owner=owner, team=team)]
+    return [stale_opportunity_of(flag, day) for flag in _stale_flags(viewer=viewer, owner=owner, team=team)]
 
 
 def stale_opportunities_shortlist(
@@ -208,7 +215,7 @@ def stale_opportunities_shortlist(
     SQL."""
     day = on or today()
     flags = _stale_flags(viewer=viewer, owner=owner, team=team)
-    return _shortlist(flags, limit=limit, row=lambda flag: _stale_opportunity(flag, day))
+    return _shortlist(flags, limit=limit, row=lambda flag: stale_opportunity_of(flag, day))
 
 
 def _page_of(rows: QuerySet, *, page: Any, per_page: int, row: Callable) -> Page:
@@ -222,11 +229,11 @@ def stale_opportunities_page(*, viewer: User, page: Any, per_page: int, on: date
     """Page `page` of `stale_opportunities` (StaleOpportunity rows); two queries."""
     day = on or today()
     flags = _stale_flags(viewer=viewer, owner=None, team=None)
-    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: _stale_opportunity(flag, day))
+    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: stale_opportunity_of(flag, day))
 
 
 def untouched_accounts_page(*, viewer: User, page: Any, per_page: int, on: date | None = None) -> Page:
     """Page `page` of `untouched_accounts` (UntouchedAccount rows); two queries."""
     day = on or today()
     flags = _untouched_flags(viewer=viewer, owner=None, team=None, day=day)
-    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: _untouched_account(flag, day))
+    return _page_of(flags, page=page, per_page=per_page, row=lambda flag: untouched_account_of(flag, day))

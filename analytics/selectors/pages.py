@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, Q, Value, When, Window
 
 from accounts.models import Team, User
 from analytics.models import MatrixRun
@@ -16,6 +16,7 @@ from analytics.selectors._common import _bounds
 from analytics.selectors.activity import visits_per_rep_week
 from analytics.selectors.attainment import AttainmentRow, Stability, attainment, stability
 from analytics.selectors.coverage import TargetCoverage, target_coverage_by_owner
+from analytics.selectors.first_rows import VISIT_COLUMNS, visit_of
 from analytics.selectors.funnel import (
     FlowStage,
     FunnelFlow,
@@ -46,23 +47,31 @@ class VisitAgenda:
 
 def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> VisitAgenda:
     """The viewer's visible visits still planned for today and the rest of this week, with account, contact and
-    owner loaded, and how many were left overdue in the last 7 days; 2 queries."""
+    owner loaded (their names), and how many were left overdue in the last 7 days; one query: the planned visits
+    from 7 days ago to the end of the week, counted per span over the whole window of rows and cut after the first
+    `limit` of the week (the overdue ones sort last)."""
     day = on or today()
     today_from, tomorrow = _bounds(day, day)
     week_end = day_start(period_end("week", period_start("week", day)))
-    planned = Visit.objects.visible_to(viewer).planned()
-    counts = planned.aggregate(
-        today_count=Count("id", filter=Q(planned_at__gte=today_from, planned_at__lt=tomorrow)),
-        later_count=Count("id", filter=Q(planned_at__gte=tomorrow, planned_at__lt=week_end)),
-        overdue_count=Count("id", filter=Q(planned_at__gte=today_from - timedelta(days=7), planned_at__lt=today_from)),
+    overdue = Q(planned_at__lt=today_from)
+    rows = (
+        Visit.objects.visible_to(viewer)
+        .planned()
+        .filter(planned_at__gte=today_from - timedelta(days=7), planned_at__lt=week_end)
+        .order_by(Case(When(overdue, then=Value(1)), default=Value(0)), "planned_at", "pk")
+        .values(
+            **{name: F(path) for name, path in VISIT_COLUMNS.items()},
+            today_count=Window(Count("pk", filter=Q(planned_at__gte=today_from, planned_at__lt=tomorrow))),
+            later_count=Window(Count("pk", filter=Q(planned_at__gte=tomorrow))),
+            overdue_count=Window(Count("pk", filter=overdue)),
+        )[:limit]
     )
-    # The first `limit` are picked among the week's bare rows; only those are joined to their account, contact, owner.
-    first = planned.filter(planned_at__gte=today_from, planned_at__lt=week_end).order_by("planned_at", "pk")
-    upcoming = list(
-        Visit.objects.filter(pk__in=first.values("pk")[:limit])
-        .select_related("account", "contact", "owner")
-        .order_by("planned_at", "pk")
-    )
+    counts = {"today_count": 0, "later_count": 0, "overdue_count": 0}
+    upcoming = []
+    for row in rows:
+        counts = {name: row[name] for name in counts}
+        if row["item_at"] >= today_from:
+            upcoming.append(visit_of(row))
     return VisitAgenda(upcoming=upcoming, **counts)
 
 

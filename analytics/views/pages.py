@@ -26,7 +26,7 @@ from analytics.forms import (
 )
 from analytics.models import Quadrant
 from analytics.selectors._common import visible_teams
-from analytics.selectors.attainment import AttainmentRow, attainment
+from analytics.selectors.attainment import current_attainment
 from analytics.selectors.cvpv import (
     MatrixChart,
     MatrixSummary,
@@ -70,11 +70,6 @@ def _invalid(request: HttpRequest, template: str, context: dict) -> HttpResponse
     return render(request, template, {**context, "invalid": True}, status=400)
 
 
-def _current_attainment(rows: list[AttainmentRow], start: date) -> list[AttainmentRow]:
-    """The rows of the period starting on `start`, teams first."""
-    return sorted((r for r in rows if r.period_start == start), key=lambda r: r.owner_type != "team")
-
-
 def _week_plan(adherence: dict[int, PlanAdherence]) -> PlanAdherence:
     return PlanAdherence(
         planned=sum(a.planned for a in adherence.values()),
@@ -95,13 +90,8 @@ def home(request: HttpRequest) -> HttpResponse:
     owner = viewer if viewer.is_rep else None
     month_start, quarter_start = period_start("month", day), period_start("quarter", day)
     todo = todo_list(viewer=viewer)
-    month = _current_attainment(
-        attainment(viewer=viewer, period_type="month", year=day.year, owner=owner, period=month_start), month_start
-    )
-    quarter = _current_attainment(
-        attainment(viewer=viewer, period_type="quarter", year=day.year, owner=owner, period=quarter_start),
-        quarter_start,
-    )
+    current = current_attainment(viewer=viewer, owner=owner, on=day)
+    month, quarter = current.month, current.quarter
     context = {
         "pipeline": pipeline,
         "pipeline_heading": _pipeline_heading(viewer),

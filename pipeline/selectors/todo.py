@@ -77,29 +77,40 @@ def _of(rows: QuerySet, owner: User | None) -> QuerySet:
     return rows if owner is None else rows.filter(owner=owner)
 
 
+def overdue_visits_in_order(*, viewer: User, now: datetime, owner: User | None = None) -> QuerySet[Visit]:
+    """The overdue planned visits (of `owner` when given), latest first (the viewer's own first), unevaluated."""
+    return _own_first(viewer, _of(overdue_visits_query(viewer=viewer, now=now), owner), "-planned_at", "-pk")
+
+
+def due_follow_ups_in_order(*, viewer: User, day_end: datetime, owner: User | None = None) -> QuerySet[Visit]:
+    """The follow-ups due by `day_end` (of `owner` when given), soonest first (the viewer's own first), unevaluated."""
+    return _own_first(viewer, _of(due_follow_ups_query(viewer=viewer, day_end=day_end), owner), "planned_at", "pk")
+
+
+def past_close_in_order(*, viewer: User, today: date, owner: User | None = None) -> QuerySet[Opportunity]:
+    """Open opportunities past their expected close date (of `owner` when given), longest past first (the viewer's
+    own first), unevaluated."""
+    return _own_first(viewer, _of(past_close_query(viewer=viewer, today=today), owner), "expected_close_date", "pk")
+
+
 def overdue_visits(*, viewer: User, now: datetime, limit: int, owner: User | None = None) -> Capped[Visit]:
-    """The overdue planned visits (of `owner` when given), latest first (the viewer's own first), with account,
-    contact and owner; one query."""
-    rows = _of(overdue_visits_query(viewer=viewer, now=now), owner).select_related("account", "contact", "owner")
-    return _capped(_own_first(viewer, rows, "-planned_at", "-pk"), limit=limit)
+    """`overdue_visits_in_order` cut short, with account, contact and owner; one query."""
+    rows = overdue_visits_in_order(viewer=viewer, now=now, owner=owner).select_related("account", "contact", "owner")
+    return _capped(rows, limit=limit)
 
 
 def due_follow_ups(*, viewer: User, day_end: datetime, limit: int, owner: User | None = None) -> Capped[Visit]:
-    """The follow-ups due by `day_end` (of `owner` when given), soonest first (the viewer's own first), with account,
-    contact and owner; one query."""
-    rows = _of(due_follow_ups_query(viewer=viewer, day_end=day_end), owner).select_related(
-        "account", "contact", "owner"
-    )
-    return _capped(_own_first(viewer, rows, "planned_at", "pk"), limit=limit)
+    """`due_follow_ups_in_order` cut short, with account, contact and owner; one query."""
+    rows = due_follow_ups_in_order(viewer=viewer, day_end=day_end, owner=owner)
+    return _capped(rows.select_related("account", "contact", "owner"), limit=limit)
 
 
 def past_close_opportunities(
     *, viewer: User, today: date, limit: int, owner: User | None = None
 ) -> Capped[Opportunity]:
-    """Open opportunities past their expected close date (of `owner` when given), longest past first (the viewer's
-    own first), with account, stage and owner; one query."""
-    rows = _of(past_close_query(viewer=viewer, today=today), owner).select_related("account", "stage", "owner")
-    return _capped(_own_first(viewer, rows, "expected_close_date", "pk"), limit=limit)
+    """`past_close_in_order` cut short, with account, stage and owner; one query."""
+    rows = past_close_in_order(viewer=viewer, today=today, owner=owner).select_related("account", "stage", "owner")
+    return _capped(rows, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.selectors.attainment import attainment, stability
+from analytics.selectors.attainment import attainment, current_attainment, stability
 from tests.analytics.conftest import at, won
 from tests.factories import SalesTargetFactory, UserFactory
 
@@ -99,6 +99,65 @@ def test_attainment_of_one_period_is_that_periods_rows_of_the_year(org, year_202
     rows = rows_of(user, period_type=period_type, period=start)
 
     assert rows == [row for row in rows_of(user, period_type=period_type) if row[2] == start]
+
+
+@pytest.fixture
+def current_periods(org, year_2026):
+    """Besides 2026: in May (the current month) a team target, a zero win of rep_a2 and a win of rep_b1; a target of
+    rep_a1 and of team A for Q2, which April's and May's wins count towards; a Q1 win of rep_b1 that Q2 leaves out."""
+    month_target(team=org.team_a, start=date(2026, 5, 1), amount="40000")
+    won(owner=org.rep_a2, amount="0", closed_at=at(2026, 5, 3))
+    won(owner=org.rep_b1, amount="2500.50", closed_at=at(2026, 5, 31, 23, 59))
+    won(owner=org.rep_a2, amount="7000", closed_at=at(2026, 4, 30, 23, 59))
+    won(owner=org.rep_b1, amount="123", closed_at=at(2026, 3, 31, 23, 59))
+    SalesTargetFactory(owner_user=org.rep_a1, period_type="quarter", period_start=date(2026, 4, 1), amount=300000)
+    SalesTargetFactory(
+        owner_user=None, owner_team=org.team_a, period_type="quarter", period_start=date(2026, 4, 1), amount=90000
+    )
+
+
+def _current_of_attainment(viewer, owner, start, period_type):
+    """The home page's rows of one period as `attainment` gives them: that period's, teams first."""
+    rows = attainment(viewer=viewer, period_type=period_type, year=start.year, owner=owner, period=start)
+    return sorted(rows, key=lambda r: r.owner_type != "team")
+
+
+@pytest.mark.parametrize("viewer", ["director", "manager_a", "manager_b", "rep_a1", "rep_a2", "rep_b1"])
+def test_current_attainment_is_attainment_of_the_current_month_and_quarter(org, now, current_periods, viewer):
+    user = getattr(org, viewer)
+    owner = user if user.is_rep else None
+
+    current = current_attainment(viewer=user, owner=owner)
+
+    assert current.month == _current_of_attainment(user, owner, date(2026, 5, 1), "month")
+    assert current.quarter == _current_of_attainment(user, owner, date(2026, 4, 1), "quarter")
+
+
+def test_current_attainment_of_the_director(org, now, current_periods):
+    d = Decimal
+
+    current = current_attainment(viewer=org.director)
+
+    assert [(r.owner_type, r.owner_name, r.target, r.won_amount, r.attainment) for r in current.month] == [
+        ("team", "A", d("40000.00"), d("10000.00"), 0.25),
+        ("user", "rep_a1", None, d("10000.00"), None),
+        ("user", "rep_a2", None, d("0.00"), None),
+        ("user", "rep_b1", None, d("2500.50"), None),
+    ]
+    assert [(r.owner_type, r.owner_name, r.target, r.won_amount, r.attainment) for r in current.quarter] == [
+        ("team", "A", d("90000.00"), d("17000.00"), pytest.approx(17 / 90)),
+        ("user", "rep_a1", d("300000.00"), d("10000.00"), pytest.approx(1 / 30)),
+        ("user", "rep_a2", None, d("7000.00"), None),
+        ("user", "rep_b1", None, d("2500.50"), None),
+    ]
+
+
+@pytest.mark.parametrize("viewer", ["director", "manager_a", "rep_a1"])
+def test_current_attainment_runs_two_queries(org, now, current_periods, viewer, django_assert_num_queries):
+    user = getattr(org, viewer)
+
+    with django_assert_num_queries(2):  # the targets of both periods, the quarter's wins with the month's share
+        current_attainment(viewer=user, owner=user if user.is_rep else None)
 
 
 def test_a_year_without_targets_or_wins_has_no_rows(org, year_2026):

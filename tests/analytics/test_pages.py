@@ -100,6 +100,26 @@ def test_home_shows_a_manager_the_teams_widgets_and_a_director_everyones(client,
     assert [v.account.owner for v in director["agenda"].upcoming][:1] == [home_data.rep_b1]  # 11:00 comes first
 
 
+def test_the_agenda_counts_every_span_when_its_list_is_cut_or_has_nothing_left_this_week(org, now):
+    account = AccountFactory(owner=org.rep_a1)
+    for hour in (13, 11, 12):  # today, Friday 15 May
+        VisitFactory(account=account, planned_at=at(2026, 5, 15, hour))
+    for day in (17, 16):  # later this week
+        VisitFactory(account=account, planned_at=at(2026, 5, day, 9))
+    for day in (8, 9, 14):  # overdue, within the 7 days before today
+        VisitFactory(account=account, planned_at=at(2026, 5, day, 9))
+    VisitFactory(account=account, planned_at=at(2026, 5, 7, 23, 59))  # 8 days ago: no longer counted
+    VisitFactory(account=account, planned_at=at(2026, 5, 15, 9), status=Visit.Status.CANCELLED)
+
+    cut = visit_agenda(viewer=org.rep_a1, limit=2)
+    past = visit_agenda(viewer=org.rep_a1, on=date(2026, 5, 18))  # the Monday after: the week's visits are overdue
+
+    assert (cut.today_count, cut.later_count, cut.overdue_count, cut.more) == (3, 2, 3, 3)
+    assert [v.planned_at for v in cut.upcoming] == [at(2026, 5, 15, 11), at(2026, 5, 15, 12)]
+    assert (past.today_count, past.later_count, past.overdue_count, past.upcoming) == (0, 0, 6, [])
+    assert visit_agenda(viewer=org.rep_b1).upcoming == [] and visit_agenda(viewer=org.rep_b1).overdue_count == 0
+
+
 @pytest.mark.parametrize("scale", [1, 10])
 def test_home_with_every_widget_runs_the_same_queries_whatever_the_data_size(
     client, org, now, django_assert_num_queries, scale
@@ -113,7 +133,8 @@ def test_home_with_every_widget_runs_the_same_queries_whatever_the_data_size(
         SalesTargetFactory(owner_user=account.owner, period_start=date(2026, 5, 1) - timedelta(days=40 * i))
     client.force_login(org.manager_a)
 
-    with django_assert_num_queries(19):  # 15, and the to-do's overdue visits, follow-ups, past close, flag runs
+    # session, user, default pipeline, the funnel, the to-do, attainment (targets, wins), the week's visits, the plan
+    with django_assert_num_queries(9):
         response = client.get(reverse("home"))
 
     assert response.context["untouched_count"] == scale
@@ -544,7 +565,7 @@ def test_the_page_selectors_run_their_fixed_number_of_queries(
     org, default_pipeline, company, django_assert_num_queries, viewer
 ):
     user = getattr(org, viewer)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         agenda = visit_agenda(viewer=user)
     with django_assert_num_queries(1):
         people = team_people(viewer=user)

@@ -13,7 +13,7 @@ from analytics import services
 from analytics.models import JobRun
 from analytics.selectors._common import job_computed_at
 from analytics.selectors.activity import visits_per_rep_week, visits_vs_won
-from analytics.selectors.attainment import attainment, stability
+from analytics.selectors.attainment import attainment, current_attainment, stability
 from analytics.selectors.coverage import (
     stale_opportunities,
     stale_opportunities_shortlist,
@@ -26,6 +26,7 @@ from analytics.selectors.funnel import funnel_flow, funnel_flow_by_owner, funnel
 from analytics.selectors.matrix import account_value_history, cvpv_matrix
 from analytics.selectors.outcomes import untouched_losses, win_rate, win_rate_by_owner
 from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis
+from analytics.selectors.todo import todo_list
 from pipeline.models import Visit
 from tests.analytics.conftest import NOW, at, done_visit, lost, won
 from tests.factories import (
@@ -110,7 +111,9 @@ SELECTORS = {
         3,
         lambda v, p: attainment(viewer=v, period_type="month", year=2026, period=date(2026, 5, 1)),
     ),
+    "current attainment": (2, lambda v, p: current_attainment(viewer=v)),
     "stability": (2, lambda v, p: stability(viewer=v)),
+    "todo_list": (1, lambda v, p: todo_list(viewer=v)),
     "job_computed_at": (1, lambda v, p: job_computed_at(JobRun.UNTOUCHED)),
     # the four sums grouped in SQL, and the regions, industries or competitors naming the groups
     **{

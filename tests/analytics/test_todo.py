@@ -12,10 +12,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.models import JobRun, StaleFlag
+from analytics.models import AccountValue, JobRun, MatrixRun, StaleFlag, UntouchedFlag
+from analytics.selectors.coverage import stale_opportunities_shortlist, untouched_accounts_shortlist
 from analytics.selectors.todo import todo_list
 from pipeline.models import Opportunity, OpportunityChange, Visit
-from tests.factories import AccountFactory, OpportunityFactory, UserFactory, VisitFactory
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,16 +83,80 @@ def test_lists_are_cut_short_in_their_order_with_the_viewers_own_first(todo_data
     assert manager.overdue.items == [todo_data.manager_visit, todo_data.overdue[0]]  # own first, then latest
 
 
-def test_the_to_do_runs_six_queries_whatever_the_data(org, django_assert_num_queries):
+def test_the_to_do_runs_one_query_whatever_the_data(org, django_assert_num_queries):
     for hours in range(1, 30):
         _visit(org.rep_a1, -hours, kind=Visit.Kind.FOLLOW_UP if hours % 3 else Visit.Kind.VISIT)
         OpportunityFactory(owner=org.rep_a2, expected_close_date=TODAY - timedelta(days=hours))
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(1):  # the five lists and when the flags ran, side by side
         todo = todo_list(viewer=org.manager_a)
 
     assert (todo.overdue.total, todo.follow_ups.total, todo.past_close.total) == (9, 20, 29)
     assert len(todo.follow_ups.items) == 5
+
+
+@pytest.mark.parametrize("viewer", ["rep_a1", "manager_a", "director"])
+def test_the_to_dos_flag_lists_are_the_shortlists_of_the_flags(org, viewer):
+    """The stale and untouched lists read in the to-do's one query are those of coverage's own shortlists."""
+    JobRun.objects.create(job=JobRun.STALE)
+    run = MatrixRun.objects.create(year=2026)
+    for i, owner in enumerate([org.rep_a1, org.rep_a1, org.rep_a2, org.rep_b1, org.rep_a1, org.manager_a, org.rep_a1]):
+        account = AccountFactory(owner=owner, name=f"目标{i}", is_target=True)
+        UntouchedFlag.objects.create(account=account, last_visit_at=NOW - timedelta(days=40 + i) if i % 3 else None)
+        if i % 2:
+            AccountValue.objects.create(run=run, account=account, year=2026, cv=1, pv=1, quadrant="core", priority=i)
+        opportunity = OpportunityFactory(owner=owner, account=account, name=f"停滞{i}", amount=f"{1000 + i}.50")
+        StaleFlag.objects.create(opportunity=opportunity, last_activity_at=NOW - timedelta(days=30 + i % 4))
+    user = getattr(org, viewer)
+
+    todo = todo_list(viewer=user, limit=3)
+
+    assert todo.stale == stale_opportunities_shortlist(viewer=user, limit=3, on=TODAY)
+    assert todo.untouched == untouched_accounts_shortlist(viewer=user, limit=3, on=TODAY)
+    assert [
+        (s.opportunity.name, s.opportunity.amount, s.opportunity.account.name, s.opportunity.stage.name)
+        for s in todo.stale.items
+    ] == [
+        (s.opportunity.name, s.opportunity.amount, s.opportunity.account.name, s.opportunity.stage.name)
+        for s in stale_opportunities_shortlist(viewer=user, limit=3, on=TODAY).items
+    ]
+    assert [(u.name, u.owner.display_name) for u in todo.untouched.items] == [
+        (u.name, u.owner.display_name) for u in untouched_accounts_shortlist(viewer=user, limit=3, on=TODAY).items
+    ]
+    assert todo.stale_computed_at is not None and todo.untouched_computed_at is None
+
+
+def test_the_to_do_of_an_inactive_user_is_empty(org, django_assert_num_queries):
+    _visit(org.rep_a1, -2)
+    former = UserFactory(username="former", role="director", is_active=False)
+
+    with django_assert_num_queries(1):  # only when the flags ran: every list is empty before asking
+        todo = todo_list(viewer=former)
+
+    assert (todo.overdue.total, todo.follow_ups.total, todo.past_close.total, todo.stale.total) == (0, 0, 0, 0)
+    assert todo.overdue.items == [] and todo.stale_computed_at is None
+
+
+@pytest.mark.parametrize("viewer", ["rep_a1", "manager_a", "director"])
+def test_home_with_every_list_of_the_to_do_filled_runs_nine_queries(
+    client, todo_data, viewer, django_assert_num_queries
+):
+    JobRun.objects.create(job=JobRun.STALE)
+    JobRun.objects.create(job=JobRun.UNTOUCHED)
+    StaleFlag.objects.create(opportunity=todo_data.past_close[0], last_activity_at=NOW - timedelta(days=45))
+    UntouchedFlag.objects.create(account=AccountFactory(owner=todo_data.rep_a1, name="久未拜访", is_target=True))
+    todo_data.overdue[0].contact = ContactFactory(account=todo_data.overdue[0].account, name="王经理")
+    todo_data.overdue[0].save()
+    client.force_login(getattr(todo_data, viewer))
+    client.get(reverse("home"))
+
+    # session, user, default pipeline, the funnel, the to-do, attainment (targets, wins), the week's visits and
+    # plan: nothing more for what the lists show (accounts, contacts, stages, owners)
+    with django_assert_num_queries(9):
+        html = client.get(reverse("home")).content.decode()
+
+    assert "过期很久" in html and "久未拜访" in html and "王经理" in html and "报价跟进" in html
+    assert 'data-count="stale">1<' in html and 'data-count="untouched">1<' in html
 
 
 def test_a_user_in_another_zone_has_follow_ups_due_by_the_end_of_their_own_day(org):
