@@ -38,6 +38,22 @@ LIST_PAGES = [
     "pipeline:visit_plan",
     "pipeline:visit_log",
     "accounts:list",
+    "pipeline:search",
+    "analytics:matrix",
+    "analytics:territory",
+    "analytics:targets",
+    "analytics:forecast",
+    "analytics:changes",
+    "analytics:winloss",
+    "profile",
+]
+# Pages only some roles open (the others get 404), by URL name and the roles that open them.
+ROLE_PAGES = [
+    ("analytics:team", ("manager", "director")),
+    ("analytics:targets_edit", ("manager", "director")),
+    ("pipeline:imports", ("manager", "director")),
+    ("analytics:jobs", ("director",)),
+    ("pipeline:webhook_list", ("director",)),
 ]
 
 
@@ -95,6 +111,9 @@ def detail_pages(user: User) -> list[tuple[str, str | None]]:
         pages.append(("accounts:detail", url_or_none("accounts:detail", account.pk)))
     if visit:
         pages.append(("pipeline:visit", url_or_none("pipeline:visit", visit.pk)))
+    rep = User.objects.visible_to(user).filter(role=User.Role.REP, is_active=True).order_by("pk").first()
+    if rep:
+        pages.append(("analytics:rep_cockpit", url_or_none("analytics:rep_cockpit", rep.pk)))
     return pages
 
 
@@ -117,6 +136,7 @@ def smoke(usernames: list[str]) -> list[Check]:
         # Each signed-in page shows who is signed in and a way to log out.
         expected = [user.display_name, f'action="{reverse("logout")}"']
         pages = [(name, url_or_none(name)) for name in LIST_PAGES] + detail_pages(user)
+        pages += [(name, url_or_none(name)) for name, roles in ROLE_PAGES if user.role in roles]
         for name, url in pages:
             if url is None:
                 say(f"  skipped {name}: no such URL yet")
