@@ -142,8 +142,9 @@ def timed(action: Callable[[], object]) -> float:
 def analyze() -> None:
     from django.db import connection
 
+    # On PostgreSQL also VACUUM (as autovacuum does), so index-only scans are planned as the cheap reads they are.
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def prepare(db: BenchDatabase, *, reuse: bool) -> None:
