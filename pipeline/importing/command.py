@@ -1,15 +1,17 @@
 """The management commands `import_contacts`, `import_installed_base`, `import_account_years` and `import_targets`
-(issue 14): one base class over the kinds' importers, with the output and exit codes of `import_accounts` (the bad
-rows on stderr and a non-zero exit, nothing written)."""
+(issue 14): one base class over the kinds' importers; `run_and_report` gives them and `import_accounts` the same
+output and exit codes (the bad rows on stderr and a non-zero exit, nothing written)."""
 
 from __future__ import annotations
 
 from argparse import RawDescriptionHelpFormatter
+from collections.abc import Callable
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext
 
 from accounts.models import User
+from pipeline.importing.common import ImportResult
 from pipeline.importing.kinds import KINDS
 from pipeline.importing.reading import ImportRejected, read_rows
 
@@ -30,6 +32,32 @@ def help_text(code: str, what: str) -> str:
         "Importing the same file twice changes nothing. Row 1 holds the column names, in English or Chinese:\n\n"
         + "\n".join(lines)
     )
+
+
+def run_and_report(command: BaseCommand, *, file: str, dry_run: bool, run: Callable[[], ImportResult]) -> ImportResult:
+    """Runs an import for a command and writes its outcome, the same for every kind: the counts (or what a dry run
+    would do) and the warnings on stdout; an unreadable file, or every bad row on stderr, as a CommandError (exit 1)
+    with nothing written."""
+    try:
+        result = run()
+    except OSError as error:
+        message = gettext("Cannot read %(file)s: %(error)s") % {"file": file, "error": error.strerror}
+        raise CommandError(message) from error
+    except ImportRejected as rejected:
+        for error in rejected.errors:
+            command.stderr.write(str(error))
+        raise CommandError(str(rejected)) from None
+    for warning in result.warnings:
+        command.stdout.write(gettext("Warning: %(warning)s") % {"warning": warning})
+    counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    if dry_run:
+        command.stdout.write(
+            gettext("Dry run: would create %(created)d, update %(updated)d, unchanged %(unchanged)d; nothing written.")
+            % counts
+        )
+    else:
+        command.stdout.write(gettext("Created %(created)d, updated %(updated)d, unchanged %(unchanged)d.") % counts)
+    return result
 
 
 class ImportCommand(BaseCommand):
@@ -58,26 +86,11 @@ class ImportCommand(BaseCommand):
             imported_by = User.objects.filter(username=by, is_active=True).first()
             if imported_by is None:
                 raise CommandError(gettext("--by %(username)s: no active user with that username.") % {"username": by})
-        try:
-            rows = read_rows(file, kind.columns)
-            result = kind.run(rows=rows, dry_run=dry_run, imported_by=imported_by, progress=None)
-        except OSError as error:
-            raise CommandError(
-                gettext("Cannot read %(file)s: %(error)s") % {"file": file, "error": error.strerror}
-            ) from error
-        except ImportRejected as rejected:
-            for error in rejected.errors:
-                self.stderr.write(str(error))
-            raise CommandError(str(rejected)) from None
-        for warning in result.warnings:
-            self.stdout.write(gettext("Warning: %(warning)s") % {"warning": warning})
-        counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
-        if dry_run:
-            self.stdout.write(
-                gettext(
-                    "Dry run: would create %(created)d, update %(updated)d, unchanged %(unchanged)d; nothing written."
-                )
-                % counts
-            )
-            return
-        self.stdout.write(gettext("Created %(created)d, updated %(updated)d, unchanged %(unchanged)d.") % counts)
+        run_and_report(
+            self,
+            file=file,
+            dry_run=dry_run,
+            run=lambda: kind.run(
+                rows=read_rows(file, kind.columns), dry_run=dry_run, imported_by=imported_by, progress=None
+            ),
+        )

@@ -7,7 +7,8 @@ from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from pipeline.importing.accounts import import_accounts
-from pipeline.importing.reading import ImportRejected, read_rows
+from pipeline.importing.command import run_and_report
+from pipeline.importing.reading import read_rows
 
 HELP = """\
 Creates or updates accounts from a CSV (UTF-8, with or without BOM, or GBK/GB18030 as Excel saves it in China) or
@@ -59,29 +60,16 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, dry_run: bool, owner: str | None, by: str | None, **options):
         default_owner = self._user(owner, option="--owner", roles=(User.Role.REP, User.Role.MANAGER))
         imported_by = self._user(by, option="--by", roles=(User.Role.DIRECTOR,))
-        try:
-            rows = read_rows(file)
-            result = import_accounts(rows=rows, dry_run=dry_run, default_owner=default_owner, imported_by=imported_by)
-        except OSError as error:
-            raise CommandError(
-                gettext("Cannot read %(file)s: %(error)s") % {"file": file, "error": error.strerror}
-            ) from error
-        except ImportRejected as rejected:
-            for error in rejected.errors:
-                self.stderr.write(str(error))
-            raise CommandError(str(rejected)) from None
-        for warning in result.warnings:
-            self.stdout.write(gettext("Warning: %(warning)s") % {"warning": warning})
-        counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        result = run_and_report(
+            self,
+            file=file,
+            dry_run=dry_run,
+            run=lambda: import_accounts(
+                rows=read_rows(file), dry_run=dry_run, default_owner=default_owner, imported_by=imported_by
+            ),
+        )
         if dry_run:
-            self.stdout.write(
-                gettext(
-                    "Dry run: would create %(created)d, update %(updated)d, unchanged %(unchanged)d; nothing written."
-                )
-                % counts
-            )
             return
-        self.stdout.write(gettext("Created %(created)d, updated %(updated)d, unchanged %(unchanged)d.") % counts)
         if result.reassigned:
             self.stdout.write(
                 ngettext(
