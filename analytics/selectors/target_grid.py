@@ -18,10 +18,16 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from accounts.models import Team, User
-from analytics.selectors._common import _scope
-from analytics.selectors.targets import PIVOT_PERIOD_TYPES, PivotCell, _cell, _text, _won, _year_cell, year_periods
-from core.calendar import day_start, period_end
-from pipeline.models import Opportunity, SalesTarget
+from analytics.selectors.targets import (
+    PIVOT_PERIOD_TYPES,
+    PivotCell,
+    _cell,
+    _text,
+    _year_cell,
+    page_targets_and_won,
+    year_periods,
+)
+from pipeline.models import SalesTarget
 from pipeline.services.target_grid import cell_key
 from pipeline.services.targets import settable_target_owners
 
@@ -122,31 +128,9 @@ def target_grid(
     keys = list(owners.object_list)
     user_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "user"]
     team_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "team"]
-    after = period_end(period_type, periods[-1])
-    targets: dict[tuple[str, int, date], Decimal] = {}
-    if keys:
-        for user_id, team_id, start, amount in (
-            SalesTarget.objects.visible_to(viewer)
-            .filter(period_type=period_type, period_start__gte=periods[0], period_start__lt=after)
-            .filter(Q(owner_user_id__in=user_ids) | Q(owner_team_id__in=team_ids))
-            .values_list("owner_user_id", "owner_team_id", "period_start", "amount")
-        ):
-            targets["user" if user_id else "team", user_id or team_id, start] = amount
-    visible = Opportunity.objects.filter(_scope(viewer, "owner"))
-    since, until = day_start(periods[0]), day_start(after)
-    won: dict[str, dict] = {"user": {}, "team": {}}
-    if user_ids:
-        won["user"] = _won(
-            visible.filter(owner_id__in=user_ids), key="owner_id", period_type=period_type, since=since, until=until
-        )
-    if team_ids:
-        won["team"] = _won(
-            visible.filter(owner__team_id__in=team_ids),
-            key="owner__team_id",
-            period_type=period_type,
-            since=since,
-            until=until,
-        )
+    targets, won = page_targets_and_won(
+        viewer=viewer, period_type=period_type, periods=periods, user_ids=user_ids, team_ids=team_ids
+    )
     rows = []
     for kind, owner_id, _no_group, group, username, family, given, editable in keys:
         shown = [

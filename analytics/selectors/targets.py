@@ -195,6 +195,40 @@ def _stability(*, viewer: User, user_ids: list[int], on: date) -> dict[int, Pivo
     return result
 
 
+def page_targets_and_won(
+    *, viewer: User, period_type: str, periods: list[date], user_ids: list[int], team_ids: list[int]
+) -> tuple[dict[tuple[str, int, date], Decimal], dict[str, dict]]:
+    """For a page of owners (users and teams by id) and the periods shown: the targets the viewer sees keyed by
+    ("user" or "team", owner id, period start), and the amounts won keyed by kind, then (owner id, period start);
+    3 queries, fewer when the page holds no user or no team (the pivot's and the grid's shared read)."""
+    after = period_end(period_type, periods[-1])
+    since, until = day_start(periods[0]), day_start(after)
+    targets: dict[tuple[str, int, date], Decimal] = {}
+    if user_ids or team_ids:
+        for user_id, team_id, start, amount in (
+            SalesTarget.objects.visible_to(viewer)
+            .filter(period_type=period_type, period_start__gte=periods[0], period_start__lt=after)
+            .filter(Q(owner_user_id__in=user_ids) | Q(owner_team_id__in=team_ids))
+            .values_list("owner_user_id", "owner_team_id", "period_start", "amount")
+        ):
+            targets["user" if user_id else "team", user_id or team_id, start] = amount
+    visible = Opportunity.objects.filter(_scope(viewer, "owner"))
+    won: dict[str, dict] = {"user": {}, "team": {}}
+    if user_ids:
+        won["user"] = _won(
+            visible.filter(owner_id__in=user_ids), key="owner_id", period_type=period_type, since=since, until=until
+        )
+    if team_ids:
+        won["team"] = _won(
+            visible.filter(owner__team_id__in=team_ids),
+            key="owner__team_id",
+            period_type=period_type,
+            since=since,
+            until=until,
+        )
+    return targets, won
+
+
 def targets_pivot(
     *,
     viewer: User,
@@ -214,31 +248,9 @@ def targets_pivot(
     keys = list(owners.object_list)
     user_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "user"]
     team_ids = [owner_id for kind, owner_id, *_rest in keys if kind == "team"]
-    after = period_end(period_type, periods[-1])
-    since, until = day_start(periods[0]), day_start(after)
-    targets: dict[tuple[str, int, date], Decimal] = {}
-    if keys:
-        for user_id, team_id, start, amount in (
-            SalesTarget.objects.visible_to(viewer)
-            .filter(period_type=period_type, period_start__gte=periods[0], period_start__lt=after)
-            .filter(Q(owner_user_id__in=user_ids) | Q(owner_team_id__in=team_ids))
-            .values_list("owner_user_id", "owner_team_id", "period_start", "amount")
-        ):
-            targets["user" if user_id else "team", user_id or team_id, start] = amount
-    visible = Opportunity.objects.filter(_scope(viewer, "owner"))
-    won = {"user": {}, "team": {}}
-    if user_ids:
-        won["user"] = _won(
-            visible.filter(owner_id__in=user_ids), key="owner_id", period_type=period_type, since=since, until=until
-        )
-    if team_ids:
-        won["team"] = _won(
-            visible.filter(owner__team_id__in=team_ids),
-            key="owner__team_id",
-            period_type=period_type,
-            since=since,
-            until=until,
-        )
+    targets, won = page_targets_and_won(
+        viewer=viewer, period_type=period_type, periods=periods, user_ids=user_ids, team_ids=team_ids
+    )
     stable = _stability(viewer=viewer, user_ids=user_ids, on=on or today()) if user_ids else {}
     rows = []
     for kind, owner_id, _no_group, group, username, family, given in keys:
