@@ -3,10 +3,13 @@ in-place forms; they check shape only."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from analytics.selectors.forecast import current_period
 from analytics.selectors.territory import TERRITORY_DIMENSIONS
 from core.forms import DateInput, DateTimeLocalInput
 
@@ -122,6 +125,12 @@ class ForecastQueryForm(ScopeQueryForm):
     period_type = forms.ChoiceField(label=_("Period"), required=False, choices=TARGET_PERIOD_TYPES)
     year = _year_field()
     period = forms.IntegerField(label=_("Month or quarter"), required=False, min_value=1, max_value=12)
+
+    def chosen_period(self, *, on: date) -> tuple[str, int, int]:
+        """(period type, year, period) of a valid form, the current quarter's by default."""
+        period_type = self.cleaned_data["period_type"] or "quarter"
+        year = self.cleaned_data["year"] or on.year
+        return period_type, year, self.cleaned_data["period"] or current_period(period_type, on)
 
     def clean(self) -> dict:
         data = super().clean()

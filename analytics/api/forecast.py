@@ -15,6 +15,7 @@ from analytics.api.views import MONEY, PAGE_PARAMETERS, CountedPagination, PageL
 from analytics.selectors.forecast import (
     FORECAST_PERIOD_TYPES,
     PERIODS_PER_YEAR,
+    current_period,
     forecast_owners,
     forecast_period,
     forecast_rows,
@@ -46,7 +47,7 @@ class ForecastQuery(ScopeQuery):
     def validate(self, attrs: dict) -> dict:
         period_type, day = attrs["period_type"], today()
         attrs.setdefault("year", day.year)
-        attrs.setdefault("period", 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12)
+        attrs.setdefault("period", current_period(period_type, day))
         if attrs["period"] > PERIODS_PER_YEAR[period_type]:
             raise serializers.ValidationError(
                 {"period": _("A year has %(count)d such periods.") % {"count": PERIODS_PER_YEAR[period_type]}}

@@ -59,6 +59,11 @@ class ForecastWeek(ForecastNumbers):
     taken_on: date  # the Monday whose snapshot these are
 
 
+def current_period(period_type: str, day: date) -> int:
+    """The number of the month or quarter of `day` in its year (1 for a year): the forecast's default period."""
+    return 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+
+
 def forecast_period(*, period_type: str, year: int, period: int) -> tuple[date, date]:
     """The first and the last day (included) of the `period`-th month or quarter of `year` (1 for a year)."""
     if period_type not in FORECAST_PERIOD_TYPES or not 1 <= period <= PERIODS_PER_YEAR[period_type]:

@@ -37,7 +37,7 @@ from analytics.forms import (
 from analytics.selectors._common import visible_teams
 from analytics.selectors.changes import change_events
 from analytics.selectors.cvpv import matrix_accounts
-from analytics.selectors.forecast import PERIODS_PER_YEAR, forecast_owners, forecast_period, forecast_rows
+from analytics.selectors.forecast import forecast_owners, forecast_period, forecast_rows
 from analytics.selectors.pages import matrix_years, team_overview, team_people
 from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import territory_analysis
@@ -165,10 +165,7 @@ def forecast_export(request: HttpRequest) -> HttpResponseBase:
     _context, scope = report_scope(request, form)
     if not form.is_valid():
         return _refused(form)
-    day = today()
-    period_type = form.cleaned_data["period_type"] or "quarter"
-    year = form.cleaned_data["year"] or day.year
-    period = form.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+    period_type, year, period = form.chosen_period(on=today())
     start, end = forecast_period(period_type=period_type, year=year, period=period)
     owners = forecast_owners(viewer=request.user, period_type=period_type, start=start, end=end, **scope)
     return download(request, forecast_table(rows=forecast_rows(list(owners))))

@@ -27,7 +27,6 @@ from analytics.selectors._common import visible_teams
 from analytics.selectors.activity import visits_vs_won
 from analytics.selectors.changes import change_events, change_rows, shown_change
 from analytics.selectors.forecast import (
-    PERIODS_PER_YEAR,
     ForecastRow,
     ForecastTotals,
     ForecastWeek,
@@ -213,10 +212,8 @@ def _forecast_page(
     context |= {"form": form, "period_types": form.fields["period_type"].choices}
     if not form.is_valid():
         return render(request, "analytics/forecast.html", {**context, "invalid": True}, status=400)
-    viewer, day = request.user, today()
-    period_type = form.cleaned_data["period_type"] or "quarter"
-    year = form.cleaned_data["year"] or day.year
-    period = form.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+    viewer = request.user
+    period_type, year, period = form.chosen_period(on=today())
     start, end = forecast_period(period_type=period_type, year=year, period=period)
     owners = forecast_owners(viewer=viewer, period_type=period_type, start=start, end=end, **scope)
     totals = forecast_totals(owners)
@@ -264,10 +261,7 @@ def forecast_call(request: HttpRequest) -> HttpResponse:
         return _forecast_page(request, query)
     if call_form.is_valid():
         rep = get_object_or_404(User.objects.visible_to(request.user), pk=call_form.cleaned_data["rep"])
-        period_type = query.cleaned_data["period_type"] or "quarter"
-        day = today()
-        year = query.cleaned_data["year"] or day.year
-        period = query.cleaned_data["period"] or 1 + (day.month - 1) * PERIODS_PER_YEAR[period_type] // 12
+        period_type, year, period = query.chosen_period(on=today())
         start, _end = forecast_period(period_type=period_type, year=year, period=period)
         try:
             record_forecast_call(
