@@ -324,7 +324,16 @@ CACHES = {
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    )
+    ),
+    # The `{% cache %}` fragments of base.html (the navigation, header and footer chrome): markup that depends only on
+    # the code, the role, the language and the current page, never on data, so each process keeps its own copy until
+    # it restarts (a deployment). Per-user and per-request parts (name, CSRF token, forms) are rendered every time.
+    "template_fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "template-fragments",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
 
 # Sign-in protection (django-axes; core/signin.py says what a locked-out attempt answers). Failed sign-ins on the
