@@ -270,12 +270,22 @@ class Account(PinyinNamed, Archivable):
         Industry, verbose_name=_("industry"), null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )
     employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
-    region = models.ForeignKey(
-        Region, verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    region = models.ForeignKey(  # indexed by account_region_idx (Meta)
+        Region,
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        db_index=False,
     )
     address = models.CharField(_("address"), max_length=300, blank=True)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="accounts"
+    owner = models.ForeignKey(  # indexed by account_owner_target_idx (owner_id, is_target)
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        db_index=False,
     )
     is_target = models.BooleanField(_("target account"), default=False)
     target_since = models.DateField(_("target since"), null=True, blank=True)

@@ -58,15 +58,23 @@ class Opportunity(models.Model):
         MISSED_TIMING = "missed_timing", _("Thought there was no chance now and missed it")
         PLAN_NOT_EXECUTED = "plan_not_executed", _("Planned, but the plan was not carried out")
 
-    pipeline = models.ForeignKey(
-        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="opportunities"
+    pipeline = models.ForeignKey(  # indexed by opp_pipeline_status_stage_idx (pipeline_id, status, stage_id)
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="opportunities", db_index=False
     )
     stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
-    account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="opportunities"
+    account = models.ForeignKey(  # indexed by opp_account_status_idx (account_id, status)
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        db_index=False,
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="opportunities"
+    owner = models.ForeignKey(  # indexed by opp_owner_account_idx and opp_owner_status_stage_idx
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        db_index=False,
     )
     name = models.CharField(_("name"), max_length=200)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)

@@ -35,8 +35,8 @@ class Visit(models.Model):
         DONE = "done", _("Done")
         CANCELLED = "cancelled", _("Cancelled")
 
-    account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="visits"
+    account = models.ForeignKey(  # indexed by visit_account_owner_idx and visit_account_status_done_idx
+        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT, related_name="visits", db_index=False
     )
     contact = models.ForeignKey(
         "accounts.Contact",
@@ -46,16 +46,21 @@ class Visit(models.Model):
         on_delete=models.PROTECT,
         related_name="visits",
     )
-    opportunity = models.ForeignKey(
+    opportunity = models.ForeignKey(  # indexed by visit_opp_status_idx (opportunity_id, status)
         Opportunity,
         verbose_name=_("opportunity"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="visits",
+        db_index=False,
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="visits"
+    owner = models.ForeignKey(  # indexed by visit_owner_account_idx and visit_owner_status_planned_idx
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="visits",
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.VISIT)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
