@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # Each index Django made for these foreign keys is the first column of a composite index the model declares (named in
 # the field's comment), which serves the same lookups and the ON DELETE checks. The spare copies only slowed every
 # insert and update and the planning of every query on these tables (the account page planned in ~10 ms instead of
