@@ -150,12 +150,41 @@ class Opportunity(models.Model):
                 include=["id", "owner", "furthest_stage", "status", "is_untouched_loss"],
                 name="opp_created_outcomes_idx",
             ),
-            # The opportunities closed in a period: the latest first (the digest's list), and counted by status and
-            # owner (win rate, outcomes) from the index alone. Open ones have no closed_at and sit at its end.
+            # The opportunities closed in a period: the latest first (the digest's list), counted by status and owner
+            # (win rate, outcomes) and summed by each win/loss dimension, from the index alone. Open ones have no
+            # closed_at and sit at its end.
             models.Index(
                 fields=["closed_at", "id"],
-                include=["pipeline", "owner", "status", "is_untouched_loss"],
+                include=[
+                    "pipeline",
+                    "owner",
+                    "status",
+                    "is_untouched_loss",
+                    "amount",
+                    "furthest_stage",
+                    "loss_reason",
+                    "untouched_cause",
+                    "source",
+                ],
                 name="opp_closed_idx",
+            ),
+            # The same for a few owners (a manager's team, a rep): their closed opportunities of a period, not the
+            # whole company's, from the index alone.
+            models.Index(
+                fields=["owner", "closed_at"],
+                include=[
+                    "id",
+                    "pipeline",
+                    "status",
+                    "is_untouched_loss",
+                    "amount",
+                    "furthest_stage",
+                    "loss_reason",
+                    "untouched_cause",
+                    "source",
+                ],
+                condition=Q(closed_at__isnull=False),
+                name="opp_owner_closed_idx",
             ),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
