@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
-        ("pipeline", "0015_digest_and_funnel_covering_indexes"),
+        ("pipeline", "0016_drop_redundant_fk_indexes"),
     ]
 
     operations = [
