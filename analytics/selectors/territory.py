@@ -1,9 +1,9 @@
 """Territory analysis: the decks' five tables over the viewer's accounts (region, industry × size, organisation,
 competitor, revenue band); the grouping of each dimension is private to this module.
 
-Each table is summed in SQL: the viewer's accounts, their installed base, this year's stored matrix values and their
-open opportunities are each filtered to what the viewer sees and grouped by the dimension's key in the database, so
-only a row per group (a region, an industry and size band, a competitor...) reaches Python, never a row per account.
+Each table is summed in SQL: the viewer's accounts with this year's stored matrix values, their installed base and
+their open opportunities are each filtered to what the viewer sees and grouped by the dimension's key in the database,
+so only a row per group (a region, an industry and size band, a competitor...) reaches Python, never a row per account.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -32,12 +33,12 @@ from django.db.models import (
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import IsNull
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import SIZE_BANDS, Account, Competitor, Industry, InstalledBase, Region, User
 from analytics import territory as territory_frames
-from analytics.models import AccountValue
 from core.calendar import current_quarter_bounds, today
 from pipeline.models import Opportunity, Visit
 
@@ -86,24 +87,34 @@ def _account_ref(path: str) -> str:
 
 
 def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
-    """The sums of territory_frames.TOTALS per group key over the viewer's accounts, grouped by `group`; 4 queries.
+    """The sums of territory_frames.TOTALS per group key over the viewer's accounts, grouped by `group`; 3 queries.
 
-    The accounts (count, targets, targets with a completed visit this quarter), their installed base (our units,
-    the competitors'), this year's stored CV and PV, and the open pipeline the viewer sees, each filtered to the
-    visible accounts before it is grouped.
+    The accounts with this year's stored CV and PV (count, targets, targets with a completed visit this quarter, CV,
+    PV), their installed base (our units, the competitors'), and the open pipeline the viewer sees, each filtered to
+    what the viewer sees before it is grouped.
     """
     quarter_from, quarter_to = current_quarter_bounds(on=day)
-    covered = Exists(
-        Visit.objects.done().filter(account=OuterRef("pk"), done_at__gte=quarter_from, done_at__lt=quarter_to)
+    # Whether a target has a completed visit this quarter, looked up target by target in the visits' account index.
+    # A scalar subquery, not EXISTS: PostgreSQL may answer an EXISTS inside an aggregate by hashing every completed
+    # visit of the quarter in the company instead, as it counts the lookups by the groups it expects, not the rows.
+    quarter_visit = Visit.objects.done().filter(
+        account=OuterRef("pk"), done_at__gte=quarter_from, done_at__lt=quarter_to
     )
+    covered = IsNull(Subquery(quarter_visit.order_by().values("account_id")[:1]), False)
     sources: list[tuple[QuerySet, str, dict[str, Aggregate]]] = [
         (
-            Account.objects.visible_to(viewer),
+            # An account has at most one stored value a year, so joining this year's adds no row.
+            Account.objects.visible_to(viewer).annotate(
+                this_year=FilteredRelation("values", condition=Q(values__year=day.year))
+            ),
             "",
             {
                 "accounts": Count("id"),
                 "targets": Count("id", filter=Q(is_target=True)),
-                "covered": Count("id", filter=Q(covered, is_target=True)),
+                # Targets first: only a target's visits are looked up.
+                "covered": Count("id", filter=Q(is_target=True) & Q(covered)),
+                "cv": Sum("this_year__cv"),
+                "pv": Sum("this_year__pv"),
             },
         ),
         (
@@ -115,13 +126,9 @@ def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
             },
         ),
         (
-            AccountValue.objects.visible_to(viewer).filter(year=day.year),
-            "account__",
-            {"cv": Sum("cv"), "pv": Sum("pv")},
-        ),
-        (
-            # The viewer's open opportunities at the viewer's accounts.
-            Opportunity.objects.visible_to(viewer).open().filter(account__in=Account.objects.visible_to(viewer)),
+            # The viewer's open opportunities; each is at an account the viewer sees (an account where a visible
+            # owner has an opportunity is visible), so they need no filter by account.
+            Opportunity.objects.visible_to(viewer).open(),
             "account__",
             {"open_pipeline": Sum("amount")},
         ),
@@ -152,7 +159,7 @@ def _by_columns(
 
 def _by_region(viewer: User, day: date) -> _Table:
     """Each account under its region and every region above it, in the company's region order (each region right
-    under its parent, siblings by sort order, then code); without a region under NO_KEY, last; 5 queries."""
+    under its parent, siblings by sort order, then code); without a region under NO_KEY, last; 4 queries."""
     sums = _sums(viewer=viewer, day=day, group=_by_columns(lambda path: {"key_region": F(f"{path}region_id")}))
     rows = list(
         Region.objects.values_list("id", "code", "name", "name_en", "level", "parent_id", "sort_order").order_by()
@@ -187,7 +194,7 @@ def _size_band(employee_count: str) -> Case:
 
 
 def _by_industry_size(viewer: User, day: date) -> _Table:
-    """Each account under its industry and size band (either may be unknown); 5 queries."""
+    """Each account under its industry and size band (either may be unknown); 4 queries."""
     sums = _sums(
         viewer=viewer,
         day=day,
@@ -218,7 +225,7 @@ def _by_industry_size(viewer: User, day: date) -> _Table:
 
 
 def _by_org(viewer: User, day: date) -> _Table:
-    """Headquarters (flagged, or with branches), branches and standalone accounts; 4 queries."""
+    """Headquarters (flagged, or with branches), branches and standalone accounts; 3 queries."""
 
     def kind(path: str) -> dict[str, BaseExpression]:
         has_branches = Exists(Account.objects.filter(parent=OuterRef(_account_ref(path))))
@@ -277,7 +284,7 @@ def _group_by_competitor(rows: QuerySet, path: str, metrics: dict[str, Aggregate
 
 
 def _by_competitor(viewer: User, day: date) -> _Table:
-    """Each account under each competitor with units there, the others under NO_KEY; 5 queries."""
+    """Each account under each competitor with units there, the others under NO_KEY; 4 queries."""
     sums = _sums(viewer=viewer, day=day, group=_group_by_competitor)
     labels = {NO_KEY: _("No competitor installed base")}
     labels |= {

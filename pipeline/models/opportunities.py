@@ -193,6 +193,14 @@ class Opportunity(models.Model):
                 fields=["owner", "expected_close_date"], condition=Q(status="open"), name="opp_open_owner_close_idx"
             ),
             models.Index(fields=["expected_close_date"], condition=Q(status="open"), name="opp_open_close_idx"),
+            # The open pipeline per account (territory analysis), a director's from the whole index, anyone else's
+            # by owner: from the index alone, never the opportunities' pages.
+            models.Index(
+                fields=["owner", "account"],
+                include=["amount"],
+                condition=Q(status="open"),
+                name="opp_open_owner_account_idx",
+            ),
             # Search: `icontains` on the name (see core.indexes.TrigramIndex).
             TrigramIndex(Upper("name"), name="opp_name_trgm_idx"),
         ]

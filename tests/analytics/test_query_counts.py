@@ -115,10 +115,11 @@ SELECTORS = {
     "stability": (2, lambda v, p: stability(viewer=v)),
     "todo_list": (1, lambda v, p: todo_list(viewer=v)),
     "job_computed_at": (1, lambda v, p: job_computed_at(JobRun.UNTOUCHED)),
-    # the four sums grouped in SQL, and the regions, industries or competitors naming the groups
+    # the three sums grouped in SQL (accounts with their stored values, installed base, open pipeline), and the
+    # regions, industries or competitors naming the groups
     **{
         f"territory {d}": (
-            5 if d in ("region", "industry_size", "competitor") else 4,
+            4 if d in ("region", "industry_size", "competitor") else 3,
             lambda v, p, d=d: territory_analysis(viewer=v, dimension=d),
         )
         for d in TERRITORY_DIMENSIONS
@@ -179,7 +180,7 @@ ENDPOINTS = {
     "cvpv/": 2 + 1,  # matrix_summary, then one page of matrix_accounts (counted by the summary)
     "untouched/": 1 + 1 + 2,  # coverage, job run, the page of flags and its count
     "attainment/": 2 + 3 + 2,  # the page of owners and its count, attainment's 3, stability's 2
-    "territory/?dimension=region": 5,
+    "territory/?dimension=region": 4,
 }
 
 
