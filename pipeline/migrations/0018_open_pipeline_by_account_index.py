@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY runs outside a transaction
 
     dependencies = [
-        ("pipeline", "0015_digest_and_funnel_covering_indexes"),
+        ("pipeline", "0017_closed_winloss_covering_indexes"),
     ]
 
     operations = [
