@@ -76,7 +76,7 @@ def _board_context(
     form = BoardFilterForm(request.GET, viewer=request.user)
     form.is_valid()
     filters = form.filters()
-    pipeline = pipeline or filters.pipeline or Pipeline.objects.filter(is_active=True).first()
+    pipeline = pipeline or form.chosen_pipeline()
     query = _filter_query(form, pipeline)
     move_query = query.urlencode()
     columns: list[BoardColumn] = []
