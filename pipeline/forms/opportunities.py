@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Competitor, Team
-from core.forms import DateInput
+from core.forms import DateInput, LoadedModelChoiceField
 from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Pipeline, Stage
 from pipeline.selectors.opportunities import OPPORTUNITY_SORTS, OpportunityFilters, owner_choices
@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 class OpportunityFilterForm(forms.Form):
     """The filters shared by the board and the opportunity list (GET parameters)."""
 
-    pipeline = forms.ModelChoiceField(
+    pipeline = LoadedModelChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.filter(is_active=True), required=False, empty_label=None
     )
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none(), required=False)
+    owner = LoadedModelChoiceField(label=_("Owner"), queryset=get_user_model().objects.none(), required=False)
     amount_min = forms.DecimalField(label=_("Amount from"), required=False, min_value=0, decimal_places=2)
     amount_max = forms.DecimalField(label=_("Amount to"), required=False, min_value=0, decimal_places=2)
     close_from = forms.DateField(label=_("Expected close from"), required=False, widget=DateInput)
@@ -64,7 +64,7 @@ class BoardFilterForm(OpportunityFilterForm):
     choice, so it filters nothing (visibility still limits the cards to what they may see).
     """
 
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    team = LoadedModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
 
     field_order = ["pipeline", "team", "owner"]
 
@@ -78,6 +78,10 @@ class BoardFilterForm(OpportunityFilterForm):
 
     def filters(self) -> OpportunityFilters:
         return replace(super().filters(), team=self.cleaned_or_empty("team"))
+
+    def chosen_pipeline(self) -> Pipeline | None:
+        """The pipeline chosen, else the first active one (the default first), from the rows the select shows."""
+        return self.cleaned_or_empty("pipeline") or next(iter(self.fields["pipeline"].rows()), None)
 
     def _in_view(self, name: str) -> bool:
         """Pipeline, team and owner stay in view above the board; a rep's owner choice (only themself) does not."""

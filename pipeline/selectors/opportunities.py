@@ -24,8 +24,10 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from core.paths import path_for_pk
+from core.templatetags.salesflow import cny
 from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, Visit
 from pipeline.querysets import OpportunityQuerySet
 from pipeline.selectors.history import ChangePage, change_page
@@ -52,18 +54,23 @@ class OpportunityFilters:
 
 @dataclass(frozen=True)
 class BoardCard:
-    """What a board card shows of one opportunity: plain values, so that drawing a card resolves no model field."""
+    """What a board card shows of one opportunity: plain values and its texts ready to print, so that drawing a card
+    resolves no model field and formats nothing (a per-card plural tag or filter cost more than the rest of the card).
+    """
 
     pk: int
     name: str
     account_name: str
     owner_name: str
     amount: Decimal
+    amount_label: str  # as the cny filter writes it
     version: int
     url: str  # the opportunity's page
     move_url: str  # where its stage menu posts (without the board's filters)
     days_in_stage: int
+    days_label: str  # "3 days in stage", in the active language
     is_stale: bool
+    move_action: str = ""  # move_url with the board's filters, added by the board view
 
 
 @dataclass(frozen=True)
@@ -206,6 +213,7 @@ def board_columns(
     page_url, move_url = path_for_pk("pipeline:opportunity"), path_for_pk("pipeline:board_move")
     cards: dict[int, list[BoardCard]] = {stage.pk: [] for stage in stages}
     for pk, stage_id, name, account_name, last_name, first_name, username, amount, version, entered, stale in ranked:
+        days = days_between(entered, as_of)
         cards[stage_id].append(
             BoardCard(
                 pk=pk,
@@ -213,10 +221,12 @@ def board_columns(
                 account_name=account_name,
                 owner_name=f"{last_name}{first_name}".strip() or username,  # as User.display_name
                 amount=amount,
+                amount_label=cny(amount),
                 version=version,
                 url=page_url(pk),
                 move_url=move_url(pk),
-                days_in_stage=days_between(entered, as_of),
+                days_in_stage=days,
+                days_label=ngettext("%(days)s day in stage", "%(days)s days in stage", days) % {"days": days},
                 is_stale=stale,
             )
         )

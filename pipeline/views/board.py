@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -53,14 +53,17 @@ def _filter_query(form: BoardFilterForm, pipeline: Pipeline | None) -> QueryDict
     return query
 
 
-def _with_move_menus(columns: list[BoardColumn]) -> list[BoardColumn]:
-    """The columns with their cards' stage menu: every card of a column offers the same stages with its own selected,
-    so the options are drawn once per column instead of once per card (most of the board's cost otherwise)."""
+def _drawn(columns: list[BoardColumn], *, move_query: str) -> list[BoardColumn]:
+    """The columns as the board draws them, so that a card only prints values: every card of a column offers the same
+    stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each card's
+    move URL carries the board's filters."""
     stages = [column.stage for column in columns]
+    move_options = get_template("pipeline/board.html#move_options")
     return [
         replace(
             column,
-            move_menu=render_to_string("pipeline/board.html#move_options", {"stages": stages, "current": column.stage}),
+            move_menu=move_options.render({"stages": stages, "current": column.stage}),
+            cards=[replace(card, move_action=f"{card.move_url}?{move_query}") for card in column.cards],
         )
         for column in columns
     ]
@@ -73,11 +76,12 @@ def _board_context(
     form = BoardFilterForm(request.GET, viewer=request.user)
     form.is_valid()
     filters = form.filters()
-    pipeline = pipeline or filters.pipeline or Pipeline.objects.filter(is_active=True).first()
+    pipeline = pipeline or form.chosen_pipeline()
+    query = _filter_query(form, pipeline)
+    move_query = query.urlencode()
     columns: list[BoardColumn] = []
     if pipeline is not None:
-        columns = _with_move_menus(board_columns(viewer=request.user, pipeline=pipeline, filters=filters))
-    query = _filter_query(form, pipeline)
+        columns = _drawn(board_columns(viewer=request.user, pipeline=pipeline, filters=filters), move_query=move_query)
     list_query = query.copy()
     list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
     shown_ids = {card.pk for column in columns for card in column.cards}
@@ -85,7 +89,7 @@ def _board_context(
         "form": form,
         "pipeline": pipeline,
         "columns": columns,
-        "move_query": query.urlencode(),
+        "move_query": move_query,
         "list_url": f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}",
         "card_error": card_error,
         "refused_id": card_error.opportunity_id if card_error is not None else None,
