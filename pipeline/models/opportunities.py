@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.indexes import TrigramIndex
+from core.indexes import ComputedKeyIndex, TrigramIndex
 from pipeline.models.process import ForecastCategory, Pipeline, Stage
 from pipeline.querysets import (
     OpportunityQuerySet,
@@ -157,6 +157,21 @@ class Opportunity(models.Model):
                 include=["pipeline", "owner", "status", "is_untouched_loss"],
                 name="opp_closed_idx",
             ),
+            # A scope's (a manager's team, a rep) opportunities created in a period: the flow's outcomes, and the
+            # ids its stays are reached from, from the index alone, whatever the size of the company.
+            models.Index(
+                fields=["owner", "pipeline", "created_at"],
+                include=["id", "furthest_stage", "status", "is_untouched_loss"],
+                name="opp_owner_created_outcomes_idx",
+            ),
+            # An owner's opportunities closed in a period: a scope's win rate, and won amounts per owner and period
+            # (attainment, stability, the targets pivot) summed from the index alone.
+            models.Index(
+                fields=["owner", "closed_at"],
+                include=["id", "pipeline", "status", "amount"],
+                condition=Q(closed_at__isnull=False),
+                name="opp_owner_closed_idx",
+            ),
             # The visibility rule's list of accounts with an opportunity of the visible owners, from the index alone.
             models.Index(fields=["owner", "account"], name="opp_owner_account_idx"),
             # The to-do's open opportunities past their expected close date, most overdue first.
@@ -255,6 +270,17 @@ class StageChange(models.Model):
                 include=["entered_at", "changed_at"],
                 condition=Q(from_stage__isnull=False),
                 name="stagechange_stays_idx",
+            ),
+            # The same stays stage by stage in order of length (the stays a median reads, as
+            # analytics.selectors.funnel._measured keeps them): the middle of a stage is reached by walking the
+            # index, without sorting the stage's stays.
+            ComputedKeyIndex(
+                "pipeline",
+                "from_stage",
+                F("changed_at") - F("entered_at"),
+                include=["opportunity_created_at", "entered_at", "changed_at"],
+                condition=Q(from_stage__isnull=False, changed_at__gte=F("entered_at")),
+                name="stagechange_stay_length_idx",
             ),
         ]
 
