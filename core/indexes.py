@@ -5,6 +5,9 @@
 - `AddIndexConcurrentlyWhereSupported`: `CREATE INDEX CONCURRENTLY` on PostgreSQL, so adding an index to a large
   table does not block its writes; a plain `CREATE INDEX` elsewhere. Use it in a migration with `atomic = False`.
 - `RemoveIndexConcurrentlyWhereSupported`: its twin for `DROP INDEX`, for an index a wider one replaces.
+- `ComputedKeyIndex`: an index with a computed key such as `F("changed_at") - F("entered_at")` on PostgreSQL; on
+  SQLite the columns the key reads instead (Django computes such a key there with a function it registers on its own
+  connections only, so any other connection writing the table would fail).
 - `TrigramIndex`: a GIN index with pg_trgm's `gin_trgm_ops` on PostgreSQL, which serves `LIKE '%...%'` (Django's
   `contains`, and `icontains` when the index is on `Upper(column)`); a plain index elsewhere (SQLite has neither GIN
   nor pg_trgm, and its search reads the table). The migration adding one runs `TrigramExtension()` first.
@@ -33,6 +36,23 @@ class NullsOrderedIndex(models.Index):
             models.OrderBy(key.expression, descending=key.descending) if isinstance(key, models.OrderBy) else key
             for key in self.expressions
         )
+        return models.Index.create_sql(plain, model, schema_editor, using=using, **kwargs)
+
+
+class ComputedKeyIndex(models.Index):
+    """`ComputedKeyIndex("pipeline", F("changed_at") - F("entered_at"), name=...)`: the keys as given on PostgreSQL;
+    elsewhere each computed key becomes the columns it reads, in order (a plain index of the same rows)."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        columns: list[models.F] = []
+        for key in self.expressions:
+            for part in [key] if isinstance(key, models.F) else key.flatten():
+                if isinstance(part, models.F) and part not in columns:
+                    columns.append(part)
+        plain = self.clone()
+        plain.expressions = tuple(columns)
         return models.Index.create_sql(plain, model, schema_editor, using=using, **kwargs)
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import pandas as pd
+import numpy as np
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import DateField, Q, QuerySet, Sum
 
 from accounts.models import Team, User, display_name
+from accounts.visibility import among
 from analytics.selectors._common import PERIOD_TRUNC, _money, _scope
 from core.calendar import company_tz, day_start, period_end, period_start, today
 from pipeline.models import Opportunity, SalesTarget
@@ -31,39 +32,41 @@ class AttainmentRow:
 
 def _won_per_period(
     opportunities: QuerySet[Opportunity], *, period_type: str, since: datetime, until: datetime
-) -> pd.DataFrame:
-    """Won amounts per (owner, owner's team, period start) closed in [since, until), summed in SQL; one query."""
-    trunc = PERIOD_TRUNC[period_type]("closed_at", tzinfo=company_tz())
-    rows = (
+) -> list[tuple[int, int | None, date, Decimal]]:
+    """Won amounts per (owner, owner's team, period start) closed in [since, until), summed in SQL, each period start
+    a company-calendar date truncated by the database (no conversion row by row here); one query."""
+    period = PERIOD_TRUNC[period_type]("closed_at", tzinfo=company_tz(), output_field=DateField())
+    return list(
         opportunities.won()
         .closed_between(since, until)
-        .annotate(period=trunc)
+        .annotate(period=period)
         .values("owner_id", "owner__team_id", "period")
         .annotate(total=Sum("amount"))
         .values_list("owner_id", "owner__team_id", "period", "total")
         .order_by()
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=["owner_id", "owner__team_id", "period", "total"])
-    frame["period"] = _local_dates(frame["period"])
-    return frame
 
 
-def _local_dates(moments: pd.Series) -> pd.Series:
-    """The company-calendar date of each period start (an aware moment), converted as one column."""
-    if moments.empty:
-        return moments
-    return pd.to_datetime(moments, utc=True).dt.tz_convert(company_tz()).dt.date
+def _summed_by(won: list[tuple[int, int | None, date, Decimal]], column: int) -> dict[tuple[int, date], Decimal]:
+    """The won amounts of `_won_per_period` summed per (owner id, or team id when `column` is 1; period start)."""
+    sums: dict[tuple[int, date], Decimal] = {}
+    for row in won:
+        if row[column] is not None:
+            key = (row[column], row[2])
+            sums[key] = sums.get(key, 0) + row[3]
+    return sums
 
 
 def _ratio(won: Decimal, target: Decimal | None) -> float | None:
     return float(won / target) if target else None
 
 
-def _visible_names(viewer: User) -> dict[int, str]:
-    """The display name of every user the viewer sees; one query."""
+def _visible_names(viewer: User, user_ids: list[int] | None = None) -> dict[int, str]:
+    """The display name of every user the viewer sees (only those of `user_ids` when given); one query."""
     return {
         pk: display_name(username, first_name, last_name)
         for pk, username, first_name, last_name in User.objects.visible_to(viewer)
+        .filter(Q() if user_ids is None else Q(pk__in=user_ids))
         .values_list("pk", "username", "first_name", "last_name")
         .order_by()
     }
@@ -113,11 +116,13 @@ def attainment(
         since, until = day_start(period), day_start(period_end(period_type, period))
     opportunities = Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team))
     if paged:
-        opportunities = opportunities.filter(Q(owner_id__in=user_ids) | Q(owner__team_id__in=team_ids))
+        # The page's people and its teams' members as one list of owner ids, so the wins are read owner by owner from
+        # the owner's closed index rather than from every win of the period joined to its owner's team.
+        page_owners = User.objects.filter(Q(pk__in=user_ids) | Q(team_id__in=team_ids)).values("pk")
+        opportunities = opportunities.filter(among("owner", page_owners))
     won = _won_per_period(opportunities, period_type=period_type, since=since, until=until)
-    by_user = won.groupby(["owner_id", "period"])["total"].sum().to_dict() if not won.empty else {}
-    by_team = won.groupby(["owner__team_id", "period"])["total"].sum().to_dict() if not won.empty else {}
-    names = _visible_names(viewer)
+    by_user, by_team = _summed_by(won, 0), _summed_by(won, 1)
+    names = _visible_names(viewer, user_ids if paged else None)
     rows = []
     for user_id, *user_names, team_id, team_name, start, amount in targets:
         if user_id:
@@ -128,6 +133,7 @@ def attainment(
         else:
             owner_type, owner_id, name = "team", team_id, team_name
             won_amount = by_team.get((owner_id, start), Decimal(0))
+        won_amount = _money(won_amount)
         rows.append(
             AttainmentRow(
                 owner_type=owner_type,
@@ -136,8 +142,8 @@ def attainment(
                 period_type=period_type,
                 period_start=start,
                 target=_money(amount),
-                won_amount=_money(won_amount),
-                attainment=_ratio(_money(won_amount), amount),
+                won_amount=won_amount,
+                attainment=_ratio(won_amount, amount),
             )
         )
     with_target = {(r.owner_id, r.period_start) for r in rows if r.owner_type == "user"}
@@ -263,6 +269,22 @@ def current_attainment(*, viewer: User, owner: User | None = None, on: date | No
     )
 
 
+def coefficient_of_variation(values: list[float]) -> float | None:
+    """Population std ÷ mean of `values`; None with fewer than two values or a mean ≤ 0. To the last bit what pandas'
+    Series.mean() and Series.std(ddof=0) give (numpy's sum ÷ n, then the two-pass variance), without building a
+    Series per user (which cost more than the rest of `stability`)."""
+    array = np.array(values, dtype=np.float64)
+    count = np.float64(len(array))
+    mean = array.sum(dtype=np.float64) / count
+    if len(array) < 2 or mean <= 0:
+        return None
+    return float(np.sqrt(((mean - array) ** 2).sum(dtype=np.float64) / count) / mean)
+
+
+_OWNER_COLUMNS = ("owner_user_id", "owner_user__username", "owner_user__first_name", "owner_user__last_name")
+_USER_FIELDS = ["id", "username", "first_name", "last_name"]
+
+
 @dataclass(frozen=True)
 class Stability:
     owner: User
@@ -285,6 +307,8 @@ def stability(
     only = Q() if user_ids is None else Q(owner_user_id__in=list(user_ids))
     this_month = period_start("month", on or today())
     first = date(this_month.year - 1, this_month.month, 1)
+    # Read as values, in the targets' own order (the order a user's months are summed in below): a model instance
+    # per target and per owner of it cost more than the rest of this selector together.
     targets = list(
         SalesTarget.objects.filter(
             _scope(viewer, "owner_user", owner=owner, team=team),
@@ -295,7 +319,7 @@ def stability(
             amount__gt=0,
         )
         .filter(only)
-        .select_related("owner_user")
+        .values_list(*_OWNER_COLUMNS, "period_start", "amount")
     )
     won = _won_per_period(
         Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).filter(
@@ -305,23 +329,20 @@ def stability(
         since=day_start(first),
         until=day_start(this_month),
     )
-    won_by = won.groupby(["owner_id", "period"])["total"].sum().to_dict() if not won.empty else {}
-    monthly = pd.DataFrame(
-        {
-            "owner": [t.owner_user_id for t in targets],
-            "attainment": [float(won_by.get((t.owner_user_id, t.period_start), 0) / t.amount) for t in targets],
-        }
-    )
-    users = {t.owner_user_id: t.owner_user for t in targets}
+    won_by = _summed_by(won, 0)
+    monthly: dict[int, list[float]] = {}  # each user's attainment of their months, in the targets' order
+    for owner_id, *_names, start, amount in targets:
+        monthly.setdefault(owner_id, []).append(float(won_by.get((owner_id, start), 0) / amount))
+    names = {row[0]: row[:4] for row in targets}
     limit = settings.SALESFLOW_STABLE_CV
     result = []
-    for owner_id, series in monthly.groupby("owner")["attainment"]:
-        mean = series.mean()
-        cv = float(series.std(ddof=0) / mean) if len(series) >= 2 and mean > 0 else None
+    for owner_id, ratios in monthly.items():
+        cv = coefficient_of_variation(ratios)
         result.append(
             Stability(
-                owner=users[owner_id],
-                months=len(series),
+                # The owner with their id and names (other fields load on first use, as after `.only()`).
+                owner=User.from_db(None, _USER_FIELDS, names[owner_id]),
+                months=len(ratios),
                 cv=cv,
                 stable=None if cv is None else cv <= limit,
             )

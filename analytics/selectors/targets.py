@@ -85,12 +85,12 @@ def attainment_owners(
     first_name), teams before their members; unevaluated, so a paginator counts and cuts it in SQL."""
     targets = SalesTarget.objects.visible_to(viewer).filter(period_type=period_type, period_start__year=year)
     since, until = day_start(date(year, 1, 1)), day_start(date(year + 1, 1, 1))
-    # Owner ids from the viewer's own targets and wins (filtered by the visible owners first), not a check of every
-    # user against every win of the year.
+    # Each visible user is asked whether they have a target or a win of the year: one probe of the owner-led target
+    # and closed-opportunity indexes per user, not a read of every target and win of the year (the company's).
     winners = Opportunity.objects.filter(_scope(viewer, "owner")).won().closed_between(since, until)
     users = (
         User.objects.visible_to(viewer)
-        .filter(Q(pk__in=targets.values("owner_user_id")) | Q(pk__in=winners.values("owner_id")))
+        .filter(Exists(targets.filter(owner_user=OuterRef("pk"))) | Exists(winners.filter(owner=OuterRef("pk"))))
         .filter(Q(pk=owner.pk) if owner is not None else Q(team=team) if team is not None else Q())
         .annotate(
             kind=_text("user"),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.indexes import TrigramIndex
+from core.indexes import ComputedKeyIndex, TrigramIndex
 from pipeline.models.process import ForecastCategory, Pipeline, Stage
 from pipeline.querysets import (
     OpportunityQuerySet,
@@ -168,8 +168,16 @@ class Opportunity(models.Model):
                 ],
                 name="opp_closed_idx",
             ),
+            # A scope's (a manager's team, a rep) opportunities created in a period: the flow's outcomes, and the
+            # ids its stays are reached from, from the index alone, whatever the size of the company.
+            models.Index(
+                fields=["owner", "pipeline", "created_at"],
+                include=["id", "furthest_stage", "status", "is_untouched_loss"],
+                name="opp_owner_created_outcomes_idx",
+            ),
             # The same for a few owners (a manager's team, a rep): their closed opportunities of a period, not the
-            # whole company's, from the index alone.
+            # whole company's, from the index alone (also a scope's win rate, and the won amounts per owner and
+            # period of attainment, stability and the targets pivot).
             models.Index(
                 fields=["owner", "closed_at"],
                 include=[
@@ -292,6 +300,17 @@ class StageChange(models.Model):
                 include=["entered_at", "changed_at"],
                 condition=Q(from_stage__isnull=False),
                 name="stagechange_stays_idx",
+            ),
+            # The same stays stage by stage in order of length (the stays a median reads, as
+            # analytics.selectors.funnel._measured keeps them): the middle of a stage is reached by walking the
+            # index, without sorting the stage's stays.
+            ComputedKeyIndex(
+                "pipeline",
+                "from_stage",
+                F("changed_at") - F("entered_at"),
+                include=["opportunity_created_at", "entered_at", "changed_at"],
+                condition=Q(from_stage__isnull=False, changed_at__gte=F("entered_at")),
+                name="stagechange_stay_length_idx",
             ),
         ]
 

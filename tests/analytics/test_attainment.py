@@ -1,12 +1,14 @@
 """Target attainment per period and stability per rep (SPEC §6)."""
 
 import math
+import random
 from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
-from analytics.selectors.attainment import attainment, current_attainment, stability
+from analytics.selectors.attainment import attainment, coefficient_of_variation, current_attainment, stability
 from tests.analytics.conftest import at, won
 from tests.factories import SalesTargetFactory, UserFactory
 
@@ -213,3 +215,18 @@ def test_a_rep_is_stable_up_to_the_configured_coefficient(org, now, settings, li
     [row] = stability(viewer=org.rep_a1)
 
     assert (row.cv, row.stable) == (pytest.approx(0.2), stable)
+
+
+def test_the_coefficient_of_variation_is_pandas_population_std_over_mean_to_the_last_bit():
+    """Stability's cv was pandas' `series.std(ddof=0) / series.mean()`; it stays that float exactly, so the API's
+    numbers do not move in their last digits."""
+    rng = random.Random(20261207)
+    samples = [[float(Decimal(rng.randint(0, 10**7)) / Decimal(rng.randint(1, 10**6))) for _ in range(n)]
+               for n in [rng.randint(1, 12) for _ in range(3000)]]  # fmt: skip
+    samples += [[0.0, 0.0], [1.0], [0.5, 0.5, 0.5], [0.1, 0.2, 0.3] * 4]
+    for values in samples:
+        series = pd.Series(values)
+        mean = series.mean()
+        expected = float(series.std(ddof=0) / mean) if len(series) >= 2 and mean > 0 else None
+
+        assert coefficient_of_variation(values) == expected, values

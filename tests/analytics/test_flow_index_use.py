@@ -1,6 +1,7 @@
 """A director's funnel flow reads the period's stays from the stays index alone, stage by stage, without joining the
-opportunities or re-deriving each stay with a window (issue 10): PostgreSQL's plan over a history of realistic size,
-after ANALYZE. A rep's flow starts from their own opportunities of the period.
+opportunities or re-deriving each stay with a window, and reaches the middle of each stage by walking the stay length
+index instead of sorting the stage's stays (issue 10): PostgreSQL's plan over a history of realistic size, after
+ANALYZE. A manager's or a rep's flow and win rate start from their own opportunities of the period, found by owner.
 
 The rows are committed (a transactional test) so that VACUUM can mark their pages all-visible, as autovacuum does in
 production: on pages not yet vacuumed the planner may prefer the narrower foreign-key index, as it did in a full run
@@ -13,17 +14,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from analytics.selectors.funnel import funnel_flow
+from analytics.selectors.outcomes import win_rate
 from pipeline.models import Opportunity, StageChange
 from pipeline.services.stage_changes import Step, stage_change_rows
 from tests.analytics.conftest import at
 from tests.e2e.helpers import install_default_pipeline
-from tests.factories import OpportunityFactory, default_stage
+from tests.factories import OpportunityFactory, UserFactory, default_stage
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans"),
 ]
-OPPORTUNITIES = 3_000  # two years of opportunities, each with its creation and six moves
+OPPORTUNITIES = 3_000  # two years of opportunities, each with its creation and six moves; a third of them won
 PATH = ["prep", "status", "opportunity", "needs", "develop", "propose", "commit"]
 
 
@@ -35,6 +37,7 @@ def default_pipeline(transactional_db):
 @pytest.fixture
 def history(org, default_pipeline):
     template = OpportunityFactory(owner=org.rep_a1, stage=default_stage("commit"))
+    owners = [org.rep_a1, org.rep_b1, *UserFactory.create_batch(28, team=org.team_b)]  # a company of thirty reps
     stages = [default_stage(code) for code in PATH]
     opportunities = Opportunity.objects.bulk_create(
         Opportunity(
@@ -42,10 +45,12 @@ def history(org, default_pipeline):
             stage=stages[-1],
             furthest_stage=stages[-1],
             account=template.account,
-            owner=org.rep_a1 if i % 30 == 0 else org.rep_b1,  # a rep among thirty
+            owner=owners[i % len(owners)],
             name=f"商机 {i}",
             probability=template.probability,
             created_at=at(2025, 1, 1) + timedelta(hours=5 * i + i % 7),
+            status=Opportunity.Status.WON if i % 3 == 0 else Opportunity.Status.OPEN,
+            closed_at=at(2025, 1, 1) + timedelta(hours=5 * i + 500) if i % 3 == 0 else None,
         )
         for i in range(OPPORTUNITIES)
     )
@@ -69,21 +74,35 @@ def history(org, default_pipeline):
         cursor.execute("VACUUM ANALYZE pipeline_opportunity, pipeline_stagechange, accounts_user")
 
 
-def stays_plan(viewer, pipeline) -> str:
+def flow_plans(viewer, pipeline) -> dict[str, str]:
+    """The plans of the flow's stays and outcomes queries for the first half of 2026, and of the win rate's over the
+    whole history (a thousand won opportunities: enough for the planner to tell a scope's from the company's)."""
     with CaptureQueriesContext(connection) as queries:
         flow = funnel_flow(viewer=viewer, pipeline=pipeline, start=date(2026, 1, 1), end=date(2026, 6, 30))
-    assert flow.created > 0 and any(stage.median_days is not None for stage in flow.stages)
-    (sql,) = [q["sql"] for q in queries.captured_queries if "entered_at" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}")
-        return "\n".join(row[0] for row in cursor.fetchall())
+        rate = win_rate(viewer=viewer, pipeline=pipeline, start=date(2025, 1, 1), end=date(2026, 12, 31))
+    assert flow.created > 0 and any(stage.median_days is not None for stage in flow.stages) and rate.won > 0
+    marks = {"stays": "entered_at", "outcomes": '"furthest_stage_id"', "win rate": 'AS "lost"'}
+    plans = {}
+    for name, mark in marks.items():
+        (sql,) = [q["sql"] for q in queries.captured_queries if mark in q["sql"]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {sql}")
+            plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    return plans
+
+
+def stays_plan(viewer, pipeline) -> str:
+    return flow_plans(viewer, pipeline)["stays"]
 
 
 def test_a_directors_median_days_read_the_stays_index_alone(org, default_pipeline, history):
     plan = stays_plan(org.director, default_pipeline)
 
-    # The stays of the period come from this index's range, stage by stage.
-    assert "stagechange_stays_idx" in plan, plan
+    # The stays of the period are counted from this index's range, stage by stage ...
+    assert "Index Only Scan using stagechange_stays_idx" in plan, plan
+    # ... and the middle one or two reached by walking the stage's stays in order of length: nothing is sorted.
+    assert "Index Only Scan using stagechange_stay_length_idx" in plan, plan
+    assert "Sort" not in plan, plan
     assert "pipeline_opportunity" not in plan, plan
     assert "Seq Scan" not in plan, plan
     assert "WindowAgg" not in plan, plan
@@ -94,3 +113,16 @@ def test_a_reps_median_days_start_from_their_opportunities_of_the_period(org, de
 
     assert "Seq Scan on pipeline_stagechange" not in plan, plan
     assert "Index Cond: (opportunity_id = pipeline_opportunity.id)" in plan, plan
+
+
+@pytest.mark.parametrize("viewer", ["manager_a", "rep_a1"])
+def test_a_scopes_flow_and_win_rate_start_from_its_owners_opportunities(org, default_pipeline, history, viewer):
+    plans = flow_plans(getattr(org, viewer), default_pipeline)
+
+    # The scope's opportunities created in the period, by owner: not the company's, filtered owner by owner.
+    assert "opp_owner_created_outcomes_idx" in plans["outcomes"], plans["outcomes"]
+    assert "opp_owner_created_outcomes_idx" in plans["stays"], plans["stays"]
+    # The scope's opportunities closed in the period, by owner, counted from the index alone.
+    assert "Index Only Scan using opp_owner_closed_idx" in plans["win rate"], plans["win rate"]
+    for plan in plans.values():
+        assert "Seq Scan on pipeline_opportunity" not in plan, plan
