@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.timezone import localtime
 
 from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
-from accounts.models import Account, AccountChange, Contact, InstalledBase, Region
+from accounts.models import Account, AccountChange, Contact, InstalledBase, Region, User, display_name
 from accounts.visibility import sees_without_asking
 from pipeline.models import Opportunity, Visit
 from pipeline.selectors.history import ChangePage, change_page
 from pipeline.selectors.search import pinyin_matches
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 ACCOUNT_PAGE_TIMELINE_LENGTH = 30
 
@@ -48,15 +47,36 @@ class InstalledBaseSummary:
 
 
 @dataclass(frozen=True)
+class TimelineVisit:
+    """A visit as the account page's timeline shows it: its kind's label and the names of its owner, contact and
+    opportunity read with it (None: no contact, no opportunity), and whether the viewer may complete it."""
+
+    pk: int
+    status: str
+    kind_label: str
+    when: datetime | None
+    day: str  # `when` in the viewer's time zone, "2025-06-18" ("" when the visit has no time)
+    time: str  # and its time of day, "15:30"
+    owner_name: str
+    contact_name: str | None
+    opportunity_name: str | None
+    purpose: str
+    summary: str
+    next_step: str
+    is_editable: bool
+
+
+@dataclass(frozen=True)
 class AccountPage:
     account: Account
+    archived_by: User | None
     region_path: list[Region]
     branches: list[Account]
     contacts: list[Contact]
     archived_contacts: list[Contact]
     installed_base: InstalledBaseSummary
     opportunities: list[Opportunity]
-    visits: list[Visit]
+    visits: list[TimelineVisit]
     has_more_visits: bool
     changes: ChangePage
 
@@ -69,47 +89,68 @@ class AccountPage:
         return [o for o in self.opportunities if o.status != Opportunity.Status.OPEN]
 
 
-def account_page(*, viewer: User, account: Account, changes_page: Any = 1) -> AccountPage:
-    """Returns what the account page shows, whatever the data size in 7 queries; the account must come from
-    `Account.objects.visible_to(viewer)` with industry, region (and its parents), owner and parent loaded.
+# What the page shows of the account, of its branches and of the rows at it; the rest of each row stays unread.
+_ACCOUNT_FIELDS = (
+    *("name", "owner", "industry", "region", "parent", "archived_at", "archived_by", "employee_count", "address"),
+    *("is_target", "target_since", "is_headquarters", "notes"),
+    *("owner__username", "owner__first_name", "owner__last_name", "industry__name", "industry__name_en"),
+    "parent__name",
+    *("region__name", "region__name_en", "region__parent__name", "region__parent__name_en"),
+    *("region__parent__parent__name", "region__parent__parent__name_en", "region__parent__parent__parent"),
+)
+_CONTACT_FIELDS = (
+    *("account", "name", "title", "department", "phone", "email", "buying_role", "communication_style"),
+    "archived_at",
+)
+_OPPORTUNITY_FIELDS = (
+    *("name", "status", "amount", "created_at", "stage__order", "stage__name_zh", "stage__name_en"),
+    *("owner__username", "owner__first_name", "owner__last_name"),
+)
+_TIMELINE_COLUMNS = (
+    *("pk", "status", "kind", "when", "owner__username", "owner__first_name", "owner__last_name"),
+    *("contact__name", "opportunity__name", "purpose", "summary", "next_step", "is_editable"),
+)
 
-    Opportunities and visits are those visible to the viewer; the timeline holds the latest
-    ACCOUNT_PAGE_TIMELINE_LENGTH visits (done ones by done time, planned ones by planned time). Archived contacts are
-    listed apart; archived branches are left out. `changes_page` is the page of the account's change history shown
-    (newest first).
+
+def account_page(*, viewer: User, pk: int, changes_page: Any = 1) -> AccountPage | None:
+    """Returns what the account page shows of account `pk`, or None when `viewer` may not see it; whatever the data
+    size in 7 queries.
+
+    The account comes with its owner, industry, region path, headquarters and who archived it, and `is_editable`
+    (whether the viewer may change it); its visible active branches are read with it, in the same query. Opportunities
+    and visits are those visible to the viewer; the timeline holds the latest ACCOUNT_PAGE_TIMELINE_LENGTH visits (done
+    ones by done time, planned ones by planned time). Archived contacts are listed apart. `changes_page` is the page of
+    the account's change history shown (newest first).
     """
-    region_path: list[Region] = []
-    region = account.region
-    while region is not None:
-        region_path.insert(0, region)
-        region = region.parent
-    branches = list(
-        Account.objects.visible_to(viewer).active().filter(parent=account).select_related("owner").order_by("name")
+    found = list(
+        Account.objects.visible_to(viewer)
+        .filter(Q(pk=pk) | Q(parent=pk, archived_at__isnull=True))
+        .select_related("owner", "industry", "region__parent__parent", "parent")
+        .only(*_ACCOUNT_FIELDS)
+        .annotate_is_editable(viewer)
+        .order_by("name")
     )
-    contacts = list(Contact.objects.filter(account=account).select_related("archived_by").order_by("name"))
+    account = next((row for row in found if row.pk == pk), None)
+    if account is None:
+        return None
+    contacts, archived_contacts = account_contacts(account)
     rows = list(InstalledBase.objects.filter(account=account).select_related("competitor"))
     opportunities = list(
         Opportunity.objects.visible_to(viewer)
         .filter(account=account)
         .select_related("stage", "owner")
+        .only(*_OPPORTUNITY_FIELDS)
         .order_by(Case(When(status=Opportunity.Status.OPEN, then=Value(0)), default=Value(1)), "-created_at")
     )
-    # Every visit at an account is visible to the account's owner (visibility.py): no rule to apply then.
-    at_account = Visit.objects.filter(account=account)
-    if not sees_without_asking(viewer, owner_id=account.owner_id):
-        at_account = at_account.visible_to(viewer)
-    visits = list(
-        at_account.select_related("contact", "owner", "opportunity")
-        .annotate(when=Coalesce("done_at", "planned_at"))
-        .annotate_is_editable(viewer)  # another side's visit at the account is read-only
-        .order_by("-when", "-pk")[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]
-    )
+    visits = _timeline(viewer=viewer, account=account)
     return AccountPage(
         account=account,
-        region_path=region_path,
-        branches=branches,
-        contacts=[contact for contact in contacts if contact.archived_at is None],
-        archived_contacts=[contact for contact in contacts if contact.archived_at is not None],
+        # Who archived the account shows only on an archived account's page: read then, not joined to every page's.
+        archived_by=User.objects.filter(pk=account.archived_by_id).first() if account.archived_by_id else None,
+        region_path=_region_path(account.region),
+        branches=[row for row in found if row.parent_id == pk and row.archived_at is None],
+        contacts=contacts,
+        archived_contacts=archived_contacts,
         installed_base=InstalledBaseSummary(
             rows=rows,
             our_units=sum(r.units for r in rows if r.is_ours),
@@ -122,11 +163,60 @@ def account_page(*, viewer: User, account: Account, changes_page: Any = 1) -> Ac
     )
 
 
-def account_for_page(*, viewer: User) -> QuerySet[Account]:
-    """The visible accounts with what the account page header shows loaded (use with get_object_or_404)."""
-    return Account.objects.visible_to(viewer).select_related(
-        "industry", "owner", "parent", "region__parent__parent", "archived_by"
+def account_contacts(account: Account) -> tuple[list[Contact], list[Contact]]:
+    """The account's contacts as its page lists them, by name: the current ones and, apart, the archived ones; what
+    the page shows of them only, in one query."""
+    contacts = list(Contact.objects.filter(account=account).only(*_CONTACT_FIELDS).order_by("name", "pk"))
+    return (
+        [contact for contact in contacts if contact.archived_at is None],
+        [contact for contact in contacts if contact.archived_at is not None],
     )
+
+
+def _region_path(region: Region | None) -> list[Region]:
+    """The region and the regions above it, the top one first."""
+    path: list[Region] = []
+    while region is not None:
+        path.insert(0, region)
+        region = region.parent
+    return path
+
+
+def _timeline(*, viewer: User, account: Account) -> list[TimelineVisit]:
+    """The latest ACCOUNT_PAGE_TIMELINE_LENGTH + 1 visits at `account` visible to `viewer`, read as values: a visit's
+    kind labelled once per page, not once per visit."""
+    at_account = Visit.objects.filter(account=account)
+    # Every visit at an account is visible to the account's owner (visibility.py): no rule to apply then.
+    if not sees_without_asking(viewer, owner_id=account.owner_id):
+        at_account = at_account.visible_to(viewer)
+    rows = (
+        at_account.annotate(when=Coalesce("done_at", "planned_at"))
+        .annotate_is_editable(viewer)  # another side's visit at the account is read-only
+        .order_by("-when", "-pk")
+        .values_list(*_TIMELINE_COLUMNS)[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]
+    )
+    kinds = {value: str(label) for value, label in Visit.Kind.choices}
+    timeline = []
+    for pk, status, kind, when, *owner_names, contact, opportunity, purpose, summary, next_step, is_editable in rows:
+        local = localtime(when) if when else None
+        timeline.append(
+            TimelineVisit(
+                pk=pk,
+                status=status,
+                kind_label=kinds.get(kind, kind),
+                when=when,
+                day=local.date().isoformat() if local else "",
+                time=f"{local:%H:%M}" if local else "",
+                owner_name=display_name(*owner_names),
+                contact_name=contact,
+                opportunity_name=opportunity,
+                purpose=purpose,
+                summary=summary,
+                next_step=next_step,
+                is_editable=is_editable,
+            )
+        )
+    return timeline
 
 
 SIZE_BAND_RANGES: dict[str, tuple[int, int | None]] = {

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,7 +43,7 @@ from core.views import is_quick_add, quick_add_form, quick_added
 from pipeline.forms.accounts import AccountFilterForm, AccountForm, ContactForm, QuickContactForm
 from pipeline.forms.opportunities import CompetitorWinForm
 from pipeline.models import Opportunity
-from pipeline.selectors.accounts import account_for_page, account_page, accounts_for_list
+from pipeline.selectors.accounts import account_contacts, account_page, accounts_for_list
 from pipeline.services.accounts import edit_account
 from pipeline.services.opportunities import record_closed_opportunity
 
@@ -53,6 +53,8 @@ ACCOUNTS_PER_PAGE = 25
 @dataclass(frozen=True)
 class ContactCard:
     contact: Contact
+    role_label: str
+    style_label: str
     advice: StyleAdvice | None
 
 
@@ -63,7 +65,19 @@ class StyleGuideEntry:
 
 
 def _contact_cards(contacts: list[Contact]) -> list[ContactCard]:
-    return [ContactCard(contact=c, advice=communication_advice(c.communication_style)) for c in contacts]
+    """Each contact with its buying role's and communication style's labels (each label translated once) and the
+    decks' advice for its style."""
+    roles = {value: str(label) for value, label in Contact.BuyingRole.choices}
+    styles = {value: str(label) for value, label in Contact.CommunicationStyle.choices}
+    return [
+        ContactCard(
+            contact=c,
+            role_label=roles.get(c.buying_role, c.buying_role),
+            style_label=styles.get(c.communication_style, c.communication_style),
+            advice=communication_advice(c.communication_style),
+        )
+        for c in contacts
+    ]
 
 
 def _style_guide() -> list[StyleGuideEntry]:
@@ -116,12 +130,13 @@ def account_page_context(request: HttpRequest, pk: int) -> dict:
     """What the account page shows from accounts and pipeline: profile, contacts with how to handle them, installed
     base, opportunities, visits; 404 for an account the user may not see. The page itself composes this with the
     account's matrix values and lives in analytics (analytics/views/accounts.py)."""
-    account = get_object_or_404(account_for_page(viewer=request.user).annotate_is_editable(request.user), pk=pk)
-    page = account_page(viewer=request.user, account=account, changes_page=request.GET.get("changes"))
+    page = account_page(viewer=request.user, pk=pk, changes_page=request.GET.get("changes"))
+    if page is None:
+        raise Http404
     return {
         "page": page,
-        "account": account,
-        "can_edit": account.is_editable,
+        "account": page.account,
+        "can_edit": page.account.is_editable,
         "contact_cards": _contact_cards(page.contacts),
         "archived_contacts": page.archived_contacts,
     }
@@ -204,12 +219,12 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _contacts_response(request: HttpRequest, account: Account) -> HttpResponse:
     """The account page's contacts section, replacing the one on the page (htmx)."""
-    contacts = list(Contact.objects.filter(account=account).select_related("archived_by").order_by("name"))
+    contacts, archived_contacts = account_contacts(account)
     context = {
         "account": account,
         "can_edit": True,  # reached only through editable_by
-        "contact_cards": _contact_cards([c for c in contacts if c.archived_at is None]),
-        "archived_contacts": [c for c in contacts if c.archived_at is not None],
+        "contact_cards": _contact_cards(contacts),
+        "archived_contacts": archived_contacts,
     }
     response = render(request, "accounts/detail.html#contacts", context)
     return reswap(retarget(response, "#contacts"), "outerHTML")

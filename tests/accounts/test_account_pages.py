@@ -16,7 +16,7 @@ from accounts.services import create_account, update_account
 from analytics.models import AccountValue, MatrixRun
 from core.errors import NotAllowed, ValidationFailed
 from pipeline.models import Reassignment
-from pipeline.selectors.accounts import account_for_page, account_page
+from pipeline.selectors.accounts import account_page
 from tests.factories import (
     AccountFactory,
     CompetitorFactory,
@@ -90,7 +90,7 @@ def test_the_customer_type_follows_whose_units_are_installed(org, ours, theirs, 
     if theirs:
         InstalledBaseFactory(account=account, is_ours=False, competitor=CompetitorFactory(), units=theirs)
 
-    page = account_page(viewer=org.rep_a1, account=account_for_page(viewer=org.rep_a1).get(pk=account.pk))
+    page = account_page(viewer=org.rep_a1, pk=account.pk)
 
     assert (page.installed_base.our_units, page.installed_base.competitor_units) == (ours, theirs)
     assert (
