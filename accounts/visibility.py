@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+# The fields of a viewer the rule reads besides its keys (id, team): a statement built for one viewer serves every
+# viewer alike in these (core.statements).
+VIEWER_SHAPE = ("role", "is_active")
+
+
 class AnyOfArray(In):
     """`column IN (subquery)`, the portable form; on PostgreSQL `column = ANY(ARRAY(subquery))`.
 

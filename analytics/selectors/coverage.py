@@ -42,9 +42,9 @@ class Shortlist(Generic[T]):
         return self.total - len(self.items)
 
 
-def _untouched_flags(*, viewer: User, owner: User | None, team: Team | None, day: date) -> QuerySet[UntouchedFlag]:
+def _untouched_flags(*, viewer: User, owner: User | None, team: Team | None, year: int) -> QuerySet[UntouchedFlag]:
     # One row per account and year (unique): no ordering, so the unique index finds it without joining the account.
-    priority = AccountValue.objects.filter(account=OuterRef("account"), year=day.year).order_by().values("priority")[:1]
+    priority = AccountValue.objects.filter(account=OuterRef("account"), year=year).order_by().values("priority")[:1]
     return (
         UntouchedFlag.objects.filter(_scope(viewer, "account__owner", owner=owner, team=team), account__is_target=True)
         .select_related("account__owner")
@@ -70,14 +70,20 @@ def untouched_accounts(
 ) -> list[UntouchedAccount]:
     """The stored untouched target accounts the viewer sees, in this year's visit-priority order; one query."""
     day = on or today()
-    return untouched_rows(_untouched_flags(viewer=viewer, owner=owner, team=team, day=day), on=day)
+    return untouched_rows(_untouched_flags(viewer=viewer, owner=owner, team=team, year=day.year), on=day)
 
 
 def untouched_flags(
-    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+    *,
+    viewer: User,
+    owner: User | None = None,
+    team: Team | None = None,
+    on: date | None = None,
+    year: int | None = None,
 ) -> QuerySet[UntouchedFlag]:
-    """`untouched_accounts` as an unevaluated queryset of flags, for a paginator to count and cut in SQL."""
-    return _untouched_flags(viewer=viewer, owner=owner, team=team, day=on or today())
+    """`untouched_accounts` as an unevaluated queryset of flags, for a paginator to count and cut in SQL; the
+    priorities are those of `year` (default: the year of `on`, today)."""
+    return _untouched_flags(viewer=viewer, owner=owner, team=team, year=year or (on or today()).year)
 
 
 def untouched_rows(flags: Iterable[UntouchedFlag], *, on: date | None = None) -> list[UntouchedAccount]:
@@ -91,7 +97,7 @@ def untouched_accounts_shortlist(
 ) -> Shortlist[UntouchedAccount]:
     """The first `limit` of `untouched_accounts` and how many there are in all; one query, counted and cut in SQL."""
     day = on or today()
-    flags = _untouched_flags(viewer=viewer, owner=owner, team=team, day=day)
+    flags = _untouched_flags(viewer=viewer, owner=owner, team=team, year=day.year)
     return _shortlist(flags, limit=limit, row=lambda flag: untouched_account_of(flag, day))
 
 
@@ -235,5 +241,5 @@ def stale_opportunities_page(*, viewer: User, page: Any, per_page: int, on: date
 def untouched_accounts_page(*, viewer: User, page: Any, per_page: int, on: date | None = None) -> Page:
     """Page `page` of `untouched_accounts` (UntouchedAccount rows); two queries."""
     day = on or today()
-    flags = _untouched_flags(viewer=viewer, owner=None, team=None, day=day)
+    flags = _untouched_flags(viewer=viewer, owner=None, team=None, year=day.year)
     return _page_of(flags, page=page, per_page=per_page, row=lambda flag: untouched_account_of(flag, day))

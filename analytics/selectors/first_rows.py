@@ -4,6 +4,7 @@ those rows with only what the lists show loaded."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -24,7 +25,79 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from accounts.models import Account, Contact, User
+from core.statements import fetch_all
 from pipeline.models import Opportunity, Stage, Visit
+
+
+@dataclass(frozen=True)
+class FirstRows:
+    """The statement of `first_rows_of_each` and how to read its rows back (no SQL: every part selects nothing)."""
+
+    sql: str
+    params: list
+    parts: int
+    names: list[str]
+    convert: list[tuple[int, Any, list]]  # (column position, expression, the ORM's converters of its raw value)
+    alias: str
+
+
+def first_rows_statement(columns: dict[str, Field], parts: list[tuple[QuerySet, dict[str, str], int]]) -> FirstRows:
+    """The statement of `first_rows_of_each`, unrun (a `core.statements` build)."""
+    alias = parts[0][0].db if parts else DEFAULT_DB_ALIAS
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    selects, params, converters = [], [], {}
+    for number, (rows, picked, limit) in enumerate(parts):
+        part = rows.values(
+            **{name: F(path) for name, path in picked.items()},
+            first_rows_position=Window(RowNumber(), order_by=list(rows.query.order_by)),
+        )[:limit]
+        compiler = part.query.get_compiler(part.db)
+        try:
+            sql, part_params = compiler.as_sql()
+            # compiled on its own (not as an ORM Subquery, which would copy and re-alias the whole query first)
+            counted, count_params = rows.order_by().values("pk").query.get_compiler(rows.db).as_sql()
+        except EmptyResultSet:
+            continue
+        for expression, _sql, alias_ in compiler.select:
+            if alias_ in columns and alias_ not in converters:  # a column has one type: any part's expression serves
+                converters[alias_] = (expression, _converters(connection, expression))
+        listed = [
+            quote(name) if name in picked else f"CAST(NULL AS {kind.cast_db_type(connection)}) AS {quote(name)}"
+            for name, kind in columns.items()
+        ]
+        selects.append(
+            f"SELECT {', '.join(listed)}, {number} AS {quote('first_rows_part')},"
+            f" (SELECT COUNT(*) FROM ({counted}) {quote('counted')}) AS {quote('first_rows_total')},"
+            f" {quote('first_rows_position')} FROM ({sql}) {quote(f'part_{number}')}"
+        )
+        params.extend([*count_params, *part_params])
+    order = f"{quote('first_rows_part')}, {quote('first_rows_position')}"
+    names = list(columns)
+    return FirstRows(
+        sql=" UNION ALL ".join(selects) + f" ORDER BY {order}" if selects else "",
+        params=params,
+        parts=len(parts),
+        names=names,
+        convert=[(at, *converters[name]) for at, name in enumerate(names) if converters.get(name, (0, []))[1]],
+        alias=alias,
+    )
+
+
+def read_first_rows(statement: FirstRows, params: list) -> list[tuple[list[dict], int]]:
+    """Runs `statement` with `params`: for each part, its first rows (dicts of every column) and its total."""
+    found: list[tuple[list[dict], int]] = [([], 0) for _ in range(statement.parts)]
+    if not statement.sql:
+        return found
+    connection = connections[statement.alias]
+    rows = fetch_all(connection, statement.sql, params)
+    for *values, number, total, _position in rows:
+        for position, expression, functions in statement.convert:
+            for function in functions:
+                values[position] = function(values[position], expression, connection)
+        found[number][0].append(dict(zip(statement.names, values, strict=True)))
+        found[number] = (found[number][0], total)
+    return found
 
 
 def first_rows_of_each(
@@ -41,50 +114,8 @@ def first_rows_of_each(
     """
     if not parts:
         return []
-    connection = connections[parts[0][0].db]
-    quote = connection.ops.quote_name
-    selects, params, converters = [], [], {}
-    for number, (rows, picked, limit) in enumerate(parts):
-        part = rows.values(
-            **{name: F(path) for name, path in picked.items()},
-            first_rows_position=Window(RowNumber(), order_by=list(rows.query.order_by)),
-        )[:limit]
-        compiler = part.query.get_compiler(part.db)
-        try:
-            sql, part_params = compiler.as_sql()
-            # compiled on its own (not as an ORM Subquery, which would copy and re-alias the whole query first)
-            counted, count_params = rows.order_by().values("pk").query.get_compiler(rows.db).as_sql()
-        except EmptyResultSet:
-            continue
-        for expression, _sql, alias in compiler.select:
-            if alias in columns and alias not in converters:  # a column has one type: any part's expression serves
-                converters[alias] = (expression, _converters(connection, expression))
-        listed = [
-            quote(name) if name in picked else f"CAST(NULL AS {kind.cast_db_type(connection)}) AS {quote(name)}"
-            for name, kind in columns.items()
-        ]
-        selects.append(
-            f"SELECT {', '.join(listed)}, {number} AS {quote('first_rows_part')},"
-            f" (SELECT COUNT(*) FROM ({counted}) {quote('counted')}) AS {quote('first_rows_total')},"
-            f" {quote('first_rows_position')} FROM ({sql}) {quote(f'part_{number}')}"
-        )
-        params.extend([*count_params, *part_params])
-    found: list[tuple[list[dict], int]] = [([], 0) for _ in parts]
-    if not selects:
-        return found
-    with connection.cursor() as cursor:
-        order = f"{quote('first_rows_part')}, {quote('first_rows_position')}"
-        cursor.execute(" UNION ALL ".join(selects) + f" ORDER BY {order}", params)
-        rows = cursor.fetchall()
-    names = list(columns)
-    convert = [(position, *converters[name]) for position, name in enumerate(names) if converters.get(name, (0, []))[1]]
-    for *values, number, total, _position in rows:
-        for position, expression, functions in convert:
-            for function in functions:
-                values[position] = function(values[position], expression, connection)
-        found[number][0].append(dict(zip(names, values, strict=True)))
-        found[number] = (found[number][0], total)
-    return found
+    statement = first_rows_statement(columns, parts)
+    return read_first_rows(statement, statement.params)
 
 
 def _converters(connection, expression) -> list:

@@ -5,12 +5,14 @@ modules."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Case, Count, F, Q, Value, When, Window
 
 from accounts.models import Team, User
+from accounts.visibility import VIEWER_SHAPE
 from analytics.models import MatrixRun
 from analytics.selectors._common import _bounds
 from analytics.selectors.activity import visits_per_rep_week
@@ -28,6 +30,7 @@ from analytics.selectors.funnel import (
 )
 from analytics.selectors.outcomes import WinRate, win_rate_by_owner
 from core.calendar import day_start, period_end, period_start, today
+from core.statements import QueryStatement, bound_statement, query_statement, read_rows
 from pipeline.models import Pipeline, Stage, Visit
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
 
@@ -53,11 +56,33 @@ def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> Vi
     day = on or today()
     today_from, tomorrow = _bounds(day, day)
     week_end = day_start(period_end("week", period_start("week", day)))
+    statement, params = bound_statement(
+        ("visit agenda", limit),
+        partial(_agenda_statement, limit=limit),
+        keep={"viewer": VIEWER_SHAPE},
+        viewer=viewer,
+        today_from=today_from,
+        tomorrow=tomorrow,
+        week_end=week_end,
+        week_ago=today_from - timedelta(days=7),
+    )
+    counts = {"today_count": 0, "later_count": 0, "overdue_count": 0}
+    upcoming = []
+    for row in read_rows(statement, params):
+        counts = {name: row[name] for name in counts}
+        if row["item_at"] >= today_from:
+            upcoming.append(visit_of(row))
+    return VisitAgenda(upcoming=upcoming, **counts)
+
+
+def _agenda_statement(
+    *, viewer: User, today_from: datetime, tomorrow: datetime, week_end: datetime, week_ago: datetime, limit: int
+) -> QueryStatement:
     overdue = Q(planned_at__lt=today_from)
-    rows = (
+    return query_statement(
         Visit.objects.visible_to(viewer)
         .planned()
-        .filter(planned_at__gte=today_from - timedelta(days=7), planned_at__lt=week_end)
+        .filter(planned_at__gte=week_ago, planned_at__lt=week_end)
         .order_by(Case(When(overdue, then=Value(1)), default=Value(0)), "planned_at", "pk")
         .values(
             **{name: F(path) for name, path in VISIT_COLUMNS.items()},
@@ -66,13 +91,6 @@ def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> Vi
             overdue_count=Window(Count("pk", filter=overdue)),
         )[:limit]
     )
-    counts = {"today_count": 0, "later_count": 0, "overdue_count": 0}
-    upcoming = []
-    for row in rows:
-        counts = {name: row[name] for name in counts}
-        if row["item_at"] >= today_from:
-            upcoming.append(visit_of(row))
-    return VisitAgenda(upcoming=upcoming, **counts)
 
 
 def team_people(*, viewer: User, team: Team | None = None) -> list[User]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from django.utils import timezone
 
 from accounts.models import Account, User
+from accounts.visibility import VIEWER_SHAPE
 from analytics.models import JobRun, StaleFlag, UntouchedFlag
 from analytics.selectors.coverage import (
     Shortlist,
@@ -23,15 +25,18 @@ from analytics.selectors.coverage import (
 from analytics.selectors.first_rows import (
     COLUMNS,
     VISIT_COLUMNS,
-    first_rows_of_each,
+    FirstRows,
+    first_rows_statement,
     loaded,
     opportunity_columns,
     opportunity_of,
     owner_columns,
     owner_of,
+    read_first_rows,
     visit_of,
 )
 from core.calendar import user_day
+from core.statements import bound_statement
 from pipeline.models import Opportunity, Visit
 from pipeline.selectors.todo import Capped, due_follow_ups_in_order, overdue_visits_in_order, past_close_in_order
 
@@ -86,24 +91,38 @@ def _untouched(row: dict, day: date) -> UntouchedAccount:
     return untouched_account_of(flag, day)
 
 
-def todo_list(*, viewer: User, now: datetime | None = None, limit: int = TODO_LIST_LENGTH) -> TodoList:
-    """The viewer's to-do at `now` (default: now) in their own time zone: each list's first `limit` rows (the viewer's
-    own first) and its exact count, and when the nightly flags last ran; one query whatever the data (the lists and
-    the runs side by side, each cut and counted in SQL)."""
-    now = now or timezone.now()
-    day, day_end = user_day(viewer, now)
+def _todo_statement(*, viewer: User, now: datetime, day: date, day_end: datetime, year: int, limit: int) -> FirstRows:
     runs = JobRun.objects.filter(job__in=[JobRun.STALE, JobRun.UNTOUCHED]).order_by("job")
-    overdue, follow_ups, past_close, stale, untouched, (run_rows, _runs) = first_rows_of_each(
+    return first_rows_statement(
         COLUMNS,
         [
             (overdue_visits_in_order(viewer=viewer, now=now), VISIT_COLUMNS, limit),
             (due_follow_ups_in_order(viewer=viewer, day_end=day_end), VISIT_COLUMNS, limit),
             (past_close_in_order(viewer=viewer, today=day), _PAST_CLOSE, limit),
             (stale_flags(viewer=viewer), _STALE, limit),
-            (untouched_flags(viewer=viewer, on=day), _UNTOUCHED, limit),
+            (untouched_flags(viewer=viewer, year=year), _UNTOUCHED, limit),
             (runs, _RUN, 2),
         ],
     )
+
+
+def todo_list(*, viewer: User, now: datetime | None = None, limit: int = TODO_LIST_LENGTH) -> TodoList:
+    """The viewer's to-do at `now` (default: now) in their own time zone: each list's first `limit` rows (the viewer's
+    own first) and its exact count, and when the nightly flags last ran; one query whatever the data (the lists and
+    the runs side by side, each cut and counted in SQL)."""
+    now = now or timezone.now()
+    day, day_end = user_day(viewer, now)
+    statement, params = bound_statement(
+        ("todo", limit),
+        partial(_todo_statement, limit=limit),
+        keep={"viewer": VIEWER_SHAPE},
+        viewer=viewer,
+        now=now,
+        day=day,
+        day_end=day_end,
+        year=day.year,
+    )
+    overdue, follow_ups, past_close, stale, untouched, (run_rows, _runs) = read_first_rows(statement, params)
     computed_at = {row["item_name"]: row["item_at"] for row in run_rows}
     return TodoList(
         now=now,

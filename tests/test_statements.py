@@ -1,0 +1,162 @@
+"""Statements built once per process (core/statements.py): a hot page query is composed by the ORM once per shape and
+re-bound to each viewer's values, refused when a parameter is computed from a value, and on PostgreSQL prepared once
+per connection and run with one generic plan."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.visibility import VIEWER_SHAPE
+from analytics.selectors import pages as agenda_module
+from analytics.selectors import todo as todo_module
+from analytics.selectors.pages import visit_agenda
+from analytics.selectors.todo import todo_list
+from core import statements
+from core.statements import bound_statement, fetch_all, query_statement, read_rows
+from pipeline.models import Visit
+from tests.factories import AccountFactory, OpportunityFactory, VisitFactory
+
+pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+
+
+def _built_every_time(module, monkeypatch):
+    """Makes `module` build its statement on every call, as it did before statements were reused."""
+    monkeypatch.setattr(module, "bound_statement", lambda key, build, keep=None, **values: _plain(build(**values)))
+
+
+def _plain(statement):
+    return statement, list(statement.params)
+
+
+@pytest.fixture
+def visits(org):
+    """Overdue, today's and this week's planned visits of two reps and a manager, and an opportunity past close."""
+    now = timezone.now()
+    for owner, hours in [(org.rep_a1, -30), (org.rep_a1, -2), (org.rep_a1, 3), (org.rep_a2, -50), (org.rep_a2, 5)]:
+        VisitFactory(account=AccountFactory(owner=owner), planned_at=now + timedelta(hours=hours))
+    VisitFactory(account=AccountFactory(owner=org.manager_a), planned_at=now - timedelta(hours=26))
+    OpportunityFactory(owner=org.rep_a2, expected_close_date=timezone.localdate() - timedelta(days=3))
+    return org
+
+
+def _todo_signature(todo):
+    return [
+        (part.total, [item.pk for item in part.items])
+        for part in (todo.overdue, todo.follow_ups, todo.past_close, todo.stale, todo.untouched)
+    ]
+
+
+def _agenda_signature(agenda):
+    return (agenda.today_count, agenda.later_count, agenda.overdue_count, [v.pk for v in agenda.upcoming])
+
+
+def _signatures(viewer, now):
+    agenda = visit_agenda(viewer=viewer, on=timezone.localdate(now))
+    return _todo_signature(todo_list(viewer=viewer, now=now)), _agenda_signature(agenda)
+
+
+@pytest.fixture(autouse=True)
+def fresh_templates(monkeypatch):
+    """Each test starts with no statement built (as a new process does)."""
+    monkeypatch.setattr(statements, "_templates", {})
+    monkeypatch.setattr(statements, "refused", {})
+
+
+def test_reused_statement_answers_each_viewer_as_a_fresh_build(visits, monkeypatch):
+    now = timezone.now()
+    viewers = [visits.rep_a1, visits.rep_a2, visits.rep_b1, visits.manager_a, visits.manager_b, visits.director]
+    reused = [_signatures(viewer, now) for viewer in viewers]
+    _built_every_time(todo_module, monkeypatch)
+    _built_every_time(agenda_module, monkeypatch)
+    fresh = [_signatures(viewer, now) for viewer in viewers]
+    assert reused == fresh
+    # the numbers themselves: rep_a1's two visits earlier than now are overdue; manager_a sees those, rep_a2's and
+    # their own (4); rep_b1 has nothing; rep_a2's opportunity is past its close date
+    assert reused[0][0][0][0] == 2
+    assert reused[3][0][0][0] == 4 and reused[2][0][0] == (0, [])
+    assert reused[1][0][2] == (1, [visits.rep_a2.opportunities.get().pk])
+
+
+@postgresql_only
+def test_the_statement_is_built_once_per_shape_then_only_rebound(visits):
+    todo_list(viewer=visits.rep_a1)
+    todo_list(viewer=visits.rep_a2)
+    todo_list(viewer=visits.manager_a)
+    keys = sorted(statements._templates, key=str)
+    assert [key[1] for key in keys] == [(("viewer", ("manager", True)),), (("viewer", ("rep", True)),)]
+    assert all(template is not None for template in statements._templates.values())
+    assert statements.refused == {}
+
+
+def test_a_parameter_computed_from_a_value_is_refused_and_built_every_time(visits):
+    def build(*, viewer, day):
+        since = datetime.combine(day - timedelta(days=7), datetime.min.time(), tzinfo=timezone.get_current_timezone())
+        return query_statement(Visit.objects.filter(owner=viewer.pk, planned_at__gte=since).values("pk"))
+
+    day = timezone.localdate()
+    for viewer in (visits.rep_a1, visits.rep_a2):
+        statement, params = bound_statement("a week back", build, keep={"viewer": VIEWER_SHAPE}, viewer=viewer, day=day)
+        assert sorted(row["pk"] for row in read_rows(statement, params)) == sorted(
+            Visit.objects.filter(owner=viewer).values_list("pk", flat=True)
+        )
+    assert "a week back" in statements.refused
+    assert list(statements._templates.values()) == [None]
+
+
+def test_a_missing_key_is_a_shape_of_its_own(org):
+    def build(*, viewer):
+        return query_statement(Visit.objects.filter(owner__team=viewer.team_id).values("pk"))
+
+    rep_visit = VisitFactory(account=AccountFactory(owner=org.rep_a1))
+    teamless_visit = VisitFactory(account=AccountFactory(owner=org.director))  # the director has no team
+    teamless = bound_statement("team's visits", build, viewer=org.director)
+    in_team = bound_statement("team's visits", build, viewer=org.rep_a1)
+    assert read_rows(*teamless) == [{"pk": teamless_visit.pk}]  # owner__team=None is IS NULL, as the ORM has it
+    assert read_rows(*in_team) == [{"pk": rep_visit.pk}]
+    assert len(statements._templates) == 2
+
+
+def test_a_field_not_kept_is_not_read_from_the_viewer_but_fails_loudly(org):
+    def build(*, viewer):  # reads the viewer's username, which is not part of the shape
+        return query_statement(Visit.objects.filter(purpose=viewer.username).values("pk"))
+
+    with pytest.raises(Exception, match=r"does not exist|matching query"):
+        bound_statement("by username", build, viewer=org.rep_a1)
+
+
+@postgresql_only
+def test_prepared_once_per_connection_and_run_with_a_generic_plan(visits):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+    todo_list(viewer=visits.rep_a1)
+    with CaptureQueriesContext(connection) as queries:
+        todo = todo_list(viewer=visits.rep_a2)
+    assert len(queries) == 1 and queries[0]["sql"].startswith("EXECUTE salesflow_")
+    assert todo.overdue.total == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, generic_plans >= 1 FROM pg_prepared_statements WHERE name LIKE 'salesflow_%%'")
+        prepared = cursor.fetchall()
+    assert (queries[0]["sql"].split()[1], True) in prepared
+
+
+@postgresql_only
+def test_a_statement_postgresql_cannot_prepare_runs_plainly_and_leaves_the_transaction_usable(org, monkeypatch):
+    sql = "SELECT %s + %s"  # unknown + unknown: PREPARE fails, the literals 1 + 2 do not
+    monkeypatch.setattr(statements, "_reused", {sql})
+    with transaction.atomic():
+        assert fetch_all(connection, sql, [1, 2]) == [(3,)]
+        assert sql in statements._unpreparable
+        assert fetch_all(connection, "SELECT COUNT(*) FROM accounts_user", []) == [(6,)]
+
+
+def test_statements_of_the_home_page_are_not_refused(visits, client):
+    client.force_login(visits.manager_a)
+    assert client.get("/").status_code == 200
+    if connection.vendor == "postgresql":
+        assert statements.refused == {}
+        assert len(statements._templates) == 2  # the to-do and the agenda
