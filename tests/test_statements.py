@@ -160,3 +160,21 @@ def test_statements_of_the_home_page_are_not_refused(visits, client):
     if connection.vendor == "postgresql":
         assert statements.refused == {}
         assert len(statements._templates) == 2  # the to-do and the agenda
+
+
+def test_the_unfiltered_board_reuses_its_statements_and_a_filtered_one_composes_them(org, client):
+    from pipeline.models import Pipeline
+
+    pipeline = Pipeline.objects.get(is_default=True)
+    big = OpportunityFactory(owner=org.rep_a1, amount=900)
+    small = OpportunityFactory(owner=org.rep_a2, amount=500, stage=big.stage)
+    for viewer, expected in [(org.rep_a1, [big.pk]), (org.manager_a, [big.pk, small.pk]), (org.rep_b1, [])]:
+        client.force_login(viewer)
+        response = client.get("/pipeline/board/")
+        assert [card.pk for column in response.context["columns"] for card in column.cards] == expected
+    client.force_login(org.manager_a)
+    filtered = client.get(f"/pipeline/board/?owner={org.rep_a2.pk}&pipeline={pipeline.pk}")
+    assert [card.pk for column in filtered.context["columns"] for card in column.cards] == [small.pk]
+    if connection.vendor == "postgresql":
+        assert sorted(key[0][0] for key in statements._templates) == ["board cards"] * 2 + ["board totals"] * 2
+        assert statements.refused == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -26,7 +27,9 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from accounts.visibility import VIEWER_SHAPE
 from core.paths import path_for_pk
+from core.statements import QueryStatement, bound_statement, query_statement, read_rows
 from core.templatetags.salesflow import cny
 from pipeline.models import Opportunity, Pipeline, Reassignment, Stage, StageChange, Visit
 from pipeline.querysets import OpportunityQuerySet
@@ -143,12 +146,18 @@ def filtered_opportunities(*, viewer: User, filters: OpportunityFilters) -> Oppo
     return rows
 
 
-def is_stale_expression(*, as_of: datetime) -> ExpressionWrapper:
-    """An annotation: open, and neither a stage change nor a completed visit on it for SALESFLOW_STALE_DAYS days.
+def stale_cutoff(as_of: datetime) -> datetime:
+    """The moment since which an opportunity without activity is stale at `as_of`."""
+    return as_of - timedelta(days=settings.SALESFLOW_STALE_DAYS)
+
+
+def is_stale_expression(*, as_of: datetime | None = None, cutoff: datetime | None = None) -> ExpressionWrapper:
+    """An annotation: open, and neither a stage change nor a completed visit on it for SALESFLOW_STALE_DAYS days
+    before `as_of` (or since `cutoff`, `stale_cutoff(as_of)`).
 
     Entering the current stage (stage_entered_at, also set at creation) counts as a stage change.
     """
-    cutoff = as_of - timedelta(days=settings.SALESFLOW_STALE_DAYS)
+    cutoff = cutoff or stale_cutoff(as_of)
     recent_change = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__gte=cutoff)
     recent_visit = Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE, done_at__gte=cutoff)
     return ExpressionWrapper(
@@ -162,6 +171,65 @@ def days_between(start: datetime, end: datetime) -> int:
     return (timezone.localdate(end) - timezone.localdate(start)).days
 
 
+def _plain(statement: QueryStatement) -> tuple[QueryStatement, list]:
+    return statement, statement.params
+
+
+def _board_totals(*, viewer: User, filters: OpportunityFilters) -> QueryStatement:
+    """Count, amount and weighted amount (amount × win probability) per stage over every matching opportunity."""
+    return query_statement(
+        filtered_opportunities(viewer=viewer, filters=filters)
+        .order_by()
+        .values("stage_id")
+        .annotate(
+            # weighted first: after it, "amount" names the sum
+            weighted=Sum(ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())),
+            count=Count("pk"),
+            amount=Sum("amount"),
+        )
+    )
+
+
+def _board_cards(*, viewer: User, filters: OpportunityFilters, cutoff: datetime, per_column: int) -> QueryStatement:
+    """The `per_column` largest matching opportunities of each stage, picked with a row number per stage."""
+    return query_statement(
+        filtered_opportunities(viewer=viewer, filters=filters)
+        .annotate(
+            board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]),
+            board_is_stale=is_stale_expression(cutoff=cutoff),
+        )
+        .filter(board_rank__lte=per_column)
+        .order_by("stage_id", "board_rank")
+        .values(**{name: F(path) for name, path in _CARD_COLUMNS.items()}, card_is_stale=F("board_is_stale"))
+    )
+
+
+_CARD_COLUMNS = {
+    "card_pk": "pk",
+    "card_stage": "stage_id",
+    "card_name": "name",
+    "card_account": "account__name",
+    "card_last_name": "owner__last_name",
+    "card_first_name": "owner__first_name",
+    "card_username": "owner__username",
+    "card_amount": "amount",
+    "card_version": "version",
+    "card_entered": "stage_entered_at",
+}
+
+
+def _open_in(pipeline: Pipeline) -> OpportunityFilters:
+    return OpportunityFilters(pipeline=pipeline, status=Opportunity.Status.OPEN)
+
+
+def _board_totals_default(*, viewer: User, pipeline: Pipeline, cutoff: datetime) -> QueryStatement:
+    return _board_totals(viewer=viewer, filters=_open_in(pipeline))
+
+
+def _board_cards_default(*, viewer: User, pipeline: Pipeline, cutoff: datetime, per_column: int) -> QueryStatement:
+    return _board_cards(viewer=viewer, filters=_open_in(pipeline), cutoff=cutoff, per_column=per_column)
+
+
 def board_columns(
     *, viewer: User, pipeline: Pipeline, filters: OpportunityFilters, as_of: datetime | None = None
 ) -> list[BoardColumn]:
@@ -170,46 +238,24 @@ def board_columns(
     Count, amount and weighted amount (amount × win probability) come from one GROUP BY over every matching
     opportunity; cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN largest by
     amount, picked in the database with a row number per stage. After-sales stages appear only when they hold
-    cards.
+    cards. The unfiltered board's two statements are composed once per process and viewer role (core.statements).
     """
     as_of = as_of or timezone.now()
     per_column = settings.SALESFLOW_BOARD_CARDS_PER_COLUMN
-    matching = filtered_opportunities(
-        viewer=viewer, filters=replace(filters, pipeline=pipeline, stage=None, status=Opportunity.Status.OPEN)
-    )
+    filters = replace(filters, pipeline=pipeline, stage=None, status=Opportunity.Status.OPEN)
     stages = list(pipeline.stages.order_by("order"))
-    totals = {
-        row["stage"]: row
-        for row in matching.order_by()
-        .values("stage")
-        .annotate(
-            # weighted first: after it, "amount" names the sum
-            weighted=Sum(ExpressionWrapper(F("amount") * F("probability") / 100, output_field=DecimalField())),
-            count=Count("pk"),
-            amount=Sum("amount"),
+    cutoff = stale_cutoff(as_of)
+    if filters == _open_in(pipeline):  # the board as it opens: statements composed once (core.statements)
+        common = {"keep": {"viewer": VIEWER_SHAPE}, "viewer": viewer, "pipeline": pipeline, "cutoff": cutoff}
+        totals_statement = bound_statement(("board totals",), _board_totals_default, **common)
+        cards_statement = bound_statement(
+            ("board cards", per_column), partial(_board_cards_default, per_column=per_column), **common
         )
-    }
-    ranked = (
-        matching.annotate(
-            board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]),
-            board_is_stale=is_stale_expression(as_of=as_of),
-        )
-        .filter(board_rank__lte=per_column)
-        .order_by("stage_id", "board_rank")
-        .values_list(
-            "pk",
-            "stage_id",
-            "name",
-            "account__name",
-            "owner__last_name",
-            "owner__first_name",
-            "owner__username",
-            "amount",
-            "version",
-            "stage_entered_at",
-            "board_is_stale",
-        )
-    )
+    else:
+        totals_statement = _plain(_board_totals(viewer=viewer, filters=filters))
+        cards_statement = _plain(_board_cards(viewer=viewer, filters=filters, cutoff=cutoff, per_column=per_column))
+    totals = {row["stage_id"]: row for row in read_rows(*totals_statement)}
+    ranked = [row.values() for row in read_rows(*cards_statement)]
     page_url, move_url = path_for_pk("pipeline:opportunity"), path_for_pk("pipeline:board_move")
     cards: dict[int, list[BoardCard]] = {stage.pk: [] for stage in stages}
     for pk, stage_id, name, account_name, last_name, first_name, username, amount, version, entered, stale in ranked:
