@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Protocol
 
 import psycopg2
@@ -29,6 +30,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
+from django.db.models.sql import Query
+from django.db.models.sql.compiler import SQLCompiler
 
 
 class Statement(Protocol):
@@ -149,8 +152,10 @@ def _template(key: Hashable, build: Callable[..., Statement], keep: dict, values
     """Builds the statement with two sets of stand-ins and with `values` themselves; None unless the stand-ins'
     statement, bound to `values`, is exactly the latter."""
     a, b = _Stand(generation=1), _Stand(generation=2)
-    first = build(**a.of(values, keep))
     try:
+        first = build(**a.of(values, keep))
+        if not getattr(first, "reusable", True):
+            raise NotReusable("a related manager's or a prefetching queryset")
         template = _Template(statement=first, slots=_slots(first, build(**b.of(values, keep)), a, b))
         real = build(**values)
         if real.sql != first.sql or list(real.params) != _bind(template, values):
@@ -236,6 +241,71 @@ def read_rows(statement: QueryStatement, params: list) -> list[dict]:
     return found
 
 
+# Querysets of model instances -------------------------------------------------------------------------------------
+
+
+class _Composed:
+    """A queryset compiled once: its SQL, parameters and what its compiler knows of its columns (a `bound_statement`
+    build for `bound_queryset`)."""
+
+    def __init__(self, queryset: QuerySet):
+        # a related manager's queryset hands out its instance (a stand-in), a prefetch runs queries of its own
+        self.reusable = not (queryset._known_related_objects or queryset._prefetch_related_lookups)
+        self.queryset = queryset
+        compiler = queryset.query.get_compiler(queryset.db)
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:
+            sql, params = "", ()
+        self.sql, self.params = sql, list(params)
+        self.columns = {
+            name: getattr(compiler, name, None)
+            for name in ("select", "klass_info", "annotation_col_map", "col_count", "has_extra_select")
+        }
+
+    def rebound(self, params: list) -> QuerySet:
+        """The queryset, run with `params` instead of its own when iterated; not to be filtered or chained further."""
+        queryset = self.queryset._chain()
+        queryset.query.__class__ = _BoundQuery
+        queryset.query.bound = (self, params)
+        return queryset
+
+
+class _BoundQuery(Query):
+    bound: tuple[_Composed, list]
+
+    def get_compiler(self, using=None, connection=None, elide_empty=True):
+        connection = connection or connections[using]
+        return _BoundCompiler(self, connection, using, elide_empty)
+
+    def clone(self):
+        raise TypeError("a bound queryset (core.statements.bound_queryset) is only iterated, never chained")
+
+
+class _BoundCompiler(SQLCompiler):
+    def __init__(self, query: _BoundQuery, connection, using, elide_empty=True):
+        super().__init__(query, connection, using, elide_empty)
+        composed, self.bound_params = query.bound
+        self.__dict__.update(composed.columns)
+        self.composed = composed
+
+    def as_sql(self, with_limits=True, with_col_aliases=False):
+        if not self.composed.sql:
+            raise EmptyResultSet
+        return _execute(self.connection, self.composed.sql, self.bound_params)
+
+
+def bound_queryset(
+    key: Hashable, build: Callable[..., QuerySet], *, keep: dict[str, tuple[str, ...]] | None = None, **values: Any
+) -> QuerySet:
+    """The queryset `build(**values)` returns, composed once per shape as `bound_statement` composes a statement:
+    iterate it (model instances, values), never chain it (filter, count, first)."""
+    composed, params = bound_statement(key, lambda **each: _Composed(build(**each)), keep=keep, **values)
+    if composed.sql not in _reused:
+        return composed.queryset  # built for these values (not reusable)
+    return composed.rebound(params)
+
+
 # Prepared statements (PostgreSQL) ----------------------------------------------------------------------------------
 # A reused statement is also prepared once per database connection and run with EXECUTE: PostgreSQL then neither
 # parses nor plans it again. The connection's plan_cache_mode (settings: force_generic_plan, which concerns only
@@ -255,7 +325,23 @@ def _numbered(sql: str) -> str:
     return _PLACEHOLDER.sub(lambda match: f"${next(numbers)}" if match.group(1) == "s" else "%", sql)
 
 
-def _prepared(connection, sql: str) -> str | None:
+def _declared(value: Any) -> str:
+    """The type a parameter is declared with: the one its value has (PostgreSQL would infer text for `SELECT $1`,
+    where the plain statement's literal `true` is a boolean); `unknown` leaves it to PostgreSQL."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, Decimal):
+        return "numeric"
+    if isinstance(value, datetime):
+        return "timestamptz" if value.tzinfo else "timestamp"
+    if isinstance(value, date):
+        return "date"
+    return "unknown"
+
+
+def _prepared(connection, sql: str, params: list) -> str | None:
     """The name `sql` is prepared under in this connection (preparing it now if need be); None: run it plainly."""
     if connection.vendor != "postgresql" or sql in _unpreparable:
         return None
@@ -272,7 +358,8 @@ def _prepared(connection, sql: str) -> str | None:
         try:
             if in_transaction:
                 cursor.execute("SAVEPOINT salesflow_prepare")
-            cursor.execute(f"PREPARE {name} AS {_numbered(sql)}")
+            declared = f" ({', '.join(_declared(value) for value in params)})" if params else ""
+            cursor.execute(f"PREPARE {name}{declared} AS {_numbered(sql)}")
         except psycopg2.Error:
             if in_transaction:
                 cursor.execute("ROLLBACK TO SAVEPOINT salesflow_prepare")
@@ -285,15 +372,17 @@ def _prepared(connection, sql: str) -> str | None:
     return name
 
 
+def _execute(connection, sql: str, params: list) -> tuple[str, list]:
+    """What to send for `sql` run with `params`: EXECUTE of its prepared statement where there is one."""
+    name = _prepared(connection, sql, params) if sql in _reused else None
+    if name is None:
+        return sql, params
+    return f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else ""), params
+
+
 def fetch_all(connection, sql: str, params: list) -> list[tuple]:
     """The rows of `sql` run with `params`: through its prepared statement on PostgreSQL when it is a reused
     statement's (`bound_statement`), as plain SQL otherwise."""
-    name = _prepared(connection, sql) if sql in _reused else None
     with connection.cursor() as cursor:
-        if name is None:
-            cursor.execute(sql, params)
-        else:
-            cursor.execute(
-                f"EXECUTE {name} ({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}", params
-            )
+        cursor.execute(*_execute(connection, sql, params))
         return cursor.fetchall()

@@ -146,10 +146,10 @@ def test_prepared_once_per_connection_and_run_with_a_generic_plan(visits):
 
 @postgresql_only
 def test_a_statement_postgresql_cannot_prepare_runs_plainly_and_leaves_the_transaction_usable(org, monkeypatch):
-    sql = "SELECT %s + %s"  # unknown + unknown: PREPARE fails, the literals 1 + 2 do not
+    sql = "SHOW plan_cache_mode"  # not a statement PREPARE takes
     monkeypatch.setattr(statements, "_reused", {sql})
     with transaction.atomic():
-        assert fetch_all(connection, sql, [1, 2]) == [(3,)]
+        assert fetch_all(connection, sql, []) == [("force_generic_plan",)]
         assert sql in statements._unpreparable
         assert fetch_all(connection, "SELECT COUNT(*) FROM accounts_user", []) == [(6,)]
 
@@ -178,3 +178,49 @@ def test_the_unfiltered_board_reuses_its_statements_and_a_filtered_one_composes_
     if connection.vendor == "postgresql":
         assert sorted(key[0][0] for key in statements._templates) == ["board cards"] * 2 + ["board totals"] * 2
         assert statements.refused == {}
+
+
+def test_a_bound_queryset_hands_out_model_instances_for_each_viewer(org):
+    from pipeline.selectors.accounts import account_page
+
+    account = AccountFactory(owner=org.rep_a1)
+    other = AccountFactory(owner=org.rep_b1)
+    opportunity = OpportunityFactory(owner=org.rep_a1, account=account)
+    for viewer, editable in [(org.rep_a1, True), (org.manager_a, True), (org.director, True)]:
+        page = account_page(viewer=viewer, pk=account.pk)
+        assert page.account.pk == account.pk and page.account.owner == org.rep_a1
+        assert page.account.is_editable is editable  # a boolean, also where the rule is the constant TRUE
+        assert [o.pk for o in page.opportunities] == [opportunity.pk]
+        assert page.opportunities[0].stage.name and page.opportunities[0].owner.username == "rep_a1"
+    assert account_page(viewer=org.rep_a1, pk=other.pk) is None
+    assert account_page(viewer=org.manager_b, pk=account.pk) is None
+    if connection.vendor == "postgresql":
+        assert {key[0] for key in statements._templates} >= {"account page", "account page opportunities"}
+        assert statements.refused == {}
+
+
+@postgresql_only
+def test_a_bound_queryset_is_only_iterated(org):
+    from core.statements import bound_queryset
+
+    def build(*, viewer):
+        return Visit.objects.visible_to(viewer)
+
+    bound_queryset("visits", build, keep={"viewer": VIEWER_SHAPE}, viewer=org.rep_a1)
+    rows = bound_queryset("visits", build, keep={"viewer": VIEWER_SHAPE}, viewer=org.rep_a2)
+    assert list(rows) == []
+    with pytest.raises(TypeError, match="only iterated"):
+        rows.filter(pk=1)
+
+
+def test_a_related_managers_queryset_is_not_reused(org):
+    from core.statements import bound_queryset
+
+    account = AccountFactory(owner=org.rep_a1)
+    visit = VisitFactory(account=account)
+
+    def build(*, account):
+        return account.visits.all()
+
+    assert list(bound_queryset("an account's visits", build, account=account)) == [visit]
+    assert "an account's visits" in statements.refused

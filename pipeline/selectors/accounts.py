@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
@@ -12,7 +13,8 @@ from django.utils.timezone import localtime
 
 from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
 from accounts.models import Account, AccountChange, Contact, InstalledBase, Region, User, display_name
-from accounts.visibility import sees_without_asking
+from accounts.visibility import VIEWER_SHAPE, sees_without_asking
+from core.statements import bound_queryset
 from pipeline.models import Opportunity, Visit
 from pipeline.selectors.history import ChangePage, change_page
 from pipeline.selectors.search import pinyin_matches
@@ -122,13 +124,9 @@ def account_page(*, viewer: User, pk: int, changes_page: Any = 1) -> AccountPage
     ones by done time, planned ones by planned time). Archived contacts are listed apart. `changes_page` is the page of
     the account's change history shown (newest first).
     """
+    # The page's queries are composed once per process and viewer role, then only re-bound (core.statements).
     found = list(
-        Account.objects.visible_to(viewer)
-        .filter(Q(pk=pk) | Q(parent=pk, archived_at__isnull=True))
-        .select_related("owner", "industry", "region__parent__parent", "parent")
-        .only(*_ACCOUNT_FIELDS)
-        .annotate_is_editable(viewer)
-        .order_by("name")
+        bound_queryset("account page", _account_and_branches, keep={"viewer": VIEWER_SHAPE}, viewer=viewer, pk=pk)
     )
     account = next((row for row in found if row.pk == pk), None)
     if account is None:
@@ -136,11 +134,13 @@ def account_page(*, viewer: User, pk: int, changes_page: Any = 1) -> AccountPage
     contacts, archived_contacts = account_contacts(account)
     rows = list(InstalledBase.objects.filter(account=account).select_related("competitor"))
     opportunities = list(
-        Opportunity.objects.visible_to(viewer)
-        .filter(account=account)
-        .select_related("stage", "owner")
-        .only(*_OPPORTUNITY_FIELDS)
-        .order_by(Case(When(status=Opportunity.Status.OPEN, then=Value(0)), default=Value(1)), "-created_at")
+        bound_queryset(
+            "account page opportunities",
+            _opportunities_at,
+            keep={"viewer": VIEWER_SHAPE},
+            viewer=viewer,
+            account_id=account.pk,
+        )
     )
     visits = _timeline(viewer=viewer, account=account)
     return AccountPage(
@@ -163,6 +163,27 @@ def account_page(*, viewer: User, pk: int, changes_page: Any = 1) -> AccountPage
     )
 
 
+def _account_and_branches(*, viewer: User, pk: int) -> QuerySet[Account]:
+    return (
+        Account.objects.visible_to(viewer)
+        .filter(Q(pk=pk) | Q(parent=pk, archived_at__isnull=True))
+        .select_related("owner", "industry", "region__parent__parent", "parent")
+        .only(*_ACCOUNT_FIELDS)
+        .annotate_is_editable(viewer)
+        .order_by("name")
+    )
+
+
+def _opportunities_at(*, viewer: User, account_id: int) -> QuerySet[Opportunity]:
+    return (
+        Opportunity.objects.visible_to(viewer)
+        .filter(account=account_id)
+        .select_related("stage", "owner")
+        .only(*_OPPORTUNITY_FIELDS)
+        .order_by(Case(When(status=Opportunity.Status.OPEN, then=Value(0)), default=Value(1)), "-created_at")
+    )
+
+
 def account_contacts(account: Account) -> tuple[list[Contact], list[Contact]]:
     """The account's contacts as its page lists them, by name: the current ones and, apart, the archived ones; what
     the page shows of them only, in one query."""
@@ -182,18 +203,29 @@ def _region_path(region: Region | None) -> list[Region]:
     return path
 
 
-def _timeline(*, viewer: User, account: Account) -> list[TimelineVisit]:
-    """The latest ACCOUNT_PAGE_TIMELINE_LENGTH + 1 visits at `account` visible to `viewer`, read as values: a visit's
-    kind labelled once per page, not once per visit."""
-    at_account = Visit.objects.filter(account=account)
-    # Every visit at an account is visible to the account's owner (visibility.py): no rule to apply then.
-    if not sees_without_asking(viewer, owner_id=account.owner_id):
+def _timeline_rows(*, viewer: User, account_id: int, everything: bool) -> QuerySet:
+    at_account = Visit.objects.filter(account=account_id)
+    if not everything:
         at_account = at_account.visible_to(viewer)
-    rows = (
+    return (
         at_account.annotate(when=Coalesce("done_at", "planned_at"))
         .annotate_is_editable(viewer)  # another side's visit at the account is read-only
         .order_by("-when", "-pk")
         .values_list(*_TIMELINE_COLUMNS)[: ACCOUNT_PAGE_TIMELINE_LENGTH + 1]
+    )
+
+
+def _timeline(*, viewer: User, account: Account) -> list[TimelineVisit]:
+    """The latest ACCOUNT_PAGE_TIMELINE_LENGTH + 1 visits at `account` visible to `viewer`, read as values: a visit's
+    kind labelled once per page, not once per visit."""
+    # Every visit at an account is visible to the account's owner (visibility.py): no rule to apply then.
+    everything = sees_without_asking(viewer, owner_id=account.owner_id)
+    rows = bound_queryset(
+        ("account timeline", everything),
+        partial(_timeline_rows, everything=everything),
+        keep={"viewer": VIEWER_SHAPE},
+        viewer=viewer,
+        account_id=account.pk,
     )
     kinds = {value: str(label) for value, label in Visit.Kind.choices}
     timeline = []
