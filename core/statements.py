@@ -107,7 +107,8 @@ class _Template:
 
 _templates: dict[Hashable, _Template | None] = {}  # None: not reusable, build on every call
 refused: dict[Hashable, str] = {}  # key -> why its statement is built on every call
-_reused: set[str] = set()  # the SQL of the statements reused (and prepared)
+_reused: set[str] = set()  # the SQL of the statements reused
+_to_prepare: set[str] = set()  # those of them run as prepared statements (one generic plan)
 _lock = threading.Lock()
 
 
@@ -148,7 +149,9 @@ def _bind(template: _Template, values: dict[str, Any]) -> list:
     return params
 
 
-def _template(key: Hashable, build: Callable[..., Statement], keep: dict, values: dict[str, Any]) -> _Template | None:
+def _template(
+    key: Hashable, build: Callable[..., Statement], keep: dict, values: dict[str, Any], prepare: bool
+) -> _Template | None:
     """Builds the statement with two sets of stand-ins and with `values` themselves; None unless the stand-ins'
     statement, bound to `values`, is exactly the latter."""
     a, b = _Stand(generation=1), _Stand(generation=2)
@@ -164,6 +167,8 @@ def _template(key: Hashable, build: Callable[..., Statement], keep: dict, values
         refused[key] = str(why)
         return None
     _reused.add(first.sql)
+    if prepare:
+        _to_prepare.add(first.sql)
     return template
 
 
@@ -172,13 +177,15 @@ def bound_statement(
     build: Callable[..., Statement],
     *,
     keep: dict[str, tuple[str, ...]] | None = None,
+    prepare: bool = True,
     **values: Any,
 ) -> tuple[Any, list]:
     """(statement, params): what `build(**values)` returns and the parameters to run its SQL with for `values`.
 
     `key` names the shape: everything the SQL depends on beyond `values` (a limit, a language). `keep` names, per
     model instance among `values`, the fields `build` reads besides the keys (a role); they join the key, as do the
-    values and keys that are None.
+    values and keys that are None. `prepare=False` runs the statement as plain SQL, planned for its values each
+    time: for a statement whose one generic plan misjudges them (measured: a director's company-wide lists).
     """
     keep = keep or {}
     full_key = (
@@ -188,7 +195,7 @@ def bound_statement(
     )
     template = _templates.get(full_key, False)
     if template is False:
-        template = _template(key, build, keep, values)
+        template = _template(key, build, keep, values, prepare)
         with _lock:
             _templates[full_key] = template
     if template is None:
@@ -296,11 +303,18 @@ class _BoundCompiler(SQLCompiler):
 
 
 def bound_queryset(
-    key: Hashable, build: Callable[..., QuerySet], *, keep: dict[str, tuple[str, ...]] | None = None, **values: Any
+    key: Hashable,
+    build: Callable[..., QuerySet],
+    *,
+    keep: dict[str, tuple[str, ...]] | None = None,
+    prepare: bool = True,
+    **values: Any,
 ) -> QuerySet:
     """The queryset `build(**values)` returns, composed once per shape as `bound_statement` composes a statement:
     iterate it (model instances, values), never chain it (filter, count, first)."""
-    composed, params = bound_statement(key, lambda **each: _Composed(build(**each)), keep=keep, **values)
+    composed, params = bound_statement(
+        key, lambda **each: _Composed(build(**each)), keep=keep, prepare=prepare, **values
+    )
     if composed.sql not in _reused:
         return composed.queryset  # built for these values (not reusable)
     return composed.rebound(params)
@@ -374,7 +388,7 @@ def _prepared(connection, sql: str, params: list) -> str | None:
 
 def _execute(connection, sql: str, params: list) -> tuple[str, list]:
     """What to send for `sql` run with `params`: EXECUTE of its prepared statement where there is one."""
-    name = _prepared(connection, sql, params) if sql in _reused else None
+    name = _prepared(connection, sql, params) if sql in _to_prepare else None
     if name is None:
         return sql, params
     return f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else ""), params

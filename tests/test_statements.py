@@ -25,7 +25,10 @@ postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 def _built_every_time(module, monkeypatch):
     """Makes `module` build its statement on every call, as it did before statements were reused."""
-    monkeypatch.setattr(module, "bound_statement", lambda key, build, keep=None, **values: _plain(build(**values)))
+    def build_it(key, build, keep=None, prepare=True, **values):
+        return _plain(build(**values))
+
+    monkeypatch.setattr(module, "bound_statement", build_it)
 
 
 def _plain(statement):
@@ -142,12 +145,20 @@ def test_prepared_once_per_connection_and_run_with_a_generic_plan(visits):
         cursor.execute("SELECT name, generic_plans >= 1 FROM pg_prepared_statements WHERE name LIKE 'salesflow_%%'")
         prepared = cursor.fetchall()
     assert (queries[0]["sql"].split()[1], True) in prepared
+    # where one generic plan was measured to misjudge the values, the reused statement runs as plain SQL
+    todo_list(viewer=visits.director)
+    with CaptureQueriesContext(connection) as queries:
+        todo_list(viewer=visits.director)
+        visit_agenda(viewer=visits.rep_a1)
+        visit_agenda(viewer=visits.rep_a1)
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT"] * 3
+    assert len(statements._templates) == 3  # the to-do of a rep and of a director, the agenda of a rep
 
 
 @postgresql_only
 def test_a_statement_postgresql_cannot_prepare_runs_plainly_and_leaves_the_transaction_usable(org, monkeypatch):
     sql = "SHOW plan_cache_mode"  # not a statement PREPARE takes
-    monkeypatch.setattr(statements, "_reused", {sql})
+    monkeypatch.setattr(statements, "_to_prepare", {sql})
     with transaction.atomic():
         assert fetch_all(connection, sql, []) == [("force_generic_plan",)]
         assert sql in statements._unpreparable
