@@ -25,6 +25,7 @@ postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="
 
 def _built_every_time(module, monkeypatch):
     """Makes `module` build its statement on every call, as it did before statements were reused."""
+
     def build_it(key, build, keep=None, prepare=True, **values):
         return _plain(build(**values))
 
