@@ -15,6 +15,7 @@ from accounts.history import AccountChange  # noqa: F401  (registered with this 
 from accounts.names import PinyinNamed
 from accounts.tokens import ApiToken  # noqa: F401  (registered with this app; its services live beside it)
 from accounts.visibility import (
+    VIEWER_SHAPE,
     account_row_visibility_filter,
     account_visibility_filter,
     as_boolean,
@@ -35,6 +36,7 @@ class VisibleQuerySet(models.QuerySet):
     """
 
     owner_path = "owner"
+    viewer_shape = VIEWER_SHAPE  # the fields of a viewer `visible_to` reads besides their keys (core.statements)
 
     def visible_to(self, user) -> VisibleQuerySet:
         return self.filter(visibility_filter(user, self.owner_path))

@@ -33,6 +33,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from core import idempotency
 from core.api_exports import ExportListMixin
+from core.statements import bound_queryset
 
 # Primary keys are 64-bit; anything outside is refused as "not found" before it reaches the database driver.
 MAX_PK = 2**63 - 1
@@ -146,11 +147,41 @@ class VisibleField(PrimaryKeyField):
         return self.model.objects.visible_to(request.user)
 
     def get_queryset(self):
-        rows = self.visible_rows()
+        return self._choices(self.visible_rows(), current=self._current())
+
+    def _current(self) -> int | None:
+        return getattr(getattr(self.parent, "instance", None), f"{self.source}_id", None)
+
+    @staticmethod
+    def _choices(rows, *, current: int | None):
         if not _is_archivable(rows):
             return rows
-        current = getattr(getattr(self.parent, "instance", None), f"{self.source}_id", None)
         return rows.active() if current is None else rows.active() | rows.filter(pk=current)
+
+    def to_internal_value(self, data):
+        """The row with id `data` among the choices; its query is composed once per model, viewer role and shape
+        (core.statements), where the model's rows know which fields of a viewer their rule reads."""
+        request, pk = self.context.get("request"), parse_pk(data)
+        shape = getattr(getattr(self.model._default_manager, "_queryset_class", None), "viewer_shape", None)
+        if request is None or pk is None or self.pk_field is not None or shape is None:
+            return super().to_internal_value(data)
+        current = self._current()
+        found = list(
+            bound_queryset(
+                ("visible field", self.model._meta.label),
+                self._one_choice,
+                keep={"viewer": shape},
+                viewer=request.user,
+                pk=pk,
+                current=current,
+            )
+        )
+        if not found:
+            self.fail("does_not_exist", pk_value=data)
+        return found[0]
+
+    def _one_choice(self, *, viewer, pk: int, current: int | None):
+        return self._choices(self.model.objects.visible_to(viewer), current=current).filter(pk=pk)
 
     def fail(self, key, **kwargs):
         if key == "does_not_exist":
