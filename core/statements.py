@@ -12,7 +12,7 @@ exactly at the stand-ins' positions and nowhere else — a value computed from a
 seven days) would differ elsewhere and makes the statement be built anew on every call instead (`refused` lists
 such keys, for the tests). A model instance is handed to `build` with only its primary key, its foreign keys
 (both stand-ins) and the fields named in `keep` (which become part of the key) loaded; reading any other field loads
-it from the database by the stand-in key and fails loudly.
+it from the database by the stand-in key, finds nothing and refuses the statement (`refused` says so).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import psycopg2
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
@@ -156,10 +156,13 @@ def _template(
     statement, bound to `values`, is exactly the latter."""
     a, b = _Stand(generation=1), _Stand(generation=2)
     try:
-        first = build(**a.of(values, keep))
+        try:
+            first, second = build(**a.of(values, keep)), build(**b.of(values, keep))
+        except ObjectDoesNotExist as error:  # `build` read a field of an instance that is not kept
+            raise NotReusable(f"a stand-in instance was asked for more than its keys: {error}") from error
         if not getattr(first, "reusable", True):
             raise NotReusable("a related manager's or a prefetching queryset")
-        template = _Template(statement=first, slots=_slots(first, build(**b.of(values, keep)), a, b))
+        template = _Template(statement=first, slots=_slots(first, second, a, b))
         real = build(**values)
         if real.sql != first.sql or list(real.params) != _bind(template, values):
             raise NotReusable("the statement of the values themselves differs")

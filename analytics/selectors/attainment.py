@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db.models import DateField, Q, QuerySet, Sum
 
 from accounts.models import Team, User, display_name
-from accounts.visibility import among
+from accounts.visibility import VIEWER_SHAPE, among
 from analytics.selectors._common import PERIOD_TRUNC, _money, _scope
 from core.calendar import company_tz, day_start, period_end, period_start, today
+from core.statements import bound_queryset
 from pipeline.models import Opportunity, SalesTarget
 
 
@@ -222,13 +223,8 @@ def _current_rows(
     return sorted(rows, key=lambda r: (r.owner_type != "team", r.owner_name, r.owner_id))
 
 
-def current_attainment(*, viewer: User, owner: User | None = None, on: date | None = None) -> CurrentAttainment:
-    """`attainment` of the month and of the quarter that contain `on` (default today), only the rows of those two
-    periods, of `owner` when given; 2 queries: the targets of both periods, and the quarter's wins per visible owner
-    with the month's share summed in the same pass (the month lies within its quarter)."""
-    day = on or today()
-    month_start, quarter_start = period_start("month", day), period_start("quarter", day)
-    targets = list(
+def _current_targets(*, viewer: User, owner: User | None, month_start: date, quarter_start: date) -> QuerySet:
+    return (
         SalesTarget.objects.visible_to(viewer)
         .filter(
             Q(period_type=SalesTarget.PeriodType.MONTH, period_start=month_start)
@@ -248,14 +244,48 @@ def current_attainment(*, viewer: User, owner: User | None = None, on: date | No
         )
         .order_by()
     )
-    month = Q(closed_at__gte=day_start(month_start), closed_at__lt=day_start(period_end("month", month_start)))
-    wins = (
+
+
+def _current_wins(
+    *,
+    viewer: User,
+    owner: User | None,
+    month_from: datetime,
+    month_to: datetime,
+    quarter_from: datetime,
+    quarter_to: datetime,
+) -> QuerySet:
+    month = Q(closed_at__gte=month_from, closed_at__lt=month_to)
+    return (
         Opportunity.objects.filter(_scope(viewer, "owner", owner=owner))
         .won()
-        .closed_between(day_start(quarter_start), day_start(period_end("quarter", quarter_start)))
+        .closed_between(quarter_from, quarter_to)
         .values_list("owner_id", "owner__username", "owner__first_name", "owner__last_name", "owner__team_id")
         .annotate(month_total=Sum("amount", filter=month), quarter_total=Sum("amount"))
         .order_by()
+    )
+
+
+def current_attainment(*, viewer: User, owner: User | None = None, on: date | None = None) -> CurrentAttainment:
+    """`attainment` of the month and of the quarter that contain `on` (default today), only the rows of those two
+    periods, of `owner` when given; 2 queries: the targets of both periods, and the quarter's wins per visible owner
+    with the month's share summed in the same pass (the month lies within its quarter)."""
+    day = on or today()
+    month_start, quarter_start = period_start("month", day), period_start("quarter", day)
+    # composed once per process, viewer role and shape, then only re-bound (core.statements)
+    values = {"viewer": viewer, "owner": owner, "month_start": month_start, "quarter_start": quarter_start}
+    keep = {"viewer": VIEWER_SHAPE}
+    targets = list(bound_queryset("current targets", _current_targets, keep=keep, **values))
+    wins = bound_queryset(
+        "current wins",
+        _current_wins,
+        keep=keep,
+        viewer=viewer,
+        owner=owner,
+        month_from=day_start(month_start),
+        month_to=day_start(period_end("month", month_start)),
+        quarter_from=day_start(quarter_start),
+        quarter_to=day_start(period_end("quarter", quarter_start)),
     )
     won_month, won_quarter = {}, {}
     for user_id, username, first_name, last_name, team_id, month_total, quarter_total in wins:

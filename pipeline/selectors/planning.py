@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Team, User
+from accounts.visibility import VIEWER_SHAPE
 from core.calendar import week_bounds
+from core.statements import bound_queryset
 from pipeline.models import Visit, VisitWeekComment
 
 
@@ -97,15 +99,11 @@ def week_comments(*, rep: User, week_start: date) -> list[VisitWeekComment]:
     )
 
 
-def plan_adherence_by_owner(*, viewer: User, week_start: date, team: Team | None = None) -> dict[int, PlanAdherence]:
-    """`plan_adherence` for each visible owner id (of `team` when given) with visits planned in the week; one query.
-    Per person: the visits the viewer's visible owners made, not others' visits the viewer also sees at their
-    accounts."""
-    start, end = week_bounds(week_start)
-    rows = (
+def _adherence_rows(*, viewer: User, start: datetime, end: datetime, team_id: int | None) -> QuerySet:
+    return (
         Visit.objects.of_visible_owners(viewer)
         .filter(planned_at__gte=start, planned_at__lt=end)
-        .filter(Q(owner__team=team) if team is not None else Q())
+        .filter(Q(owner__team=team_id) if team_id is not None else Q())
         .values("owner_id")
         .annotate(
             planned=Count("pk"),
@@ -114,6 +112,22 @@ def plan_adherence_by_owner(*, viewer: User, week_start: date, team: Team | None
             open=Count("pk", filter=Q(status=Visit.Status.PLANNED)),
         )
         .order_by()
+    )
+
+
+def plan_adherence_by_owner(*, viewer: User, week_start: date, team: Team | None = None) -> dict[int, PlanAdherence]:
+    """`plan_adherence` for each visible owner id (of `team` when given) with visits planned in the week; one query.
+    Per person: the visits the viewer's visible owners made, not others' visits the viewer also sees at their
+    accounts."""
+    start, end = week_bounds(week_start)
+    rows = bound_queryset(  # composed once per process, viewer role and shape (core.statements)
+        "plan adherence by owner",
+        _adherence_rows,
+        keep={"viewer": VIEWER_SHAPE},
+        viewer=viewer,
+        start=start,
+        end=end,
+        team_id=team.pk if team is not None else None,
     )
     return {
         row["owner_id"]: PlanAdherence(
