@@ -26,8 +26,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import psycopg2
+import psycopg2.errors
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import Model, QuerySet
 from django.db.models.base import ModelState
 from django.db.models.sql import Query
@@ -299,10 +301,24 @@ class _BoundCompiler(SQLCompiler):
         self.__dict__.update(composed.columns)
         self.composed = composed
 
+    plain = False  # run the SQL itself, not its prepared statement
+
     def as_sql(self, with_limits=True, with_col_aliases=False):
         if not self.composed.sql:
             raise EmptyResultSet
+        if self.plain:
+            return self.composed.sql, self.bound_params
         return _execute(self.connection, self.composed.sql, self.bound_params)
+
+    def execute_sql(self, *args, **kwargs):
+        try:
+            return super().execute_sql(*args, **kwargs)
+        except DatabaseError as error:
+            sent = self.as_sql()[0]
+            if self.plain or not _retried(self.connection, sent, self.composed.sql, error):
+                raise
+            self.plain = True
+            return super().execute_sql(*args, **kwargs)
 
 
 def bound_queryset(
@@ -360,7 +376,7 @@ def _declared(value: Any) -> str:
 
 def _prepared(connection, sql: str, params: list) -> str | None:
     """The name `sql` is prepared under in this connection (preparing it now if need be); None: run it plainly."""
-    if connection.vendor != "postgresql" or sql in _unpreparable:
+    if connection.vendor != "postgresql" or sql in _unpreparable or not settings.SALESFLOW_PREPARED_STATEMENTS:
         return None
     connection.ensure_connection()
     raw = connection.connection
@@ -397,9 +413,38 @@ def _execute(connection, sql: str, params: list) -> tuple[str, list]:
     return f"EXECUTE {name}" + (f" ({', '.join(['%s'] * len(params))})" if params else ""), params
 
 
+def _lost(error: Exception) -> bool:
+    """Whether `error` says the connection lost a prepared statement (a DEALLOCATE, a pooler's DISCARD ALL) or that
+    its plan no longer fits its table (a migration changed a column while the connection stayed open)."""
+    cause = error.__cause__ or error
+    return isinstance(cause, (psycopg2.errors.InvalidSqlStatementName, psycopg2.errors.FeatureNotSupported))
+
+
+def _forget(connection) -> None:
+    """Drops this connection's prepared statements; they are prepared again when next run."""
+    with connection.connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.salesflow_prepared = None
+
+
+def _retried(connection, sent: str, sql: str, error: DatabaseError) -> bool:
+    """After `error` from running `sent` for `sql`: whether to run `sql` again as plain SQL (outside a transaction,
+    for a prepared statement that was lost or went stale); the connection forgets its prepared statements then."""
+    if sent == sql or connection.in_atomic_block or not _lost(error):
+        return False
+    _forget(connection)
+    return True
+
+
 def fetch_all(connection, sql: str, params: list) -> list[tuple]:
     """The rows of `sql` run with `params`: through its prepared statement on PostgreSQL when it is a reused
     statement's (`bound_statement`), as plain SQL otherwise."""
+    sent, arguments = _execute(connection, sql, params)
     with connection.cursor() as cursor:
-        cursor.execute(*_execute(connection, sql, params))
+        try:
+            cursor.execute(sent, arguments)
+        except DatabaseError as error:
+            if not _retried(connection, sent, sql, error):
+                raise
+            cursor.execute(sql, params)
         return cursor.fetchall()

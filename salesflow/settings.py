@@ -90,9 +90,12 @@ WSGI_APPLICATION = "salesflow.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # One generic plan per prepared statement: only the hot page statements core.statements prepares are concerned
-    # (Django prepares none), and planning them anew for each viewer cost more than running them.
+# The hot page statements composed once (core.statements) are also prepared in each PostgreSQL connection; off
+# behind a pooler that hands one session's statements to another (PgBouncer in transaction mode).
+SALESFLOW_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and SALESFLOW_PREPARED_STATEMENTS:
+    # One generic plan per prepared statement: only the statements core.statements prepares are concerned (Django
+    # prepares none), and planning them anew for each viewer cost more than running them.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_generic_plan"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

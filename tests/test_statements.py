@@ -239,3 +239,31 @@ def test_a_related_managers_queryset_is_not_reused(org):
 
     assert list(bound_queryset("an account's visits", build, account=account)) == [visit]
     assert "an account's visits" in statements.refused
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_prepared_statement_is_run_plainly_then_prepared_again(visits):
+    before = _todo_signature(todo_list(viewer=visits.rep_a1))
+    account = AccountFactory(owner=visits.rep_a1)
+    from pipeline.selectors.accounts import account_page
+
+    assert account_page(viewer=visits.rep_a1, pk=account.pk).account == account
+    with connection.connection.cursor() as cursor:  # what a pooler's DISCARD ALL does to the session
+        cursor.execute("DEALLOCATE ALL")
+    assert _todo_signature(todo_list(viewer=visits.rep_a1)) == before
+    with connection.connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert account_page(viewer=visits.rep_a1, pk=account.pk).account == account
+    with CaptureQueriesContext(connection) as queries:
+        todo_list(viewer=visits.rep_a1)
+    assert queries[0]["sql"].startswith("EXECUTE")  # prepared again
+
+
+def test_prepared_statements_can_be_turned_off(visits, settings):
+    settings.SALESFLOW_PREPARED_STATEMENTS = False
+    todo_list(viewer=visits.rep_a1)
+    with CaptureQueriesContext(connection) as queries:
+        todo = todo_list(viewer=visits.rep_a2)
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT"]
+    assert todo.overdue.total == 1

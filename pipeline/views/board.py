@@ -9,8 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
 from core.views import with_toast
 from pipeline.forms.opportunities import BoardFilterForm, MoveForm
-from pipeline.models import Opportunity, Pipeline
+from pipeline.models import Opportunity, Pipeline, Stage
 from pipeline.selectors.opportunities import board_columns
 from pipeline.services.moves import move_opportunity
 
@@ -53,16 +54,25 @@ def _filter_query(form: BoardFilterForm, pipeline: Pipeline | None) -> QueryDict
     return query
 
 
+def _move_menu(stages: list[Stage], *, current: Stage) -> str:
+    """The options of a column's stage menu, its own stage selected: nine <option>s, written here rather than by a
+    template (drawing them through one, column by column, cost more than the rest of the column)."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}. {}</option>',
+        ((stage.code, " selected" if stage.pk == current.pk else "", stage.order, stage.name) for stage in stages),
+    )
+
+
 def _drawn(columns: list[BoardColumn], *, move_query: str) -> list[BoardColumn]:
     """The columns as the board draws them, so that a card only prints values: every card of a column offers the same
     stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each card's
     move URL carries the board's filters."""
     stages = [column.stage for column in columns]
-    move_options = get_template("pipeline/board.html#move_options")
     return [
         replace(
             column,
-            move_menu=move_options.render({"stages": stages, "current": column.stage}),
+            move_menu=_move_menu(stages, current=column.stage),
             cards=[replace(card, move_action=f"{card.move_url}?{move_query}") for card in column.cards],
         )
         for column in columns
