@@ -152,10 +152,11 @@ def test_prepared_once_per_connection_and_run_with_a_generic_plan(visits):
     todo_list(viewer=visits.director)
     with CaptureQueriesContext(connection) as queries:
         todo_list(viewer=visits.director)
+        visit_agenda(viewer=visits.manager_a)
+        visit_agenda(viewer=visits.manager_a)
         visit_agenda(viewer=visits.rep_a1)
-        visit_agenda(viewer=visits.rep_a1)
-    assert [query["sql"].split()[0] for query in queries] == ["SELECT"] * 3
-    assert len(statements._templates) == 3  # the to-do of a rep and of a director, the agenda of a rep
+    assert [query["sql"].split()[0] for query in queries] == ["SELECT"] * 3 + ["EXECUTE"]
+    assert len(statements._templates) == 4  # the to-do of a rep and of a director, the agenda of a manager and a rep
 
 
 @postgresql_only
