@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Case, Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
 from accounts.facts import CUSTOMER_TYPE_LABELS, customer_type_for
@@ -62,10 +63,19 @@ class TimelineVisit:
     owner_name: str
     contact_name: str | None
     opportunity_name: str | None
-    purpose: str
-    summary: str
-    next_step: str
+    purpose: str  # cut to TIMELINE_TEXT_LENGTH characters as the truncatechars filter cuts (…)
+    summary: str  # the same
+    next_step: str  # cut to TIMELINE_NEXT_STEP_LENGTH
     is_editable: bool
+
+
+TIMELINE_TEXT_LENGTH, TIMELINE_NEXT_STEP_LENGTH = 200, 120
+
+
+def _cut(text: str, length: int) -> str:
+    """`text|truncatechars:length`, without the filter's cost for the many texts that are short enough already (a
+    text of at most `length` characters is never cut)."""
+    return text if len(text) <= length else Truncator(text).chars(length)
 
 
 @dataclass(frozen=True)
@@ -242,9 +252,9 @@ def _timeline(*, viewer: User, account: Account) -> list[TimelineVisit]:
                 owner_name=display_name(*owner_names),
                 contact_name=contact,
                 opportunity_name=opportunity,
-                purpose=purpose,
-                summary=summary,
-                next_step=next_step,
+                purpose=_cut(purpose, TIMELINE_TEXT_LENGTH),
+                summary=_cut(summary, TIMELINE_TEXT_LENGTH),
+                next_step=_cut(next_step, TIMELINE_NEXT_STEP_LENGTH),
                 is_editable=is_editable,
             )
         )
