@@ -448,3 +448,12 @@ def fetch_all(connection, sql: str, params: list) -> list[tuple]:
                 raise
             cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def sql_of(sent: str) -> str:
+    """The SQL a line of the query log stands for: a prepared statement's own SQL for its EXECUTE (for tests and
+    debugging; names are the same in every connection of this process)."""
+    if not sent.startswith("EXECUTE salesflow_"):
+        return sent
+    name = sent.split()[1]
+    return next((sql for sql, each in _names.items() if each == name), sent)

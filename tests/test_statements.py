@@ -17,6 +17,7 @@ from analytics.selectors.todo import todo_list
 from core import statements
 from core.statements import bound_statement, fetch_all, query_statement, read_rows
 from pipeline.models import Visit
+from tests.e2e.helpers import install_default_pipeline
 from tests.factories import AccountFactory, OpportunityFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +62,11 @@ def _agenda_signature(agenda):
 def _signatures(viewer, now):
     agenda = visit_agenda(viewer=viewer, on=timezone.localdate(now))
     return _todo_signature(todo_list(viewer=viewer, now=now)), _agenda_signature(agenda)
+
+
+@pytest.fixture
+def default_pipeline(transactional_db):
+    return install_default_pipeline()  # an earlier transactional test empties every table after it
 
 
 @pytest.fixture(autouse=True)
@@ -244,7 +250,7 @@ def test_a_related_managers_queryset_is_not_reused(org):
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_a_lost_prepared_statement_is_run_plainly_then_prepared_again(visits):
+def test_a_lost_prepared_statement_is_run_plainly_then_prepared_again(default_pipeline, visits):
     before = _todo_signature(todo_list(viewer=visits.rep_a1))
     account = AccountFactory(owner=visits.rep_a1)
     from pipeline.selectors.accounts import account_page

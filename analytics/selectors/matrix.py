@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 import pandas as pd
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from accounts.models import Account, Team, User
-from accounts.visibility import sees_without_asking
+from accounts.visibility import VIEWER_SHAPE, sees_without_asking
 from analytics import matrix as matrix_frames
 from analytics.models import AccountValue, MatrixRun
 from analytics.selectors._common import _scope
+from core.statements import bound_queryset
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,21 @@ def cvpv_matrix(*, viewer: User, year: int, owner: User | None = None, team: Tea
 
 def account_value_history(*, viewer: User, account: Account) -> list[AccountValue]:
     """An account's stored CV, PV and quadrant per year, oldest first (empty if not visible); one query."""
-    values = AccountValue.objects.filter(account=account)
-    if not sees_without_asking(viewer, owner_id=account.owner_id):  # their own account's rows need no rule
-        values = values.visible_to(viewer)
-    return list(values.order_by("year"))
+    everything = sees_without_asking(viewer, owner_id=account.owner_id)  # their own account's rows need no rule
+    return list(
+        bound_queryset(  # composed once per process, viewer role and shape (core.statements)
+            ("account values", everything),
+            partial(_values_of, everything=everything),
+            keep={"viewer": VIEWER_SHAPE},
+            viewer=viewer,
+            account_id=account.pk,
+        )
+    )
+
+
+def _values_of(*, viewer: User, account_id: int, everything: bool) -> QuerySet[AccountValue]:
+    values = AccountValue.objects.filter(account=account_id)
+    return (values if everything else values.visible_to(viewer)).order_by("year")
 
 
 @dataclass(frozen=True)

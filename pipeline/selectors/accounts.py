@@ -142,7 +142,7 @@ def account_page(*, viewer: User, pk: int, changes_page: Any = 1) -> AccountPage
     if account is None:
         return None
     contacts, archived_contacts = account_contacts(account)
-    rows = list(InstalledBase.objects.filter(account=account).select_related("competitor"))
+    rows = list(bound_queryset("account installed base", _installed_base_of, account_id=account.pk))
     opportunities = list(
         bound_queryset(
             "account page opportunities",
@@ -194,10 +194,18 @@ def _opportunities_at(*, viewer: User, account_id: int) -> QuerySet[Opportunity]
     )
 
 
+def _contacts_of(*, account_id: int) -> QuerySet[Contact]:
+    return Contact.objects.filter(account=account_id).only(*_CONTACT_FIELDS).order_by("name", "pk")
+
+
+def _installed_base_of(*, account_id: int) -> QuerySet[InstalledBase]:
+    return InstalledBase.objects.filter(account=account_id).select_related("competitor")
+
+
 def account_contacts(account: Account) -> tuple[list[Contact], list[Contact]]:
     """The account's contacts as its page lists them, by name: the current ones and, apart, the archived ones; what
     the page shows of them only, in one query."""
-    contacts = list(Contact.objects.filter(account=account).only(*_CONTACT_FIELDS).order_by("name", "pk"))
+    contacts = list(bound_queryset("account contacts", _contacts_of, account_id=account.pk))
     return (
         [contact for contact in contacts if contact.archived_at is None],
         [contact for contact in contacts if contact.archived_at is not None],
