@@ -199,20 +199,23 @@ def owner_of(row: dict) -> User:
 
 
 def visit_of(row: dict) -> Visit:
+    """The visit of a row of VISIT_COLUMNS, or of fewer: without the contact's or the owner's names, those are left
+    unloaded."""
     visit = loaded(
         Visit,
         id=row["item_id"],
         account_id=row["account_ref"],
-        contact_id=row["contact_ref"],
+        contact_id=row.get("contact_ref"),
         owner_id=row["owner_ref"],
         kind=row["item_kind"],
         planned_at=row["item_at"],
         purpose=row["item_name"],
     )
     visit.account = loaded(Account, id=row["account_ref"], name=row["account_label"])
-    if row["contact_ref"] is not None:
+    if row.get("contact_ref") is not None:
         visit.contact = loaded(Contact, id=row["contact_ref"], name=row["contact_label"])
-    visit.owner = owner_of(row)
+    if "owner_username" in row:
+        visit.owner = owner_of(row)
     return visit
 
 

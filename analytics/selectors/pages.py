@@ -11,14 +11,14 @@ from functools import partial
 
 from django.db.models import Case, Count, F, Q, Value, When, Window
 
-from accounts.models import Account, Team, User
+from accounts.models import Team, User
 from accounts.visibility import VIEWER_SHAPE
 from analytics.models import MatrixRun
 from analytics.selectors._common import _bounds
 from analytics.selectors.activity import visits_per_rep_week
 from analytics.selectors.attainment import AttainmentRow, Stability, attainment, stability
 from analytics.selectors.coverage import TargetCoverage, target_coverage_by_owner
-from analytics.selectors.first_rows import loaded, owner_columns, owner_of
+from analytics.selectors.first_rows import owner_columns, visit_of
 from analytics.selectors.funnel import (
     FlowStage,
     FunnelFlow,
@@ -73,7 +73,7 @@ def visit_agenda(*, viewer: User, on: date | None = None, limit: int = 10) -> Vi
     for row in read_rows(statement, params):
         counts = {name: row[name] for name in counts}
         if row["item_at"] >= today_from:
-            upcoming.append(_agenda_visit(row))
+            upcoming.append(visit_of(row))
     return VisitAgenda(upcoming=upcoming, **counts)
 
 
@@ -85,22 +85,6 @@ _AGENDA_PLACE = {"account_ref": "account_id", "account_label": "account__name"}
 def _agenda_columns(viewer: User) -> dict[str, str]:
     owner = {"owner_ref": "owner_id"} if viewer.role == User.Role.REP else owner_columns("owner")
     return {**_AGENDA_COLUMNS, **_AGENDA_PLACE, **owner}
-
-
-def _agenda_visit(row: dict) -> Visit:
-    visit = loaded(
-        Visit,
-        id=row["item_id"],
-        account_id=row["account_ref"],
-        owner_id=row["owner_ref"],
-        kind=row["item_kind"],
-        planned_at=row["item_at"],
-        purpose=row["item_name"],
-    )
-    visit.account = loaded(Account, id=row["account_ref"], name=row["account_label"])
-    if "owner_username" in row:
-        visit.owner = owner_of(row)
-    return visit
 
 
 def _agenda_statement(
