@@ -48,7 +48,10 @@ def first_rows_statement(columns: dict[str, Field], parts: list[tuple[QuerySet, 
     quote = connection.ops.quote_name
     selects, params, converters = [], [], {}
     for number, (rows, picked, limit) in enumerate(parts):
-        part = rows.values(
+        # The first ids are picked on the list's own rows, then only those few are joined to what the list shows:
+        # joining first made a plan that guessed many rows hash whole tables of names (accounts, contacts).
+        first = rows.filter(pk__in=rows.values("pk")[:limit])
+        part = first.values(
             **{name: F(path) for name, path in picked.items()},
             first_rows_position=Window(RowNumber(), order_by=list(rows.query.order_by)),
         )[:limit]
