@@ -22,7 +22,7 @@ from analytics import matrix, snapshot_sql
 from analytics.models import AccountValue, JobRun, MatrixRun, Quadrant, StaleFlag, UntouchedFlag
 from core.calendar import day_start, today, year_bounds
 from pipeline.models import Opportunity, StageChange, Visit
-from pipeline.selectors.opportunities import is_stale_expression
+from pipeline.selectors.opportunities import is_stale_expression, stale_cutoff
 
 BATCH_SIZE = 2000
 
@@ -328,7 +328,7 @@ def _stale_opportunities(*, on: date | None) -> QuerySet:
         .values("done_at")
     )
     return (
-        Opportunity.objects.filter(is_stale_expression(as_of=day_start(on or today())))
+        Opportunity.objects.filter(is_stale_expression(cutoff=stale_cutoff(day_start(on or today()))))
         .annotate(last_change=Subquery(last_change[:1]), last_visit=Subquery(last_visit[:1]))
         .order_by()
     )

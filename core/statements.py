@@ -109,7 +109,6 @@ class _Template:
 
 _templates: dict[Hashable, _Template | None] = {}  # None: not reusable, build on every call
 refused: dict[Hashable, str] = {}  # key -> why its statement is built on every call
-_reused: set[str] = set()  # the SQL of the statements reused
 _to_prepare: set[str] = set()  # those of them run as prepared statements (one generic plan)
 _lock = threading.Lock()
 
@@ -171,9 +170,25 @@ def _template(
     except NotReusable as why:  # e.g. SQLite, which is handed dates as text
         refused[key] = str(why)
         return None
-    _reused.add(first.sql)
     if prepare:
         _to_prepare.add(first.sql)
+    return template
+
+
+def _template_for(
+    key: Hashable, build: Callable[..., Statement], keep: dict, values: dict[str, Any], prepare: bool
+) -> _Template | None:
+    """The template of the shape `values` have (made on first use); None: not reusable."""
+    full_key = (
+        key,
+        tuple((name, tuple(getattr(values[name], a) for a in keep[name])) for name in sorted(keep)),
+        tuple(sorted(_missing(values))),
+    )
+    template = _templates.get(full_key, False)
+    if template is False:
+        template = _template(key, build, keep, values, prepare)
+        with _lock:
+            _templates[full_key] = template
     return template
 
 
@@ -192,17 +207,7 @@ def bound_statement(
     values and keys that are None. `prepare=False` runs the statement as plain SQL, planned for its values each
     time: for a statement whose one generic plan misjudges them (measured: a director's company-wide lists).
     """
-    keep = keep or {}
-    full_key = (
-        key,
-        tuple((name, tuple(getattr(values[name], a) for a in keep[name])) for name in sorted(keep)),
-        tuple(sorted(_missing(values))),
-    )
-    template = _templates.get(full_key, False)
-    if template is False:
-        template = _template(key, build, keep, values, prepare)
-        with _lock:
-            _templates[full_key] = template
+    template = _template_for(key, build, keep or {}, values, prepare)
     if template is None:
         statement = build(**values)
         return statement, list(statement.params)
@@ -331,12 +336,10 @@ def bound_queryset(
 ) -> QuerySet:
     """The queryset `build(**values)` returns, composed once per shape as `bound_statement` composes a statement:
     iterate it (model instances, values), never chain it (filter, count, first)."""
-    composed, params = bound_statement(
-        key, lambda **each: _Composed(build(**each)), keep=keep, prepare=prepare, **values
-    )
-    if composed.sql not in _reused:
-        return composed.queryset  # built for these values (not reusable)
-    return composed.rebound(params)
+    template = _template_for(key, lambda **each: _Composed(build(**each)), keep or {}, values, prepare)
+    if template is None:
+        return build(**values)  # not reusable: the queryset of these values, compiled when it runs
+    return template.statement.rebound(_bind(template, values))
 
 
 # Prepared statements (PostgreSQL) ----------------------------------------------------------------------------------
@@ -383,7 +386,10 @@ def _prepared(connection, sql: str, params: list) -> str | None:
     known = getattr(connection, "salesflow_prepared", None)
     if known is None or known[0] is not raw:  # a new database connection: nothing prepared in it yet
         known = connection.salesflow_prepared = (raw, set())
-    name = _names.get(sql) or _names.setdefault(sql, f"salesflow_{len(_names) + 1}")
+    name = _names.get(sql)
+    if name is None:
+        with _lock:  # one name per SQL, never two SQL under one name
+            name = _names.setdefault(sql, f"salesflow_{len(_names) + 1}")
     if name in known[1]:
         return name
     in_transaction = raw.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE

@@ -151,13 +151,12 @@ def stale_cutoff(as_of: datetime) -> datetime:
     return as_of - timedelta(days=settings.SALESFLOW_STALE_DAYS)
 
 
-def is_stale_expression(*, as_of: datetime | None = None, cutoff: datetime | None = None) -> ExpressionWrapper:
-    """An annotation: open, and neither a stage change nor a completed visit on it for SALESFLOW_STALE_DAYS days
-    before `as_of` (or since `cutoff`, `stale_cutoff(as_of)`).
+def is_stale_expression(*, cutoff: datetime) -> ExpressionWrapper:
+    """An annotation: open, and neither a stage change nor a completed visit on it since `cutoff`
+    (`stale_cutoff(as_of)`: SALESFLOW_STALE_DAYS days before).
 
     Entering the current stage (stage_entered_at, also set at creation) counts as a stage change.
     """
-    cutoff = cutoff or stale_cutoff(as_of)
     recent_change = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__gte=cutoff)
     recent_visit = Visit.objects.filter(opportunity=OuterRef("pk"), status=Visit.Status.DONE, done_at__gte=cutoff)
     return ExpressionWrapper(
@@ -222,7 +221,7 @@ def _open_in(pipeline: Pipeline) -> OpportunityFilters:
     return OpportunityFilters(pipeline=pipeline, status=Opportunity.Status.OPEN)
 
 
-def _board_totals_default(*, viewer: User, pipeline: Pipeline, cutoff: datetime) -> QueryStatement:
+def _board_totals_default(*, viewer: User, pipeline: Pipeline) -> QueryStatement:
     return _board_totals(viewer=viewer, filters=_open_in(pipeline))
 
 
@@ -246,13 +245,13 @@ def board_columns(
     stages = list(pipeline.stages.order_by("order"))
     cutoff = stale_cutoff(as_of)
     if filters == _open_in(pipeline):  # the board as it opens: statements composed once (core.statements)
-        common = {"keep": {"viewer": VIEWER_SHAPE}, "viewer": viewer, "pipeline": pipeline, "cutoff": cutoff}
+        common = {"keep": {"viewer": VIEWER_SHAPE}, "viewer": viewer, "pipeline": pipeline}
         # company-wide totals: a plan made for the values runs faster
         totals_statement = bound_statement(
             ("board totals",), _board_totals_default, prepare=not viewer.is_director, **common
         )
         cards_statement = bound_statement(
-            ("board cards", per_column), partial(_board_cards_default, per_column=per_column), **common
+            ("board cards", per_column), partial(_board_cards_default, per_column=per_column), cutoff=cutoff, **common
         )
     else:
         totals_statement = _plain(_board_totals(viewer=viewer, filters=filters))
