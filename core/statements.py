@@ -236,8 +236,7 @@ def query_statement(rows: QuerySet) -> QueryStatement:
     names, convert = [], []
     for position, (expression, _sql, alias) in enumerate(compiler.select):
         names.append(alias or expression.target.attname)
-        functions = [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
-        if functions:
+        if functions := converters_of(connection, expression):
             convert.append((position, expression, functions))
     return QueryStatement(sql=sql, params=list(params), names=names, convert=convert, alias=rows.db)
 
@@ -248,14 +247,21 @@ def read_rows(statement: QueryStatement, params: list) -> list[dict]:
         return []
     connection = connections[statement.alias]
     rows = fetch_all(connection, statement.sql, params)
-    found = []
-    for row in rows:
-        values = list(row)
-        for position, expression, functions in statement.convert:
-            for function in functions:
-                values[position] = function(values[position], expression, connection)
-        found.append(dict(zip(statement.names, values, strict=True)))
-    return found
+    return [dict(zip(statement.names, converted(row, statement.convert, connection), strict=True)) for row in rows]
+
+
+def converters_of(connection, expression) -> list:
+    """The functions the ORM converts a raw value of `expression` with (SQLite returns datetimes as text)."""
+    return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
+
+
+def converted(row, convert: list[tuple[int, Any, list]], connection) -> list:
+    """A raw row's values as the ORM hands them out: each (position, expression, converters) of `convert` applied."""
+    values = list(row)
+    for position, expression, functions in convert:
+        for function in functions:
+            values[position] = function(values[position], expression, connection)
+    return values
 
 
 # Querysets of model instances -------------------------------------------------------------------------------------

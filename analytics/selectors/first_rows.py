@@ -25,7 +25,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from accounts.models import Account, Contact, User
-from core.statements import fetch_all
+from core.statements import converted, converters_of, fetch_all
 from pipeline.models import Opportunity, Stage, Visit
 
 
@@ -64,7 +64,7 @@ def first_rows_statement(columns: dict[str, Field], parts: list[tuple[QuerySet, 
             continue
         for expression, _sql, alias_ in compiler.select:
             if alias_ in columns and alias_ not in converters:  # a column has one type: any part's expression serves
-                converters[alias_] = (expression, _converters(connection, expression))
+                converters[alias_] = (expression, converters_of(connection, expression))
         listed = [
             quote(name) if name in picked else f"CAST(NULL AS {kind.cast_db_type(connection)}) AS {quote(name)}"
             for name, kind in columns.items()
@@ -94,10 +94,8 @@ def read_first_rows(statement: FirstRows, params: list) -> list[tuple[list[dict]
         return found
     connection = connections[statement.alias]
     rows = fetch_all(connection, statement.sql, params)
-    for *values, number, total, _position in rows:
-        for position, expression, functions in statement.convert:
-            for function in functions:
-                values[position] = function(values[position], expression, connection)
+    for row in rows:
+        *values, number, total, _position = converted(row, statement.convert, connection)
         found[number][0].append(dict(zip(statement.names, values, strict=True)))
         found[number] = (found[number][0], total)
     return found
@@ -119,11 +117,6 @@ def first_rows_of_each(
         return []
     statement = first_rows_statement(columns, parts)
     return read_first_rows(statement, statement.params)
-
-
-def _converters(connection, expression) -> list:
-    """The functions the ORM converts a raw value of `expression` with (SQLite returns datetimes as text)."""
-    return [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
 
 
 # The columns the lists of a page are read into (one UNION ALL); a list picks those it has, the rest are NULL.
