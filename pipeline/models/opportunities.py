@@ -144,6 +144,10 @@ class Opportunity(models.Model):
                 condition=Q(status="open"),
                 name="opp_open_funnel_idx",
             ),
+            # A board column's cards: an open stage's opportunities, largest first (read backwards), a few per stage.
+            models.Index(
+                fields=["stage", "amount", "id"], condition=Q(status="open"), name="opp_open_stage_amount_idx"
+            ),
             # The funnel flow's outcomes of the opportunities created in a period, from the index alone.
             models.Index(
                 fields=["pipeline", "created_at"],

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import (
     BooleanField,
     Count,
@@ -189,16 +190,36 @@ def _board_totals(*, viewer: User, filters: OpportunityFilters) -> QueryStatemen
     )
 
 
-def _board_cards(*, viewer: User, filters: OpportunityFilters, cutoff: datetime, per_column: int) -> QueryStatement:
-    """The `per_column` largest matching opportunities of each stage, picked with a row number per stage."""
-    return query_statement(
-        filtered_opportunities(viewer=viewer, filters=filters)
-        .annotate(
-            board_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]),
-            board_is_stale=is_stale_expression(cutoff=cutoff),
+def _board_cards(
+    *, viewer: User, filters: OpportunityFilters, stages: list[Stage], cutoff: datetime, per_column: int
+) -> QueryStatement:
+    """The `per_column` largest matching opportunities of each stage, with their names and whether they are stale.
+
+    The cards are picked first, by id: on PostgreSQL each stage's from its own LIMIT (opp_open_stage_amount_idx
+    gives an open stage's opportunities largest first, so a director's column reads its cards, not the stage), the
+    stages' ids joined by UNION ALL; a database that cannot limit the parts of a UNION ranks them with a row number per
+    stage. Only the picked cards meet their account, owner and the stale rule's two lookups.
+    """
+    matching = filtered_opportunities(viewer=viewer, filters=filters)
+    if connections[matching.db].features.supports_slicing_ordering_in_compound:
+        first, *others = (
+            matching.filter(stage=stage).order_by("-amount", "-pk").values("pk")[:per_column] for stage in stages
         )
-        .filter(board_rank__lte=per_column)
-        .order_by("stage_id", "board_rank")
+        picked = first.union(*others, all=True)
+    else:
+        picked = (
+            matching.annotate(
+                board_rank=Window(
+                    RowNumber(), partition_by=[F("stage_id")], order_by=[F("amount").desc(), F("pk").desc()]
+                )
+            )
+            .filter(board_rank__lte=per_column)
+            .values("pk")
+        )
+    return query_statement(
+        Opportunity.objects.filter(pk__in=picked)
+        .annotate(board_is_stale=is_stale_expression(cutoff=cutoff))
+        .order_by("stage_id", "-amount", "-pk")
         .values(**{name: F(path) for name, path in _CARD_COLUMNS.items()}, card_is_stale=F("board_is_stale"))
     )
 
@@ -225,8 +246,12 @@ def _board_totals_default(*, viewer: User, pipeline: Pipeline) -> QueryStatement
     return _board_totals(viewer=viewer, filters=_open_in(pipeline))
 
 
-def _board_cards_default(*, viewer: User, pipeline: Pipeline, cutoff: datetime, per_column: int) -> QueryStatement:
-    return _board_cards(viewer=viewer, filters=_open_in(pipeline), cutoff=cutoff, per_column=per_column)
+def _board_cards_default(
+    *, viewer: User, pipeline: Pipeline, cutoff: datetime, per_column: int, **stages: Stage
+) -> QueryStatement:
+    return _board_cards(
+        viewer=viewer, filters=_open_in(pipeline), stages=list(stages.values()), cutoff=cutoff, per_column=per_column
+    )
 
 
 def board_columns(
@@ -235,14 +260,16 @@ def board_columns(
     """Returns one column per stage of the pipeline, in order, with the open matching opportunities, in 3 queries.
 
     Count, amount and weighted amount (amount × win probability) come from one GROUP BY over every matching
-    opportunity; cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN largest by
-    amount, picked in the database with a row number per stage. After-sales stages appear only when they hold
-    cards. The unfiltered board's two statements are composed once per process and viewer role (core.statements).
+    opportunity (a director's from the open funnel's covering index); cards are the SALESFLOW_BOARD_CARDS_PER_COLUMN
+    largest by amount of each stage (`_board_cards`). After-sales stages appear only when they hold cards. The
+    unfiltered board's two statements are composed once per process and viewer role (core.statements).
     """
     as_of = as_of or timezone.now()
     per_column = settings.SALESFLOW_BOARD_CARDS_PER_COLUMN
     filters = replace(filters, pipeline=pipeline, stage=None, status=Opportunity.Status.OPEN)
     stages = list(pipeline.stages.order_by("order"))
+    if not stages:
+        return []
     cutoff = stale_cutoff(as_of)
     if filters == _open_in(pipeline):  # the board as it opens: statements composed once (core.statements)
         common = {"keep": {"viewer": VIEWER_SHAPE}, "viewer": viewer, "pipeline": pipeline}
@@ -251,11 +278,17 @@ def board_columns(
             ("board totals",), _board_totals_default, prepare=not viewer.is_director, **common
         )
         cards_statement = bound_statement(
-            ("board cards", per_column), partial(_board_cards_default, per_column=per_column), cutoff=cutoff, **common
+            ("board cards", per_column, len(stages)),
+            partial(_board_cards_default, per_column=per_column),
+            cutoff=cutoff,
+            **{f"stage_{index}": stage for index, stage in enumerate(stages)},
+            **common,
         )
     else:
         totals_statement = _plain(_board_totals(viewer=viewer, filters=filters))
-        cards_statement = _plain(_board_cards(viewer=viewer, filters=filters, cutoff=cutoff, per_column=per_column))
+        cards_statement = _plain(
+            _board_cards(viewer=viewer, filters=filters, stages=stages, cutoff=cutoff, per_column=per_column)
+        )
     totals = {row["stage_id"]: row for row in read_rows(*totals_statement)}
     ranked = [row.values() for row in read_rows(*cards_statement)]
     page_url, move_url = path_for_pk("pipeline:opportunity"), path_for_pk("pipeline:board_move")

@@ -334,3 +334,31 @@ def test_the_to_do_lists_are_read_from_their_partial_indexes(company):
     # A manager's lists (own first) read the visible owners' planned rows from the owner indexes, never the table.
     manager_plan = _plan(overdue_visits_query(viewer=manager, now=now))
     assert _seq_scans_of_big_tables(manager_plan) == (), manager_plan
+
+
+def test_a_directors_board_reads_each_columns_cards_not_its_stage(company):
+    """8,000 open opportunities in the first stage: the column's cards come from its LIMIT on the stage index; only
+    they meet their names and the stale rule."""
+    from pipeline.models import Pipeline
+    from pipeline.selectors.opportunities import _board_cards, _open_in, stale_cutoff
+
+    director, *_ = company
+    pipeline = Pipeline.objects.get(is_default=True)
+    stages = list(pipeline.stages.order_by("order"))
+    statement = _board_cards(
+        viewer=director,
+        filters=_open_in(pipeline),
+        stages=stages,
+        cutoff=stale_cutoff(timezone.now()),
+        per_column=20,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE {statement.sql}", statement.params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    first_column = re.search(r"Index Scan Backward using opp_open_stage_amount_idx .*rows=(\d+) loops=1\)", plan)
+    assert first_column is not None and int(first_column.group(1)) == 20, plan
+    opportunity_reads = re.findall(r"Scan.* on pipeline_opportunity .*actual time=\S+ rows=(\d+) loops=(\d+)\)", plan)
+    assert len(opportunity_reads) >= len(stages), plan
+    assert max(int(rows) * int(loops) for rows, loops in opportunity_reads) == 20, plan  # never the stage's 8,000
+    assert _seq_scans_of_big_tables(plan) == (), plan
