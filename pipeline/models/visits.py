@@ -91,7 +91,10 @@ class Visit(models.Model):
             models.Index(fields=["account", "status", "done_at"], name="visit_account_status_done_idx"),
             models.Index(fields=["owner", "status", "planned_at"], name="visit_owner_status_planned_idx"),
             models.Index(fields=["opportunity", "status"], name="visit_opp_status_idx"),
-            models.Index(fields=["status", "done_at"], name="visit_status_done_idx"),
+            # Completed visits of a period (recent activity, visits per rep), counted by owner from the index alone.
+            models.Index(
+                fields=["done_at"], include=["owner", "id"], condition=Q(status="done"), name="visit_done_owner_idx"
+            ),
             # The visit list's order (`-when`, pipeline/selectors/visits.py) and the API's.
             NullsOrderedIndex(
                 Coalesce("done_at", "planned_at").desc(nulls_last=True), F("id").desc(), name="visit_when_idx"
@@ -106,6 +109,8 @@ class Visit(models.Model):
                 fields=["owner", "planned_at"], condition=Q(status="planned"), name="visit_planned_owner_at_idx"
             ),
             models.Index(fields=["planned_at"], condition=Q(status="planned"), name="visit_planned_at_idx"),
+            # A week's plan adherence per person (planned visits by status), from the index alone.
+            models.Index(fields=["planned_at"], include=["owner", "status", "id"], name="visit_planned_week_idx"),
         ]
         constraints = [
             models.CheckConstraint(

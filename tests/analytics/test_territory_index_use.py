@@ -159,6 +159,6 @@ def test_coverage_is_looked_up_for_each_visible_target_only(company):
             assert lookups, plan
             assert int(lookups.group(1)) == targets, plan
             # never the quarter's completed visits of the company, hashed (a rep's visibility rule reads their own)
-            assert "visit_status_done_idx" not in plan, plan
+            assert "visit_done_owner_idx" not in plan, plan
             assert "Heap Scan on pipeline_visit" not in plan, plan
             assert "Seq Scan on pipeline_visit" not in plan, plan
