@@ -1,5 +1,6 @@
 """Win/loss analysis (issue 13): opportunities the viewer sees closed in a period, won and lost counts and amounts
-per value of one dimension, in one GROUP BY.
+per value of each dimension: every dimension but the competitors from one scan of the period's rows (GROUPING SETS
+on PostgreSQL), the competitors from a second query.
 
 Dimensions: `reason` (the loss reason; wins have none), `competitor` (each competitor in play: an opportunity with
 two counts under both, one with none under the empty key), `stage` (the furthest stage reached, by pipeline and
@@ -27,7 +28,7 @@ from analytics.selectors._common import _bounds, _money, _scope
 from pipeline.models import Opportunity, Pipeline, Stage
 
 WON, LOST = Q(status=Opportunity.Status.WON), Q(status=Opportunity.Status.LOST)
-# The column each dimension groups by. A competitor's or a stage's names are joined to its group (_with_names).
+# The column each dimension groups by. A competitor's or a stage's names are joined to its groups.
 DIMENSION_KEYS = {
     "reason": "loss_reason",
     "competitor": "competitors__pk",
@@ -75,46 +76,90 @@ def _label(dimension: str, values: dict) -> tuple[str | None, str]:
     return key, str(CHOICES[dimension](key).label)
 
 
-def _with_names(dimension: str, grouped: QuerySet) -> list[dict]:
-    """The groups of `grouped` (grouped by competitor or by stage id) with their competitor's or stage's names, in
-    the dimension's order (competitors by id, stages by pipeline and order), in one query. The opportunities are
-    grouped before they meet the names: joining first would carry and hash every row's names."""
+def _rows(cursor) -> list[dict]:
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _by_competitor(closed: QuerySet) -> list[dict]:
+    """The closed opportunities' groups by competitor in play (one opportunity under each of its competitors, one
+    without under None), with the competitor's name, in competitor order; one query. The opportunities are grouped
+    before they meet the names: joining first would carry and hash every row's names."""
     try:
-        grouped_sql, params = grouped.query.sql_with_params()
+        grouped_sql, params = closed.values("competitors__pk").annotate(**OUTCOMES).order_by().query.sql_with_params()
     except EmptyResultSet:  # the viewer sees nothing (an inactive user)
         return []
     q = connection.ops.quote_name
-    if dimension == "competitor":
-        names = f"c.{q('name')} AS competitor_name"
-        joins = f"LEFT JOIN {q(Competitor._meta.db_table)} c ON c.{q('id')} = g.{q('competitors__pk')}"
-        order = f"g.{q('competitors__pk')}"
-    else:
-        names = f"s.{q('code')} AS stage_code, s.{q('name_zh')} AS stage_name_zh, s.{q('name_en')} AS stage_name_en"
-        joins = (
-            f"JOIN {q(Stage._meta.db_table)} s ON s.{q('id')} = g.{q('furthest_stage_id')}"
-            f" JOIN {q(Pipeline._meta.db_table)} p ON p.{q('id')} = s.{q('pipeline_id')}"
-        )
-        order = f"p.{q('code')}, s.{q('order')}, s.{q('id')}"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT g.*, {names} FROM ({grouped_sql}) g {joins} ORDER BY {order}", params)
-        columns = [column[0] for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT g.*, c.{q('name')} AS competitor_name FROM ({grouped_sql}) g"
+            f" LEFT JOIN {q(Competitor._meta.db_table)} c ON c.{q('id')} = g.{q('competitors__pk')}"
+            f" ORDER BY g.{q('competitors__pk')}",
+            params,
+        )
+        return _rows(cursor)
 
 
-def win_loss(
-    *, viewer: User, dimension: str, start: date, end: date, owner: User | None = None, team: Team | None = None
-) -> list[WinLossRow]:
-    """Won and lost counts and amounts per value of `dimension` among the opportunities the viewer sees closed from
-    `start` to `end` (included); one query, rows in the dimension's order (stages by pipeline and order)."""
-    key = DIMENSION_KEYS[dimension]
-    closed = Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).closed_between(
+def _by_each(closed: QuerySet, dimensions: list[str]) -> dict[str, list[dict]]:
+    """The closed opportunities' groups by each of `dimensions` (none of them `competitor`), in one query: on
+    PostgreSQL one scan of the period's rows (GROUPING SETS, opp_closed_idx), elsewhere one GROUP BY per dimension
+    side by side. Each dimension's groups in its order: by value, stages by pipeline and order (with their names)."""
+    keys = [DIMENSION_KEYS[dimension] for dimension in dimensions]
+    if not keys:
+        return {}
+    try:
+        rows_sql, params = closed.order_by().values("status", "amount", *keys).query.sql_with_params()
+    except EmptyResultSet:  # the viewer sees nothing (an inactive user)
+        return {dimension: [] for dimension in dimensions}
+    q = connection.ops.quote_name
+    outcomes = ", ".join(
+        f"{aggregate}(o.{q(column)}) FILTER (WHERE o.{q('status')} = %s) AS {q(name)}"
+        for name, aggregate, column in (
+            ("won", "COUNT", "status"),
+            ("lost", "COUNT", "status"),
+            ("won_amount", "SUM", "amount"),
+            ("lost_amount", "SUM", "amount"),
+        )
+    )
+    statuses = [Opportunity.Status.WON, Opportunity.Status.LOST] * 2
+    if connection.vendor == "postgresql":
+        marks = ", ".join(f"GROUPING(o.{q(key)}) AS {q('unset_' + key)}" for key in keys)
+        sets = ", ".join(f"(o.{q(key)})" for key in keys)
+        columns = ", ".join(f"o.{q(key)}" for key in keys)
+        grouped = f"SELECT {marks}, {columns}, {outcomes} FROM ({rows_sql}) o GROUP BY GROUPING SETS ({sets})"
+        grouped_params = [*statuses, *params]
+    else:
+        parts = []
+        for key in keys:
+            marks = ", ".join(f"{0 if other == key else 1} AS {q('unset_' + other)}" for other in keys)
+            columns = ", ".join(f"{f'o.{q(other)}' if other == key else 'NULL'} AS {q(other)}" for other in keys)
+            parts.append(f"SELECT {marks}, {columns}, {outcomes} FROM ({rows_sql}) o GROUP BY o.{q(key)}")
+        grouped = " UNION ALL ".join(parts)
+        grouped_params = [*statuses, *params] * len(keys)
+    names, joins, order = "", "", [f"g.{q(key)}" for key in keys if key != "furthest_stage_id"]
+    if "stage" in dimensions:
+        names = f", s.{q('code')} AS stage_code, s.{q('name_zh')} AS stage_name_zh, s.{q('name_en')} AS stage_name_en"
+        joins = (
+            f" LEFT JOIN {q(Stage._meta.db_table)} s ON s.{q('id')} = g.{q('furthest_stage_id')}"
+            f" LEFT JOIN {q(Pipeline._meta.db_table)} p ON p.{q('id')} = s.{q('pipeline_id')}"
+        )
+        order += [f"p.{q('code')}", f"s.{q('order')}", f"s.{q('id')}"]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT g.*{names} FROM ({grouped}) g{joins} ORDER BY {', '.join(order)}", grouped_params)
+        groups = _rows(cursor)
+    return {
+        dimension: [group for group in groups if group[f"unset_{DIMENSION_KEYS[dimension]}"] == 0]
+        for dimension in dimensions
+    }
+
+
+def _closed(viewer: User, start: date, end: date, owner: User | None, team: Team | None) -> QuerySet:
+    return Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).closed_between(
         *_bounds(start, end)
     )
-    grouped = closed.values(key).annotate(**OUTCOMES)
-    if dimension in ("competitor", "stage"):
-        groups = _with_names(dimension, grouped.order_by())
-    else:
-        groups = list(grouped.order_by(key))
+
+
+def _win_loss_rows(dimension: str, groups: list[dict]) -> list[WinLossRow]:
     rows = []
     for group in groups:
         key, label = _label(dimension, group)
@@ -130,3 +175,29 @@ def win_loss(
         )
     rows.sort(key=lambda row: row.key is None)  # opportunities without a value last, whatever the database's NULLs
     return rows
+
+
+def win_loss_by(
+    *,
+    viewer: User,
+    dimensions: list[str],
+    start: date,
+    end: date,
+    owner: User | None = None,
+    team: Team | None = None,
+) -> dict[str, list[WinLossRow]]:
+    """Won and lost counts and amounts per value of each of `dimensions` among the opportunities the viewer sees
+    closed from `start` to `end` (included), rows in each dimension's order (stages by pipeline and order): one query
+    for the competitors, one for all the others."""
+    closed = _closed(viewer, start, end, owner, team)
+    groups = _by_each(closed, [dimension for dimension in dimensions if dimension != "competitor"])
+    if "competitor" in dimensions:
+        groups["competitor"] = _by_competitor(closed)
+    return {dimension: _win_loss_rows(dimension, groups[dimension]) for dimension in dimensions}
+
+
+def win_loss(
+    *, viewer: User, dimension: str, start: date, end: date, owner: User | None = None, team: Team | None = None
+) -> list[WinLossRow]:
+    """`win_loss_by` for one dimension; one query."""
+    return win_loss_by(viewer=viewer, dimensions=[dimension], start=start, end=end, owner=owner, team=team)[dimension]

@@ -41,7 +41,7 @@ from analytics.selectors.forecast import forecast_owners, forecast_period, forec
 from analytics.selectors.pages import matrix_years, team_overview, team_people
 from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import territory_analysis
-from analytics.selectors.winloss import win_loss
+from analytics.selectors.winloss import win_loss_by
 from analytics.views.manager import DIMENSION_LABELS, report_scope
 from analytics.views.pages import team_for
 from core.calendar import period_start, today, week_start_of
@@ -150,10 +150,8 @@ def winloss_export(request: HttpRequest) -> HttpResponseBase:
     start = form.cleaned_data["start"] or date(end.year, 1, 1)
     if start > end:
         start = date(end.year, 1, 1)
-    dimensions = [
-        (label, win_loss(viewer=request.user, dimension=code, start=start, end=end, **scope))
-        for code, label in DIMENSION_LABELS.items()
-    ]
+    by_dimension = win_loss_by(viewer=request.user, dimensions=list(DIMENSION_LABELS), start=start, end=end, **scope)
+    dimensions = [(label, by_dimension[code]) for code, label in DIMENSION_LABELS.items()]
     return download(request, win_loss_table(dimensions=dimensions))
 
 

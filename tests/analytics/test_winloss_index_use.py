@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Competitor, Team, User
-from analytics.selectors.winloss import WINLOSS_DIMENSIONS, win_loss
+from analytics.selectors.winloss import WINLOSS_DIMENSIONS, win_loss, win_loss_by
 from pipeline.models import Opportunity
 from tests.analytics.conftest import at
 from tests.e2e.helpers import install_default_pipeline
@@ -143,3 +143,21 @@ def test_competitors_and_stages_meet_their_names_after_the_grouping(company):
         assert aggregates, plan
         assert all(scans_of(aggregate, "pipeline_opportunity") for aggregate in aggregates), plan
         assert not any(scans_of(aggregate, names) for aggregate in aggregates), plan  # names meet groups, not rows
+
+
+def test_the_pages_dimensions_but_the_competitors_come_from_one_scan_of_the_period(company):
+    """The page's five analyses: the competitors in one query, every other dimension in a second that reads the
+    period's entries once (GROUPING SETS), from the index alone, whatever the viewer's role."""
+    for viewer, index in zip(company, ["opp_closed_idx", "opp_owner_closed_idx", "opp_owner_closed_idx"], strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            by_dimension = win_loss_by(viewer=viewer, dimensions=list(WINLOSS_DIMENSIONS), start=START, end=END)
+        assert set(by_dimension) == set(WINLOSS_DIMENSIONS)
+        assert len(queries.captured_queries) == 2
+        (grouped,) = [query["sql"] for query in queries.captured_queries if "GROUPING SETS" in query["sql"]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {grouped}")
+            plan = cursor.fetchone()[0][0]["Plan"]
+        assert scans_of(plan, "pipeline_opportunity") == [f"Index Only Scan using {index}"], (viewer.username, plan)
+        for dimension in ("reason", "stage", "untouched_cause", "source"):
+            single = win_loss(viewer=viewer, dimension=dimension, start=START, end=END)
+            assert by_dimension[dimension] == single, dimension

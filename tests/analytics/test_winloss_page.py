@@ -11,7 +11,7 @@ from django.urls import reverse
 from analytics.views.manager import cause_tree
 from tests.analytics.conftest import at, done_visit
 from tests.analytics.test_winloss import closed, company  # noqa: F401  (closed opportunities; the fixture)
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/analytics/winloss/"
@@ -39,10 +39,10 @@ def branches(html: str) -> dict[str, str]:
     return dict(re.findall(r'data-branch="(\w+)">.*?data-col="branch_lost">(\d+)<', part, re.DOTALL))
 
 
-def activity(html: str) -> dict[str, tuple]:
+def activity(html: str, per: str = "rep") -> dict[str, tuple]:
     part = section(html, "data-activity")
     found = {}
-    for rep, body in re.findall(r'<tr data-rep="(\w+)">(.*?)</tr>', part, re.DOTALL):
+    for rep, body in re.findall(rf'<tr data-{per}="(\w+)">(.*?)</tr>', part, re.DOTALL):
         cells = dict(re.findall(r'data-col="(\w+)">(.*?)</td>', body, re.DOTALL))
         found[rep] = (cells["done_visits"], cells["won_count"], cells["won_amount"])
     return found
@@ -132,6 +132,26 @@ def test_activity_vs_results_per_rep(client, org, company, visits):  # noqa: F81
     assert activity(html) == {"rep_a1": ("2", "2", "¥150,000"), "rep_a2": ("1", "0", "¥0")}
 
 
+def test_a_director_reads_the_companys_activity_per_team_and_a_teams_per_rep(client, org, company, visits):  # noqa: F811
+    free = UserFactory(username="rep_free", team=None)
+    closed(free, "won", "5000", at(2026, 3, 1))
+    TeamFactory(name="Old", archived_at=at(2025, 1, 1))  # archived, nothing this year: not listed
+
+    html = page(client, org.director)
+
+    assert activity(html, per="team") == {
+        str(org.team_a.pk): ("3", "2", "¥150,000"),
+        str(org.team_b.pk): ("0", "1", "¥7,777"),
+        "none": ("0", "1", "¥5,000"),
+    }
+    assert activity(html) == {}  # no row per rep
+    assert f"team={org.team_a.pk}" in section(html, "data-activity")
+    assert activity(page(client, org.director, team=org.team_a.pk)) == {
+        "rep_a1": ("2", "2", "¥150,000"),
+        "rep_a2": ("1", "0", "¥0"),
+    }
+
+
 def test_a_period_and_an_owner(client, org, company, visits):  # noqa: F811
     html = page(client, org.manager_a, start="2026-04-01", end="2026-05-15", owner=org.rep_a2.pk)
 
@@ -181,5 +201,9 @@ def test_the_page_runs_the_same_queries_whatever_the_data(
         closed(org.rep_a1, "lost", "1000", at(2026, 3, 3), loss_reason="price", source="referral")
         done_visit(account=AccountFactory(owner=org.rep_a2), done_at=at(2026, 3, i % 28 + 1))
     client.force_login(org.manager_a)
-    with django_assert_num_queries(12):  # session, user, teams, people, five dimensions, reps, visits, wins
+    # session, user, teams, people, four dimensions, competitors, reps, visits, wins
+    with django_assert_num_queries(9):
+        assert client.get(URL).status_code == 200
+    client.force_login(org.director)
+    with django_assert_num_queries(9):  # session, user, teams, people, dimensions, competitors, visits, wins, teams
         assert client.get(URL).status_code == 200
