@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
+from accounts.models import Team, User
 from analytics.forms import ChangesQueryForm, ForecastCallForm, ForecastQueryForm, ScopeQueryForm, WinLossQueryForm
 from analytics.selectors._common import visible_teams
 from analytics.selectors.activity import visits_vs_won, visits_vs_won_by_team
@@ -81,20 +82,39 @@ CAUSE_TREE = [
 ]
 
 
+def _people_offered(viewer: User, *, team: Team | None, owner_id: int | None) -> QuerySet[User]:
+    """The people the owner filter offers: everyone the viewer sees when that is a team (a manager's, a rep's own);
+    for a director, whose everyone is the company, the chosen team's people or the chosen person's team, and none
+    before a team or a person is chosen. The chosen person is always among them."""
+    people = User.objects.visible_to(viewer)
+    if not viewer.is_director:
+        return people
+    if team is None and owner_id is None:
+        return people.none()
+    offered = Q(pk=owner_id) if owner_id is not None else Q()
+    if team is not None:
+        offered |= Q(team=team)
+    else:
+        offered |= Q(team=Subquery(User.objects.filter(pk=owner_id).values("team")[:1]))
+    return people.filter(offered)
+
+
 def report_scope(request: HttpRequest, form: ScopeQueryForm) -> tuple[dict, dict]:
-    """The filter's choices (visible teams and people) and the chosen team and owner; 404 for one not visible.
-    Two queries."""
+    """The filter's choices (visible teams, and the people of `_people_offered`) and the chosen team and owner; 404
+    for one not visible. Two queries (one for a director who chose neither)."""
     viewer = request.user
-    teams = list(visible_teams(viewer).order_by("name", "pk"))
-    owners = list(User.objects.visible_to(viewer).order_by("username", "pk"))
-    chosen = {"team": None, "owner": None}
     data = form.cleaned_data if form.is_valid() else {}
-    for key, options in (("team", teams), ("owner", owners)):
-        wanted = data.get(key)
-        if wanted is not None:
-            chosen[key] = next((o for o in options if o.pk == wanted), None)
-            if chosen[key] is None:
-                raise Http404
+    teams = list(visible_teams(viewer).order_by("name", "pk"))
+    chosen = {"team": None, "owner": None}
+    if data.get("team") is not None:
+        chosen["team"] = next((team for team in teams if team.pk == data["team"]), None)
+        if chosen["team"] is None:
+            raise Http404
+    owners = list(_people_offered(viewer, team=chosen["team"], owner_id=data.get("owner")).order_by("username", "pk"))
+    if data.get("owner") is not None:
+        chosen["owner"] = next((owner for owner in owners if owner.pk == data["owner"]), None)
+        if chosen["owner"] is None:
+            raise Http404
     return {"teams": teams, "owners": owners, "chosen_team": chosen["team"], "chosen_owner": chosen["owner"]}, chosen
 
 

@@ -205,5 +205,27 @@ def test_the_page_runs_the_same_queries_whatever_the_data(
     with django_assert_num_queries(9):
         assert client.get(URL).status_code == 200
     client.force_login(org.director)
-    with django_assert_num_queries(9):  # session, user, teams, people, dimensions, competitors, visits, wins, teams
+    with django_assert_num_queries(8):  # session, user, teams, dimensions, competitors, visits, wins, teams
         assert client.get(URL).status_code == 200
+
+
+def owner_options(html: str) -> list[str]:
+    match = re.search(r'<select id="scope-owner" name="owner">(.*?)</select>', html, re.DOTALL)
+    return re.findall(r'<option value="(\d+)"', match.group(1)) if match else []
+
+
+def test_a_directors_owner_filter_offers_the_chosen_teams_people_not_the_company(client, org, company):  # noqa: F811
+    ids = lambda *users: sorted(str(u.pk) for u in users)  # noqa: E731
+
+    assert owner_options(page(client, org.director)) == []  # pick a team first
+    assert sorted(owner_options(page(client, org.director, team=org.team_b.pk))) == ids(org.manager_b, org.rep_b1)
+    # a person chosen without a team: their team's people
+    assert sorted(owner_options(page(client, org.director, owner=org.rep_a2.pk))) == ids(
+        org.manager_a, org.rep_a1, org.rep_a2
+    )
+    # another team chosen while a person stays chosen: no 404, the person is still offered
+    html = page(client, org.director, team=org.team_b.pk, owner=org.rep_a2.pk)
+    assert sorted(owner_options(html)) == ids(org.manager_b, org.rep_b1, org.rep_a2)
+    assert table(html, "source") == []
+    # a manager is still offered everyone they see
+    assert sorted(owner_options(page(client, org.manager_a))) == ids(org.manager_a, org.rep_a1, org.rep_a2)
