@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 READ_SETTINGS = """
@@ -17,6 +20,7 @@ db = s.DATABASES["default"]
 print(json.dumps({
     "db_engine": db["ENGINE"], "db_name": str(db["NAME"]), "db_host": db.get("HOST", ""), "db_port": db.get("PORT"),
     "db_user": db.get("USER", ""), "conn_max_age": db["CONN_MAX_AGE"],
+    "db_options": db.get("OPTIONS", {}).get("options", ""),
     "eager": s.CELERY_TASK_ALWAYS_EAGER, "broker": s.CELERY_BROKER_URL, "result_backend": s.CELERY_RESULT_BACKEND,
     "time_zone": s.TIME_ZONE, "celery_time_zone": s.CELERY_TIMEZONE, "language_code": s.LANGUAGE_CODE,
     "use_tz": s.USE_TZ, "email_backend": s.EMAIL_BACKEND, "email_host": s.EMAIL_HOST, "email_port": s.EMAIL_PORT,
@@ -55,6 +59,27 @@ def test_database_follows_database_url():
         "db_user": "sales",
         "conn_max_age": 0,
     }
+
+
+def test_postgresql_connections_plan_for_memory_and_prepared_statements_unless_told_otherwise():
+    url = "postgres://sales@db.internal/salesflow"
+
+    assert settings_with(DATABASE_URL=url)["db_options"] == (
+        "-c random_page_cost=1.1 -c plan_cache_mode=force_generic_plan"
+    )
+    assert (
+        settings_with(DATABASE_URL=url, DATABASE_RANDOM_PAGE_COST="2", DATABASE_PREPARED_STATEMENTS="0")["db_options"]
+        == "-c random_page_cost=2.0"
+    )
+    assert settings_with()["db_options"] == ""  # SQLite
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's setting")
+@pytest.mark.django_db
+def test_the_connection_runs_with_the_random_page_cost():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"
 
 
 def test_celery_runs_tasks_in_process_without_redis_url():

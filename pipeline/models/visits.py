@@ -95,6 +95,10 @@ class Visit(models.Model):
             models.Index(
                 fields=["done_at"], include=["owner", "id"], condition=Q(status="done"), name="visit_done_owner_idx"
             ),
+            # The same for a few owners (a manager's team, a rep), whatever the size of the company.
+            models.Index(
+                fields=["owner", "done_at"], include=["id"], condition=Q(status="done"), name="visit_owner_done_idx"
+            ),
             # The visit list's order (`-when`, pipeline/selectors/visits.py) and the API's.
             NullsOrderedIndex(
                 Coalesce("done_at", "planned_at").desc(nulls_last=True), F("id").desc(), name="visit_when_idx"

@@ -161,3 +161,44 @@ def test_the_pages_dimensions_but_the_competitors_come_from_one_scan_of_the_peri
         for dimension in ("reason", "stage", "untouched_cause", "source"):
             single = win_loss(viewer=viewer, dimension=dimension, start=START, end=END)
             assert by_dimension[dimension] == single, dimension
+
+
+def test_activity_counts_its_owners_completed_visits_of_the_period_from_an_index_alone(company):
+    """Activity vs results: a director's visits per person or team from the period's entries of the completed
+    visits' index, a manager's or a rep's from their owners' entries, never the company's period filtered."""
+    from analytics.selectors.activity import visits_vs_won, visits_vs_won_by_team
+    from pipeline.models import Visit
+
+    director, manager, rep = company
+    account, owners = AccountFactory(owner=rep), list(User.objects.filter(role=User.Role.REP))
+    Visit.objects.bulk_create(
+        Visit(
+            account=account,
+            owner=owners[i % len(owners)],
+            status=Visit.Status.DONE if i % 4 else Visit.Status.PLANNED,
+            done_at=at(2024, 5, 16) + timedelta(minutes=88 * i) if i % 4 else None,  # two years
+            planned_at=None if i % 4 else at(2026, 6, 1),
+        )
+        for i in range(12_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE pipeline_visit")
+
+    def visit_scans(read) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            read()
+        (sql,) = [query["sql"] for query in queries.captured_queries if 'FROM "pipeline_visit"' in query["sql"]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            return scans_of(cursor.fetchone()[0][0]["Plan"], "pipeline_visit")
+
+    assert visit_scans(lambda: visits_vs_won(viewer=director, start=START, end=END)) == [
+        "Index Only Scan using visit_done_owner_idx"
+    ]
+    assert visit_scans(lambda: visits_vs_won_by_team(viewer=director, start=START, end=END)) == [
+        "Index Only Scan using visit_done_owner_idx"
+    ]
+    for viewer in (manager, rep):
+        assert visit_scans(lambda v=viewer: visits_vs_won(viewer=v, start=START, end=END)) == [
+            "Index Only Scan using visit_owner_done_idx"
+        ], viewer.username
