@@ -12,14 +12,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, Industry, Region, User
-from core.forms import DateInput
+from core.forms import DateInput, LoadedModelChoiceField
 from core.pickers import SearchChoiceField
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 
-class RegionChoiceField(forms.ModelChoiceField):
+class RegionChoiceField(LoadedModelChoiceField):
     """Regions as an indented tree (regions are ordered by code, which nests them)."""
 
     def label_from_instance(self, obj: Region) -> str:
@@ -139,9 +139,9 @@ class AccountFilterForm(forms.Form):
     }
 
     q = forms.CharField(label=_("Search"), required=False)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    owner = LoadedModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     region = RegionChoiceField(label=_("Region"), queryset=Region.objects.all(), required=False)
-    industry = forms.ModelChoiceField(label=_("Industry"), queryset=Industry.objects.all(), required=False)
+    industry = LoadedModelChoiceField(label=_("Industry"), queryset=Industry.objects.all(), required=False)
     is_target = forms.TypedChoiceField(
         label=_("Target account"),
         required=False,

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Contact, User
-from core.forms import DateInput, DateTimeLocalInput
+from core.forms import DateInput, DateTimeLocalInput, LoadedModelChoiceField
 from core.pickers import SearchChoiceField
 from pipeline.models import Opportunity, Visit
 
@@ -160,7 +160,7 @@ class VisitFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), required=False)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    owner = LoadedModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
     sort = forms.ChoiceField(label=_("Sort"), required=False)
