@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from accounts.models import Team, User
@@ -59,18 +60,14 @@ class RepActivity:
     won_amount: Decimal
 
 
-def visits_vs_won(
-    *, viewer: User, start: date, end: date, owner: User | None = None, team: Team | None = None
-) -> list[RepActivity]:
-    """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; 3 queries
-    (reps, visits grouped by owner, wins grouped by owner: each a range scan, not a subquery per rep)."""
-    since, until = _bounds(start, end)
-    scope = _scope(viewer, "owner", owner=owner, team=team)
+def _per_owner(scope: Q, since: datetime, until: datetime) -> tuple[dict[int, int], dict[int, tuple[int, Decimal]]]:
+    """Completed visits and wins (count, amount) per owner in `scope` from `since` to `until`: two range scans of
+    indexes alone, grouped by owner (not a subquery per rep, nor a join per row)."""
     visits = dict(
         Visit.objects.done()
         .filter(scope, done_at__gte=since, done_at__lt=until)
         .values("owner_id")
-        .annotate(n=Count("*"))  # from visit_done_owner_idx alone
+        .annotate(n=Count("*"))  # from visit_done_owner_idx or visit_owner_done_idx alone
         .values_list("owner_id", "n")
         .order_by()
     )
@@ -83,6 +80,15 @@ def visits_vs_won(
         .annotate(n=Count("id"), total=Sum("amount"))
         .order_by()
     }
+    return visits, wins
+
+
+def visits_vs_won(
+    *, viewer: User, start: date, end: date, owner: User | None = None, team: Team | None = None
+) -> list[RepActivity]:
+    """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; 3 queries
+    (reps, visits grouped by owner, wins grouped by owner)."""
+    visits, wins = _per_owner(_scope(viewer, "owner", owner=owner, team=team), *_bounds(start, end))
     return [
         RepActivity(
             owner=rep,
@@ -104,34 +110,20 @@ class TeamActivity:
 
 def visits_vs_won_by_team(*, viewer: User, start: date, end: date) -> list[TeamActivity]:
     """`visits_vs_won` summed per team (a director's view of the whole company: one row per team, not per rep), in
-    team name order, people without a team last; archived teams only when they have numbers; 3 queries."""
-    since, until = _bounds(start, end)
-    scope = _scope(viewer, "owner")
-    visits = dict(
-        Visit.objects.done()
-        .filter(scope, done_at__gte=since, done_at__lt=until)
-        .values("owner__team_id")
-        .annotate(n=Count("*"))
-        .values_list("owner__team_id", "n")
-        .order_by()
-    )
-    wins = {
-        row["owner__team_id"]: (row["n"], row["total"])
-        for row in Opportunity.objects.won()
-        .filter(scope)
-        .closed_between(since, until)
-        .values("owner__team_id")
-        .annotate(n=Count("id"), total=Sum("amount"))
-        .order_by()
-    }
+    team name order, people without a team last; archived teams only when they have numbers; 4 queries. Counted per
+    owner, then added up per team over the people (a handful of rows each): joining each visit to its owner's team
+    cost more than counting the visits (19 ms against 10 for a year at scale 10)."""
+    visits, wins = _per_owner(_scope(viewer, "owner"), *_bounds(start, end))
+    team_of = dict(User.objects.visible_to(viewer).values_list("pk", "team_id").order_by())
+    totals: dict[int | None, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for owner_id, done in visits.items():
+        totals[team_of.get(owner_id)][0] += done
+    for owner_id, (won_count, won_amount) in wins.items():
+        totals[team_of.get(owner_id)][1] += won_count
+        totals[team_of.get(owner_id)][2] += won_amount or 0
     rows = []
     for team in [*visible_teams(viewer).order_by("name", "pk"), None]:
-        key = team.pk if team is not None else None
-        won_count, won_amount = wins.get(key, (0, 0))
-        if visits.get(key) or won_count or (team is not None and team.archived_at is None):
-            rows.append(
-                TeamActivity(
-                    team=team, done_visits=visits.get(key, 0), won_count=won_count, won_amount=_money(won_amount)
-                )
-            )
+        done, won_count, won_amount = totals.get(team.pk if team is not None else None, (0, 0, 0))
+        if done or won_count or (team is not None and team.archived_at is None):
+            rows.append(TeamActivity(team=team, done_visits=done, won_count=won_count, won_amount=_money(won_amount)))
     return rows

@@ -204,10 +204,11 @@ def test_compute_matrix_on_postgresql_reads_no_account_row_into_python(now, djan
     AccountFactory()
     compute_matrix(year=2026)  # the run row exists, as it does every night after the first
 
-    # savepoint, the run row's upsert (the lock) sent with the statement, release
-    with django_assert_num_queries(3) as queries:
+    # savepoint, the run row's upsert (the lock) sent with the statement, release; then ANALYZE of the snapshot
+    with django_assert_num_queries(4) as queries:
         compute_matrix(year=2026)
 
+    assert queries.captured_queries[3]["sql"].startswith("ANALYZE ")
     assert "ON CONFLICT" in queries.captured_queries[1]["sql"]
     assert "INSERT INTO" in queries.captured_queries[1]["sql"]
 

@@ -205,7 +205,7 @@ def test_the_page_runs_the_same_queries_whatever_the_data(
     with django_assert_num_queries(9):
         assert client.get(URL).status_code == 200
     client.force_login(org.director)
-    with django_assert_num_queries(8):  # session, user, teams, dimensions, competitors, visits, wins, teams
+    with django_assert_num_queries(9):  # session, user, teams, dimensions, competitors, visits, wins, people, teams
         assert client.get(URL).status_code == 200
 
 
