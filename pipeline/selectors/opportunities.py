@@ -75,6 +75,7 @@ class BoardCard:
     days_label: str  # "3 days in stage", in the active language
     is_stale: bool
     move_action: str = ""  # move_url with the board's filters, added by the board view
+    html: str = ""  # the card as the board draws it, added by the board view (not for a refused card)
 
 
 @dataclass(frozen=True)

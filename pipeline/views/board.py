@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +26,7 @@ from pipeline.services.moves import move_opportunity
 
 if TYPE_CHECKING:
     from pipeline.criteria import UnmetCriterion
-    from pipeline.selectors.opportunities import BoardColumn
+    from pipeline.selectors.opportunities import BoardCard, BoardColumn
 
 
 @dataclass(frozen=True)
@@ -64,19 +65,87 @@ def _move_menu(stages: list[Stage], *, current: Stage) -> str:
     )
 
 
-def _drawn(columns: list[BoardColumn], *, move_query: str) -> list[BoardColumn]:
-    """The columns as the board draws them, so that a card only prints values: every card of a column offers the same
-    stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each card's
-    move URL carries the board's filters."""
+# A card as board.html's `card` partial draws it when no move of it was refused (that one is drawn by the partial,
+# with its reason and override): written here, as a card's two dozen template lookups cost more than the rest of the
+# board. tests/pipeline/test_board_cards_html.py holds the two to the same HTML.
+_CARD = (
+    '\n<li class="board-card{stale_class}"\n    id="card-{pk}" data-card data-move-url="{move_action}"\n'
+    '    data-version="{version}">\n'
+    '  <p class="board-card__account">{account_name}</p>\n'
+    '  <a class="board-card__name" href="{url}">{name}</a>\n'
+    '  <p class="board-card__meta">\n'
+    '    <span class="board-card__amount">{amount_label}</span>\n'
+    '    <span class="board-card__days">{days_label}</span>\n'
+    "    {stale_badge}\n"
+    "  </p>\n"
+    "  {owner}\n\n  \n\n"
+    '  <details class="board-card__move">\n'
+    "    <summary>{move_label}</summary>\n"
+    '    <form method="post" action="{move_action}"\n'
+    '          hx-post="{move_action}" hx-target="#board" hx-swap="outerHTML">\n'
+    '      <input type="hidden" name="csrfmiddlewaretoken" value="{csrf_token}">\n'
+    '      <input type="hidden" name="version" value="{version}">\n'
+    '      <label class="visually-hidden" for="move-{pk}">{move_to_stage_label}</label>\n'
+    '      <select id="move-{pk}" name="stage">{move_menu}</select>\n'
+    '      <button type="submit" class="btn btn--small">{move_label}</button>\n'
+    "    </form>\n"
+    "  </details>\n"
+    "</li>\n"
+)
+
+
+def _card_html(card: BoardCard, *, move_menu: str, show_owner: bool, labels: dict[str, str], csrf_token: str) -> str:
+    stale_badge = (
+        format_html('<span class="badge badge--stale" title="{}">{}</span>', labels["stale_title"], labels["stale"])
+        if card.is_stale
+        else ""
+    )
+    owner = format_html('<p class="board-card__owner muted small">{}</p>', card.owner_name) if show_owner else ""
+    return format_html(
+        _CARD,
+        stale_class=" board-card--stale" if card.is_stale else "",
+        pk=card.pk,
+        move_action=card.move_action,
+        version=card.version,
+        account_name=card.account_name,
+        url=card.url,
+        name=card.name,
+        amount_label=card.amount_label,
+        days_label=card.days_label,
+        stale_badge=stale_badge,
+        owner=owner,
+        move_label=labels["move"],
+        csrf_token=csrf_token,
+        move_to_stage_label=labels["move_to_stage"],
+        move_menu=move_menu,
+    )
+
+
+def _drawn(
+    columns: list[BoardColumn], *, move_query: str, request: HttpRequest, refused_id: int | None
+) -> list[BoardColumn]:
+    """The columns as the board draws them, so that the template only prints them: every card of a column offers the
+    same stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each
+    card's move URL carries the board's filters; each card but a refused one is drawn here (`_CARD`)."""
     stages = [column.stage for column in columns]
-    return [
-        replace(
-            column,
-            move_menu=_move_menu(stages, current=column.stage),
-            cards=[replace(card, move_action=f"{card.move_url}?{move_query}") for card in column.cards],
-        )
-        for column in columns
-    ]
+    labels = {
+        "move": _("Move"),
+        "move_to_stage": _("Move to stage"),
+        "stale": _("Stale"),
+        "stale_title": _("No stage change and no completed visit for a long time"),
+    }
+    drawing = {"show_owner": not request.user.is_rep, "labels": labels, "csrf_token": get_token(request)}
+    drawn = []
+    for column in columns:
+        move_menu = _move_menu(stages, current=column.stage)
+        cards = []
+        for card in column.cards:
+            card = replace(card, move_action=f"{card.move_url}?{move_query}")
+            if card.pk != refused_id:
+                card = replace(card, html=_card_html(card, move_menu=move_menu, **drawing))
+            cards.append(card)
+        drawn.append(replace(column, move_menu=move_menu, cards=cards))
+    return drawn
 
 
 def _board_context(
@@ -91,7 +160,12 @@ def _board_context(
     move_query = query.urlencode()
     columns: list[BoardColumn] = []
     if pipeline is not None:
-        columns = _drawn(board_columns(viewer=request.user, pipeline=pipeline, filters=filters), move_query=move_query)
+        columns = _drawn(
+            board_columns(viewer=request.user, pipeline=pipeline, filters=filters),
+            move_query=move_query,
+            request=request,
+            refused_id=card_error.opportunity_id if card_error is not None else None,
+        )
     list_query = query.copy()
     list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
     shown_ids = {card.pk for column in columns for card in column.cards}
