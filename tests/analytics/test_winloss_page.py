@@ -217,7 +217,10 @@ def owner_options(html: str) -> list[str]:
 def test_a_directors_owner_filter_offers_the_chosen_teams_people_not_the_company(client, org, company):  # noqa: F811
     ids = lambda *users: sorted(str(u.pk) for u in users)  # noqa: E731
 
-    assert owner_options(page(client, org.director)) == []  # pick a team first
+    html = page(client, org.director)
+    assert owner_options(html) == []  # pick a team first, as the page says
+    assert "先选择团队，再从中选择人员。" in html
+    assert "data-owner-hint" not in page(client, org.director, team=org.team_b.pk)
     assert sorted(owner_options(page(client, org.director, team=org.team_b.pk))) == ids(org.manager_b, org.rep_b1)
     # a person chosen without a team: their team's people
     assert sorted(owner_options(page(client, org.director, owner=org.rep_a2.pk))) == ids(
