@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Floor, Ln
 
 from accounts.facts import CUSTOMER_TYPE_LABELS
-from accounts.models import Team, User
+from accounts.models import Account, Team, User
 from analytics.models import AccountValue, MatrixRun, Quadrant
 from analytics.selectors._common import _scope
 from analytics.selectors.matrix import MatrixRow
@@ -71,6 +71,41 @@ def _previous_quadrant(year: int) -> Subquery:
     return Subquery(last_year.order_by().values("quadrant")[:1])  # one row at most: unique per account and year
 
 
+def _pairs_of_year(*, viewer: User, year: int, owner: User | None, team: Team | None) -> QuerySet:
+    """(quadrant last year, quadrant this year, accounts) over the year's rows, the year before joined once (unique
+    per account and year): for the whole company, reading the two years whole is the cheap way."""
+    last_year = FilteredRelation("account__values", condition=Q(account__values__year=year - 1))
+    return (
+        _values(viewer=viewer, year=year, owner=owner, team=team)
+        .annotate(last_year=last_year)
+        .values("last_year__quadrant", "quadrant")
+        .annotate(n=Count("pk"))
+        .values_list("last_year__quadrant", "quadrant", "n")
+        .order_by()
+    )
+
+
+def _pairs_of_accounts(*, viewer: User, year: int, owner: User | None, team: Team | None) -> QuerySet:
+    """`_pairs_of_year` from the viewer's accounts, each looking its two years up (account_value_unique_per_year):
+    for a team's or a person's accounts. Joined to the years, the planner hashed both years of the whole company
+    for a manager's 200 accounts (3.4 ms at scale 10, growing with the company; 0.5 ms this way)."""
+
+    def quadrant_of(in_year: int) -> Subquery:
+        values = AccountValue.objects.filter(account=OuterRef("pk"), year=in_year).order_by()
+        return Subquery(values.values("quadrant")[:1])
+
+    return (
+        Account.objects.filter(_scope(viewer, "owner", owner=owner, team=team))
+        .annotate(this_year=quadrant_of(year))
+        .filter(this_year__isnull=False)
+        .annotate(last_year=quadrant_of(year - 1))
+        .values("last_year", "this_year")
+        .annotate(n=Count("pk"))
+        .values_list("last_year", "this_year", "n")
+        .order_by()
+    )
+
+
 @dataclass(frozen=True)
 class MatrixSummary:
     year: int
@@ -87,16 +122,8 @@ def matrix_summary(*, viewer: User, year: int, owner: User | None = None, team: 
     """The matrix of `year`: company-wide thresholds, and the viewer's accounts counted per quadrant and per
     (quadrant last year, quadrant this year); 2 queries whatever the number of accounts."""
     run = MatrixRun.objects.filter(year=year).first()
-    # The year before joined once (unique per account and year), not a subquery per account.
-    last_year = FilteredRelation("account__values", condition=Q(account__values__year=year - 1))
-    pairs = (
-        _values(viewer=viewer, year=year, owner=owner, team=team)
-        .annotate(last_year=last_year)
-        .values("last_year__quadrant", "quadrant")
-        .annotate(n=Count("pk"))
-        .values_list("last_year__quadrant", "quadrant", "n")
-        .order_by()
-    )
+    narrowed = not viewer.is_director or owner is not None or team is not None
+    pairs = (_pairs_of_accounts if narrowed else _pairs_of_year)(viewer=viewer, year=year, owner=owner, team=team)
     counts = dict.fromkeys(QUADRANTS, 0)
     transitions = {src: dict.fromkeys(QUADRANTS, 0) for src in QUADRANTS}
     for previous, quadrant, n in pairs:
