@@ -96,15 +96,19 @@ SALESFLOW_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default
 # What the planner assumes a page read from anywhere in a table costs, relative to the next page of a scan (4 by
 # PostgreSQL's default, made for spinning disks; 1.1 is the usual value for SSDs and data held in memory). With 4, a
 # rep's matrix hashed the company's whole year of values rather than looking up their 60 accounts' (3 ms -> 0.3 ms
-# at scale 10, and growing with the company).
-DATABASE_RANDOM_PAGE_COST = env.float("DATABASE_RANDOM_PAGE_COST", default=1.1)
+# at scale 10, and growing with the company). Empty: not sent, for a pooler that refuses startup options (PgBouncer
+# unless told to ignore them); set it on the server then.
+DATABASE_RANDOM_PAGE_COST = env.str("DATABASE_RANDOM_PAGE_COST", default="1.1").strip()
+if DATABASE_RANDOM_PAGE_COST:
+    DATABASE_RANDOM_PAGE_COST = str(float(DATABASE_RANDOM_PAGE_COST))  # a number, or the settings fail to load
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    server_settings = [f"-c random_page_cost={DATABASE_RANDOM_PAGE_COST}"]
+    server_settings = [f"-c random_page_cost={DATABASE_RANDOM_PAGE_COST}"] if DATABASE_RANDOM_PAGE_COST else []
     if SALESFLOW_PREPARED_STATEMENTS:
         # One generic plan per prepared statement: only the statements core.statements prepares are concerned (Django
         # prepares none), and planning them anew for each viewer cost more than running them.
         server_settings.append("-c plan_cache_mode=force_generic_plan")
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_settings)
+    if server_settings:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_settings)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -71,7 +71,27 @@ def test_postgresql_connections_plan_for_memory_and_prepared_statements_unless_t
         settings_with(DATABASE_URL=url, DATABASE_RANDOM_PAGE_COST="2", DATABASE_PREPARED_STATEMENTS="0")["db_options"]
         == "-c random_page_cost=2.0"
     )
+    # behind PgBouncer in transaction mode: no startup option at all
+    assert (
+        settings_with(DATABASE_URL=url, DATABASE_RANDOM_PAGE_COST="", DATABASE_PREPARED_STATEMENTS="0")["db_options"]
+        == ""
+    )
     assert settings_with()["db_options"] == ""  # SQLite
+
+
+def test_a_random_page_cost_that_is_not_a_number_stops_the_settings():
+    environment = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "salesflow.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", READ_SETTINGS],
+        cwd=BASE_DIR,
+        env={**environment, "DATABASE_RANDOM_PAGE_COST": "fast"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "could not convert string to float: 'fast'" in result.stderr
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's setting")
