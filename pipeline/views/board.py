@@ -94,12 +94,19 @@ _CARD = (
 )
 
 
+def _card_labels() -> dict[str, str]:
+    """The cards' words, translated once per board: for the cards drawn here and for the template's refused card."""
+    return {
+        "move_label": _("Move"),
+        "move_to_stage_label": _("Move to stage"),
+        "stale_label": _("Stale"),
+        "stale_title": _("No stage change and no completed visit for a long time"),
+    }
+
+
 def _card_html(card: BoardCard, *, move_menu: str, show_owner: bool, labels: dict[str, str], csrf_token: str) -> str:
-    stale_badge = (
-        format_html('<span class="badge badge--stale" title="{}">{}</span>', labels["stale_title"], labels["stale"])
-        if card.is_stale
-        else ""
-    )
+    badge = '<span class="badge badge--stale" title="{}">{}</span>'
+    stale_badge = format_html(badge, labels["stale_title"], labels["stale_label"]) if card.is_stale else ""
     owner = format_html('<p class="board-card__owner muted small">{}</p>', card.owner_name) if show_owner else ""
     return format_html(
         _CARD,
@@ -114,9 +121,9 @@ def _card_html(card: BoardCard, *, move_menu: str, show_owner: bool, labels: dic
         days_label=card.days_label,
         stale_badge=stale_badge,
         owner=owner,
-        move_label=labels["move"],
+        move_label=labels["move_label"],
         csrf_token=csrf_token,
-        move_to_stage_label=labels["move_to_stage"],
+        move_to_stage_label=labels["move_to_stage_label"],
         move_menu=move_menu,
     )
 
@@ -128,13 +135,7 @@ def _drawn(
     same stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each
     card's move URL carries the board's filters; each card but a refused one is drawn here (`_CARD`)."""
     stages = [column.stage for column in columns]
-    labels = {
-        "move": _("Move"),
-        "move_to_stage": _("Move to stage"),
-        "stale": _("Stale"),
-        "stale_title": _("No stage change and no completed visit for a long time"),
-    }
-    drawing = {"show_owner": not request.user.is_rep, "labels": labels, "csrf_token": get_token(request)}
+    drawing = {"show_owner": not request.user.is_rep, "labels": _card_labels(), "csrf_token": get_token(request)}
     drawn = []
     for column in columns:
         move_menu = _move_menu(stages, current=column.stage)
@@ -180,6 +181,7 @@ def _board_context(
         "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
         "show_owner": not request.user.is_rep,
         "can_override": request.user.can_override_exit_criteria,
+        **_card_labels(),
         # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
         "add_here": pipeline is not None and (pipeline.is_default or request.user.is_director),
     }
