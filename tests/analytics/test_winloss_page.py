@@ -232,3 +232,11 @@ def test_a_directors_owner_filter_offers_the_chosen_teams_people_not_the_company
     assert table(html, "source") == []
     # a manager is still offered everyone they see
     assert sorted(owner_options(page(client, org.manager_a))) == ids(org.manager_a, org.rep_a1, org.rep_a2)
+
+
+def test_a_director_asking_for_a_person_or_team_that_does_not_exist_gets_404(client, org):
+    client.force_login(org.director)
+
+    assert client.get(URL, {"owner": 999_999}).status_code == 404
+    assert client.get(URL, {"team": org.team_a.pk, "owner": 999_999}).status_code == 404
+    assert client.get(URL, {"team": 999_999}).status_code == 404
