@@ -111,7 +111,8 @@ def _page_failures(per_scale: dict[float, Measurement]) -> list[str]:
             failures.append(f"{where}: {m.bytes:,} bytes > {MAX_BYTES:,}")
         if scale == base_scale or not base.measured or not m.measured:
             continue
-        if m.queries != base.queries:
+        # Fewer is not growth: a page skips a fetch when there is nothing to fetch (no changes this week, say).
+        if m.queries > base.queries:
             failures.append(f"{where}: {m.queries} queries, {base.queries} at scale {fmt_scale(base_scale)}")
         if is_export(m.page):
             failures += _memory_failures(where, base, m, base_scale)
@@ -207,7 +208,7 @@ def format_export_table(measurements: list[Measurement]) -> list[str]:
 def targets_legend() -> str:
     limits = ", ".join(f"{kind} {limit:g}x" for kind, limit in RATIO_LIMITS.items())
     return (
-        f"Targets: the same query count at every scale as at the smallest; time at a larger scale over time at the "
+        f"Targets: no more queries at any scale than at the smallest; time at a larger scale over time at the "
         f"smallest at most {limits} (times under {FLOOR_MS:g} ms count as {FLOOR_MS:g} ms, so noise on tiny pages "
         f"fails nothing); no response over {MAX_BYTES:,} bytes; seed_demo --scale {SEED_LIMIT_SCALE} under "
         f"{SEED_LIMIT_SECONDS:.0f} s. Exports hold every visible row: their time and size are shown, not judged, "
