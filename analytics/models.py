@@ -187,6 +187,77 @@ class JobRun(models.Model):
         return f"{self.job} @ {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class RolledMonth(models.Model):
+    """A past month of the company summed in the monthly rollups by the nightly job: its closed opportunities (kind
+    CLOSED, into ClosedMonthSum) or its completed visits (kind VISITS, into VisitMonthSum).
+
+    Database triggers (PostgreSQL, migration 0010) delete the row in the transaction that inserts, changes or deletes
+    a row of that month the sums depend on, so a month is read from its sums only while they are exact; otherwise
+    from the rows themselves until the next night."""
+
+    class Kind(models.TextChoices):
+        CLOSED = "closed", _("Closed opportunities")
+        VISITS = "visits", _("Completed visits")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    month = models.DateField(_("month"))  # its first day, company time
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rolled-up month")
+        verbose_name_plural = _("rolled-up months")
+        constraints = [models.UniqueConstraint(fields=["kind", "month"], name="rolled_month_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.month:%Y-%m}"
+
+
+class ClosedMonthSum(models.Model):
+    """Won and lost counts and amounts of the company's opportunities closed in a month, per value of one dimension
+    (`dimension` names the column that holds the value; the others are empty): what win/loss and a director's activity
+    read for the months they cover."""
+
+    month = models.DateField(_("month"))
+    dimension = models.CharField(_("dimension"), max_length=20)
+    # NULL in the rows of the other dimensions; "" is a value: not recorded.
+    loss_reason = models.CharField(max_length=20, null=True)  # noqa: DJ001
+    furthest_stage_id = models.IntegerField(null=True)
+    untouched_cause = models.CharField(max_length=40, null=True)  # noqa: DJ001
+    source = models.CharField(max_length=20, null=True)  # noqa: DJ001
+    competitor_id = models.IntegerField(null=True)
+    owner_id = models.IntegerField(null=True)
+    won = models.IntegerField(_("won"))
+    lost = models.IntegerField(_("lost"))
+    won_amount = models.DecimalField(_("won (CNY)"), max_digits=18, decimal_places=2)
+    lost_amount = models.DecimalField(_("lost (CNY)"), max_digits=18, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("closed opportunities of a month")
+        verbose_name_plural = _("closed opportunities of months")
+        indexes = [models.Index(fields=["month", "dimension"], name="closed_month_sum_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.dimension}: {self.won} won, {self.lost} lost"
+
+
+class VisitMonthSum(models.Model):
+    """Completed visits of an owner in a month."""
+
+    month = models.DateField(_("month"))
+    owner_id = models.IntegerField()
+    done = models.IntegerField(_("completed visits"))
+
+    class Meta:
+        verbose_name = _("completed visits of a month")
+        verbose_name_plural = _("completed visits of months")
+        indexes = [models.Index(fields=["month", "owner_id"], name="visit_month_sum_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} #{self.owner_id}: {self.done}"
+
+
 class JobAttempt(models.Model):
     """One run of a scheduled job, from being queued (or started) to its end, kept for KEEP_DAYS.
 
@@ -206,6 +277,7 @@ class JobAttempt(models.Model):
         CATCH_UP = "catch_up", _("Catch-up of missed nightly jobs")
         DAILY_REMINDERS = "daily_reminders", _("Daily reminders (enqueues those due)")
         FORECAST_SNAPSHOT = "forecast_snapshot", _("Weekly forecast snapshot")
+        ROLL_UP_MONTHS = "roll_up_months", _("Monthly sums of closed opportunities and visits")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -18,7 +18,7 @@ from django.db.models import Max, Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import Account, AccountYear, Industry, InstalledBase, Region
-from analytics import matrix, snapshot_sql
+from analytics import matrix, rollups, snapshot_sql
 from analytics.models import AccountValue, JobRun, MatrixRun, Quadrant, StaleFlag, UntouchedFlag
 from core.calendar import day_start, today, year_bounds
 from pipeline.models import Opportunity, StageChange, Visit
@@ -413,8 +413,10 @@ def refresh_statistics(model: type[Model]) -> None:
 
 
 def compute_nightly_analytics(*, on: date | None = None) -> None:
-    """Runs every nightly job in turn: CV/PV of this and last year, untouched targets, stale opportunities."""
+    """Runs every nightly job in turn: CV/PV of this and last year, untouched targets, stale opportunities, the
+    monthly rollups."""
     for year in nightly_matrix_years(on=on):
         compute_matrix(year=year)
     flag_untouched(on=on)
     flag_stale(on=on)
+    rollups.roll_up_months(on=on)

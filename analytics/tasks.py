@@ -14,7 +14,7 @@ from celery import group, shared_task
 from django.db import transaction
 from django.utils import timezone
 
-from analytics import forecast_snapshots, jobs, reminders, services
+from analytics import forecast_snapshots, jobs, reminders, rollups, services
 from analytics.digests import sending as digests
 from analytics.models import JobAttempt
 from core.calendar import today
@@ -43,6 +43,12 @@ def flag_stale_task(on: str | None = None, attempt_id: int | None = None) -> Non
         services.flag_stale(on=date.fromisoformat(on) if on else None)
 
 
+@shared_task(acks_late=True)
+def roll_up_months_task(on: str | None = None, attempt_id: int | None = None) -> None:
+    with jobs.recorded(Job.ROLL_UP_MONTHS, attempt_id=attempt_id):
+        rollups.roll_up_months(on=date.fromisoformat(on) if on else None)
+
+
 def _enqueue_nightly(due: list[tuple[str, str]]) -> None:
     """One worker task per nightly job, each with a queued attempt, so the jobs run side by side on the workers."""
     for attempt in jobs.queue_attempts(due):
@@ -50,6 +56,8 @@ def _enqueue_nightly(due: list[tuple[str, str]]) -> None:
             compute_matrix_task.delay(int(attempt.key), attempt_id=attempt.pk)
         elif attempt.job == Job.FLAG_UNTOUCHED:
             flag_untouched_task.delay(attempt_id=attempt.pk)
+        elif attempt.job == Job.ROLL_UP_MONTHS:
+            roll_up_months_task.delay(attempt_id=attempt.pk)
         else:
             flag_stale_task.delay(attempt_id=attempt.pk)
 

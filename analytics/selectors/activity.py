@@ -11,9 +11,13 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from accounts.models import Team, User
+from analytics import rollups
+from analytics.models import RolledMonth
 from analytics.selectors._common import _bounds, _money, _scope, visible_teams
 from core.calendar import company_tz, local_date, period_start
 from pipeline.models import Opportunity, Visit
+
+CLOSED, VISITS = RolledMonth.Kind.CLOSED, RolledMonth.Kind.VISITS
 
 
 @dataclass(frozen=True)
@@ -62,25 +66,41 @@ class RepActivity:
 
 def _per_owner(scope: Q, since: datetime, until: datetime) -> tuple[dict[int, int], dict[int, tuple[int, Decimal]]]:
     """Completed visits and wins (count, amount) per owner in `scope` from `since` to `until`: two range scans of
-    indexes alone, grouped by owner (not a subquery per rep, nor a join per row)."""
-    visits = dict(
+    indexes alone, grouped by owner (not a subquery per rep, nor a join per row). For the whole company, the months
+    rolled up (analytics.rollups) are read from their sums, each added to the live rows' groups in the same query;
+    one more query finds those months."""
+    months = {CLOSED: [], VISITS: []} if scope else rollups.rolled_months([CLOSED, VISITS], since, until)
+    visit_groups = (
         Visit.objects.done()
-        .filter(scope, done_at__gte=since, done_at__lt=until)
+        .filter(scope, rollups.live("done_at", since, until, months[VISITS]))
         .values("owner_id")
         .annotate(n=Count("*"))  # from visit_done_owner_idx or visit_owner_done_idx alone
         .values_list("owner_id", "n")
         .order_by()
     )
-    wins = {
-        row["owner_id"]: (row["n"], row["total"])
-        for row in Opportunity.objects.won()
-        .filter(scope)
-        .closed_between(since, until)
+    win_groups = (
+        Opportunity.objects.won()
+        .filter(scope, rollups.live("closed_at", since, until, months[CLOSED]))
         .values("owner_id")
         .annotate(n=Count("id"), total=Sum("amount"))
+        .values_list("owner_id", "n", "total")
         .order_by()
-    }
-    return visits, wins
+    )
+    if months[VISITS]:
+        rolled = rollups.visit_sums(months[VISITS]).values("owner_id").annotate(n=Sum("done"))
+        visit_groups = visit_groups.union(rolled.values_list("owner_id", "n").order_by(), all=True)
+    if months[CLOSED]:
+        rolled = rollups.closed_sums(months[CLOSED], "owner").filter(won__gt=0).values("owner_id")
+        rolled = rolled.annotate(n=Sum("won"), total=Sum("won_amount"))
+        win_groups = win_groups.union(rolled.values_list("owner_id", "n", "total").order_by(), all=True)
+    visits: dict[int, int] = defaultdict(int)
+    for owner_id, n in visit_groups:
+        visits[owner_id] += n
+    wins: dict[int, tuple[int, Decimal]] = {}
+    for owner_id, n, total in win_groups:
+        count, amount = wins.get(owner_id, (0, Decimal(0)))
+        wins[owner_id] = (count + n, amount + (total or 0))
+    return dict(visits), wins
 
 
 def visits_vs_won(

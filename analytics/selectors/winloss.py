@@ -9,7 +9,9 @@ value (a win's loss reason, an opportunity without source) is the row with key N
 
 Cost: the period's closed opportunities come from a covering index, `opp_closed_idx` for a director (the period's
 entries) and `opp_owner_closed_idx` for a manager or a rep (their owners' entries of the period); no opportunity row
-is read. Competitors and stages are grouped by id first; only the handful of groups meet their names.
+is read. Competitors and stages are grouped by id first; only the handful of groups meet their names. The whole
+company's months that are over come from their monthly sums (analytics.rollups) where they are rolled up, so a
+director's year reads a row per month and value, and only the live days' opportunities.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet
 from django.utils.translation import pgettext
 
 from accounts.models import Competitor, Team, User
+from analytics import rollups
+from analytics.models import ClosedMonthSum, RolledMonth
+from analytics.rollups import OUTCOMES
 from analytics.selectors._common import _bounds, _money, _scope
 from pipeline.models import Opportunity, Pipeline, Stage
 
-WON, LOST = Q(status=Opportunity.Status.WON), Q(status=Opportunity.Status.LOST)
+CLOSED = RolledMonth.Kind.CLOSED
 # The column each dimension groups by. A competitor's or a stage's names are joined to its groups.
 DIMENSION_KEYS = {
     "reason": "loss_reason",
@@ -37,12 +42,6 @@ DIMENSION_KEYS = {
     "source": "source",
 }
 WINLOSS_DIMENSIONS = tuple(DIMENSION_KEYS)
-OUTCOMES = {
-    "won": Count("pk", filter=WON),
-    "lost": Count("pk", filter=LOST),
-    "won_amount": Sum("amount", filter=WON, default=0),
-    "lost_amount": Sum("amount", filter=LOST, default=0),
-}
 CHOICES = {
     "reason": Opportunity.LossReason,
     "untouched_cause": Opportunity.UntouchedCause,
@@ -74,6 +73,21 @@ def _label(dimension: str, values: dict) -> tuple[str | None, str]:
     if dimension == "stage":
         return values["stage_code"], Stage(name_zh=values["stage_name_zh"], name_en=values["stage_name_en"]).name
     return key, str(CHOICES[dimension](key).label)
+
+
+def _stage_joins(alias: str) -> str:
+    q = connection.ops.quote_name
+    return (
+        f" LEFT JOIN {q(Stage._meta.db_table)} s ON s.{q('id')} = {alias}.{q('furthest_stage_id')}"
+        f" LEFT JOIN {q(Pipeline._meta.db_table)} p ON p.{q('id')} = s.{q('pipeline_id')}"
+    )
+
+
+# A stage's names and where it sorts (pipeline, order), joined to its groups.
+STAGE_NAMES = (
+    's."code" AS stage_code, s."name_zh" AS stage_name_zh, s."name_en" AS stage_name_en, p."code" AS pipeline_code,'
+    ' s."order" AS stage_order'
+)
 
 
 def _rows(cursor) -> list[dict]:
@@ -138,11 +152,8 @@ def _by_each(closed: QuerySet, dimensions: list[str]) -> dict[str, list[dict]]:
         grouped_params = [*statuses, *params] * len(keys)
     names, joins, order = "", "", [f"g.{q(key)}" for key in keys if key != "furthest_stage_id"]
     if "stage" in dimensions:
-        names = f", s.{q('code')} AS stage_code, s.{q('name_zh')} AS stage_name_zh, s.{q('name_en')} AS stage_name_en"
-        joins = (
-            f" LEFT JOIN {q(Stage._meta.db_table)} s ON s.{q('id')} = g.{q('furthest_stage_id')}"
-            f" LEFT JOIN {q(Pipeline._meta.db_table)} p ON p.{q('id')} = s.{q('pipeline_id')}"
-        )
+        names = f", {STAGE_NAMES}"
+        joins = _stage_joins("g")
         order += [f"p.{q('code')}", f"s.{q('order')}", f"s.{q('id')}"]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT g.*{names} FROM ({grouped}) g{joins} ORDER BY {', '.join(order)}", grouped_params)
@@ -153,15 +164,59 @@ def _by_each(closed: QuerySet, dimensions: list[str]) -> dict[str, list[dict]]:
     }
 
 
-def _closed(viewer: User, start: date, end: date, owner: User | None, team: Team | None) -> QuerySet:
-    return Opportunity.objects.filter(_scope(viewer, "owner", owner=owner, team=team)).closed_between(
-        *_bounds(start, end)
-    )
+def _rolled_up(months: rollups.Months, dimensions: list[str]) -> dict[str, list[dict]]:
+    """The groups of each of `dimensions` summed over the rolled-up `months`, in the shape of the live groups (names
+    joined); one query."""
+    q = connection.ops.quote_name
+    keys = ", ".join(f"m.{q(column)}" for column, _lookup in rollups.CLOSED_DIMENSIONS.values())
+    days = rollups.month_days(months)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT m.{q('dimension')}, {keys}, SUM(m.{q('won')}) AS won, SUM(m.{q('lost')}) AS lost,"
+            f" SUM(m.{q('won_amount')}) AS won_amount, SUM(m.{q('lost_amount')}) AS lost_amount,"
+            f" {STAGE_NAMES}, c.{q('name')} AS competitor_name"
+            f" FROM {q(ClosedMonthSum._meta.db_table)} m{_stage_joins('m')}"
+            f" LEFT JOIN {q(Competitor._meta.db_table)} c ON c.{q('id')} = m.{q('competitor_id')}"
+            f" WHERE m.{q('month')} IN ({', '.join(['%s'] * len(days)) or 'NULL'})"
+            f" AND m.{q('dimension')} IN ({', '.join(['%s'] * len(dimensions))})"
+            f" GROUP BY m.{q('dimension')}, {keys}, s.{q('id')}, p.{q('id')}, c.{q('id')}",
+            [*days, *dimensions],
+        )
+        rows = _rows(cursor)
+    groups: dict[str, list[dict]] = {dimension: [] for dimension in dimensions}
+    for row in rows:
+        row["competitors__pk"] = row["competitor_id"]
+        groups[row["dimension"]].append(row)
+    return groups
+
+
+def _merged(dimension: str, *parts: list[dict]) -> list[dict]:
+    """The groups of `dimension` from live rows and rolled-up sums, added up by value."""
+    column = DIMENSION_KEYS[dimension]
+    merged: dict = {}
+    for groups in parts:
+        for group in groups:
+            if (into := merged.get(group[column])) is None:
+                merged[group[column]] = dict(group)
+                continue
+            for outcome in OUTCOMES:
+                into[outcome] = (into[outcome] or 0) + (group[outcome] or 0)
+    return list(merged.values())
+
+
+def _sort_key(dimension: str, group: dict) -> tuple:
+    """Each dimension's order: a value missing last; stages by pipeline and order, the others by value."""
+    key = group[DIMENSION_KEYS[dimension]]
+    if key in (None, ""):
+        return (True,)
+    if dimension == "stage":
+        return False, group["pipeline_code"] or "", group["stage_order"] or 0, key
+    return False, key
 
 
 def _win_loss_rows(dimension: str, groups: list[dict]) -> list[WinLossRow]:
     rows = []
-    for group in groups:
+    for group in sorted(groups, key=lambda group: _sort_key(dimension, group)):
         key, label = _label(dimension, group)
         rows.append(
             WinLossRow(
@@ -173,7 +228,6 @@ def _win_loss_rows(dimension: str, groups: list[dict]) -> list[WinLossRow]:
                 lost_amount=_money(group["lost_amount"]),
             )
         )
-    rows.sort(key=lambda row: row.key is None)  # opportunities without a value last, whatever the database's NULLs
     return rows
 
 
@@ -188,11 +242,18 @@ def win_loss_by(
 ) -> dict[str, list[WinLossRow]]:
     """Won and lost counts and amounts per value of each of `dimensions` among the opportunities the viewer sees
     closed from `start` to `end` (included), rows in each dimension's order (stages by pipeline and order): one query
-    for the competitors, one for all the others."""
-    closed = _closed(viewer, start, end, owner, team)
+    for the competitors, one for all the others; for the whole company, one more for the rolled-up months and one
+    for their sums."""
+    scope = _scope(viewer, "owner", owner=owner, team=team)
+    since, until = _bounds(start, end)
+    months = [] if scope else rollups.rolled_months([CLOSED], since, until)[CLOSED]
+    closed = Opportunity.objects.filter(scope, rollups.live("closed_at", since, until, months))
     groups = _by_each(closed, [dimension for dimension in dimensions if dimension != "competitor"])
     if "competitor" in dimensions:
         groups["competitor"] = _by_competitor(closed)
+    if not scope:  # the same queries whether or not a month is rolled up yet
+        rolled = _rolled_up(months, dimensions)
+        groups = {dimension: _merged(dimension, groups[dimension], rolled[dimension]) for dimension in dimensions}
     return {dimension: _win_loss_rows(dimension, groups[dimension]) for dimension in dimensions}
 
 

@@ -30,7 +30,13 @@ DIGESTS_DUE = datetime(2026, 5, 18, 8, 5, tzinfo=SHANGHAI)
 NEXT_DIGEST_TICK = datetime(2026, 5, 18, 8, 20, tzinfo=SHANGHAI)
 NIGHTLY = datetime(2026, 5, 18, 1, 0, tzinfo=SHANGHAI)
 CATCH_UP_TICK = datetime(2026, 5, 18, 1, 20, tzinfo=SHANGHAI)
-NIGHTLY_JOBS = [("compute_matrix", "2025"), ("compute_matrix", "2026"), ("flag_untouched", ""), ("flag_stale", "")]
+NIGHTLY_JOBS = [
+    ("compute_matrix", "2025"),
+    ("compute_matrix", "2026"),
+    ("flag_untouched", ""),
+    ("flag_stale", ""),
+    ("roll_up_months", ""),
+]
 WAIT_SECONDS = 30
 
 
@@ -48,7 +54,7 @@ def enqueue_digests_and_nightly_jobs(redis: RedisServer, queue: str, *, now: dat
 
 
 EXPECTED_QUEUE = sorted(
-    ["compute_matrix_task", "compute_matrix_task", "flag_stale_task", "flag_untouched_task"]
+    ["compute_matrix_task", "compute_matrix_task", "flag_stale_task", "flag_untouched_task", "roll_up_months_task"]
     + ["send_weekly_digest_task"] * 3
 )
 
@@ -94,7 +100,7 @@ def test_queued_digests_and_nightly_jobs_lost_in_a_restart_are_caught_up_by_the_
         worker = Worker(broker_url=redis.url, queue=queue, environment={"EMAIL_URL": f"smtp://127.0.0.1:{sink.port}"})
         try:
             assert wait_until(
-                lambda: DigestDelivery.objects.filter(status="sent").count() == 3 and succeeded_nightly_jobs() == 4,
+                lambda: DigestDelivery.objects.filter(status="sent").count() == 3 and succeeded_nightly_jobs() == 5,
                 seconds=WAIT_SECONDS,
             )
         finally:

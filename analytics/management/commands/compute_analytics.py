@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
-from analytics import services
+from analytics import rollups, services
 
 
 class Command(BaseCommand):
     help = (
         "Computes the CV/PV matrix of --year; without --year, the nightly run: the matrices of this and last year, "
-        "untouched target accounts and stale opportunities. Safe to run twice."
+        "untouched target accounts, stale opportunities and the monthly sums of the months that are over. Safe to run "
+        "twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,3 +26,4 @@ class Command(BaseCommand):
             )
         self.stdout.write(_("Untouched target accounts: %(count)s") % {"count": services.flag_untouched()})
         self.stdout.write(_("Stale opportunities: %(count)s") % {"count": services.flag_stale()})
+        self.stdout.write(_("Months summed: %(count)s") % {"count": rollups.roll_up_months()})
