@@ -72,7 +72,7 @@ def queue_attempts(jobs: list[tuple[str, str]]) -> list[JobAttempt]:
 def nightly_jobs(*, on: date) -> list[tuple[str, str]]:
     """(job, key) of every job the nightly analytics run on the company's day `on`."""
     matrices = [(Job.COMPUTE_MATRIX, str(year)) for year in nightly_matrix_years(on=on)]
-    return [*matrices, (Job.FLAG_UNTOUCHED, ""), (Job.FLAG_STALE, ""), (Job.ROLL_UP_MONTHS, "")]
+    return [*matrices, (Job.FLAG_UNTOUCHED, ""), (Job.FLAG_STALE, ""), (Job.ROLL_UP, "")]
 
 
 def nightly_due_at(day: date) -> datetime:

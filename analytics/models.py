@@ -258,6 +258,24 @@ class VisitMonthSum(models.Model):
         return f"{self.month:%Y-%m} #{self.owner_id}: {self.done}"
 
 
+class TerritorySnapshot(models.Model):
+    """The whole company's territory sums of one dimension on a day, taken by the nightly roll-up: a director's
+    territory table that day reads them (as of `computed_at`) instead of summing every account of the company.
+    `sums` holds [group key, territory sums] pairs (analytics.territory.TOTALS; money as text)."""
+
+    dimension = models.CharField(_("dimension"), max_length=20, unique=True)
+    on = models.DateField(_("day"))
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+    sums = models.JSONField(_("sums"), default=list)
+
+    class Meta:
+        verbose_name = _("territory snapshot")
+        verbose_name_plural = _("territory snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.dimension} {self.on}"
+
+
 class JobAttempt(models.Model):
     """One run of a scheduled job, from being queued (or started) to its end, kept for KEEP_DAYS.
 
@@ -277,7 +295,7 @@ class JobAttempt(models.Model):
         CATCH_UP = "catch_up", _("Catch-up of missed nightly jobs")
         DAILY_REMINDERS = "daily_reminders", _("Daily reminders (enqueues those due)")
         FORECAST_SNAPSHOT = "forecast_snapshot", _("Weekly forecast snapshot")
-        ROLL_UP_MONTHS = "roll_up_months", _("Monthly sums of closed opportunities and visits")
+        ROLL_UP = "roll_up", _("Company-wide sums (months that are over, territory)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -1,12 +1,17 @@
-"""Monthly rollups of the whole company (issue 10): won and lost counts and amounts of the opportunities closed in a
-month per value of each win/loss dimension and per owner (ClosedMonthSum), completed visits per owner and month
-(VisitMonthSum). A director's win/loss and activity over a year read eleven rows a value from them, plus the live
-rows of the days no rollup covers, instead of every closed opportunity and visit of the company's year.
+"""Company-wide sums the nightly roll-up keeps for a director (issue 10).
+
+Monthly rollups: won and lost counts and amounts of the opportunities closed in a month per value of each win/loss
+dimension and per owner (ClosedMonthSum), completed visits per owner and month (VisitMonthSum). A director's
+win/loss and activity over a year read eleven rows a value from them, plus the live rows of the days no rollup
+covers, instead of every closed opportunity and visit of the company's year.
 
 A month is rolled up once it is over (the nightly job, `roll_up_months`); PostgreSQL triggers (migration 0010) drop
 its RolledMonth row in the transaction that changes one of its rows, so a rolled-up month is always exact and a
 changed one is read live until the next night. Only PostgreSQL has the triggers: elsewhere nothing is rolled up and
 every read is live.
+
+Territory snapshot: the whole company's territory sums of each dimension, taken each night for that day
+(TerritorySnapshot); a director's territory reads them as of then, a manager's or a rep's are summed when asked.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from operator import or_
 from django.db import connection, transaction
 from django.db.models import Count, DateField, Min, Model, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
-from analytics.models import ClosedMonthSum, RolledMonth, VisitMonthSum
+from analytics.models import ClosedMonthSum, RolledMonth, TerritorySnapshot, VisitMonthSum
+from analytics.selectors.territory import TERRITORY_DIMENSIONS, whole_company_sums
 from core.calendar import company_tz, day_start, local_date, period_bounds, period_end, period_start, today
 from pipeline.models import Opportunity, Visit
 
@@ -163,3 +170,23 @@ def closed_sums(months: Months, dimension: str) -> QuerySet[ClosedMonthSum]:
 
 def visit_sums(months: Months) -> QuerySet[VisitMonthSum]:
     return VisitMonthSum.objects.filter(month__in=month_days(months))
+
+
+def snapshot_territory(*, on: date | None = None) -> int:
+    """Replaces the territory snapshot with the whole company's sums of every dimension on `on` (today), which a
+    director's territory reads that day; returns how many dimensions it took (3 grouped queries each)."""
+    day = on or today()
+    computed_at = timezone.now()
+    snapshots = [
+        TerritorySnapshot(dimension=dimension, on=day, computed_at=computed_at, sums=whole_company_sums(dimension, day))
+        for dimension in TERRITORY_DIMENSIONS
+    ]
+    with transaction.atomic():
+        TerritorySnapshot.objects.all().delete()
+        TerritorySnapshot.objects.bulk_create(snapshots)
+    return len(snapshots)
+
+
+def roll_up(*, on: date | None = None) -> tuple[int, int]:
+    """The nightly roll-up: the months that are over (`roll_up_months`), then today's territory snapshot."""
+    return roll_up_months(on=on), snapshot_territory(on=on)

@@ -414,9 +414,9 @@ def refresh_statistics(model: type[Model]) -> None:
 
 def compute_nightly_analytics(*, on: date | None = None) -> None:
     """Runs every nightly job in turn: CV/PV of this and last year, untouched targets, stale opportunities, the
-    monthly rollups."""
+    company-wide sums (analytics.rollups)."""
     for year in nightly_matrix_years(on=on):
         compute_matrix(year=year)
     flag_untouched(on=on)
     flag_stale(on=on)
-    rollups.roll_up_months(on=on)
+    rollups.roll_up(on=on)

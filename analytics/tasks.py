@@ -44,9 +44,9 @@ def flag_stale_task(on: str | None = None, attempt_id: int | None = None) -> Non
 
 
 @shared_task(acks_late=True)
-def roll_up_months_task(on: str | None = None, attempt_id: int | None = None) -> None:
-    with jobs.recorded(Job.ROLL_UP_MONTHS, attempt_id=attempt_id):
-        rollups.roll_up_months(on=date.fromisoformat(on) if on else None)
+def roll_up_task(on: str | None = None, attempt_id: int | None = None) -> None:
+    with jobs.recorded(Job.ROLL_UP, attempt_id=attempt_id):
+        rollups.roll_up(on=date.fromisoformat(on) if on else None)
 
 
 def _enqueue_nightly(due: list[tuple[str, str]]) -> None:
@@ -56,8 +56,8 @@ def _enqueue_nightly(due: list[tuple[str, str]]) -> None:
             compute_matrix_task.delay(int(attempt.key), attempt_id=attempt.pk)
         elif attempt.job == Job.FLAG_UNTOUCHED:
             flag_untouched_task.delay(attempt_id=attempt.pk)
-        elif attempt.job == Job.ROLL_UP_MONTHS:
-            roll_up_months_task.delay(attempt_id=attempt.pk)
+        elif attempt.job == Job.ROLL_UP:
+            roll_up_task.delay(attempt_id=attempt.pk)
         else:
             flag_stale_task.delay(attempt_id=attempt.pk)
 

@@ -272,6 +272,13 @@ class TerritoryRowSerializer(serializers.Serializer):
 
 class TerritorySerializer(serializers.Serializer):
     dimension = serializers.CharField()
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_(
+            "When the sums were taken: the nightly run's time for a director's whole company, null when they were "
+            "summed for this request."
+        ),
+    )
     rows = TerritoryRowSerializer(many=True)
 
 
@@ -420,4 +427,4 @@ class TerritoryView(LocalizedViewMixin, APIView):
     def get(self, request: Request) -> Response:
         dimension = _query(TerritoryQuery, request).validated_data["dimension"]
         rows = territory_analysis(viewer=request.user, dimension=dimension)
-        return Response(TerritorySerializer({"dimension": dimension, "rows": rows}).data)
+        return Response(TerritorySerializer({"dimension": dimension, "as_of": rows.as_of, "rows": rows}).data)

@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
                     ("catch_up", "Catch-up of missed nightly jobs"),
                     ("daily_reminders", "Daily reminders (enqueues those due)"),
                     ("forecast_snapshot", "Weekly forecast snapshot"),
-                    ("roll_up_months", "Monthly sums of closed opportunities and visits"),
+                    ("roll_up", "Company-wide sums (months that are over, territory)"),
                 ],
                 max_length=30,
                 verbose_name="job",

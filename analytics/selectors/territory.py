@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -38,7 +38,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import SIZE_BANDS, Account, Competitor, Industry, InstalledBase, Region, User
+from accounts.visibility import visibility_filter
 from analytics import territory as territory_frames
+from analytics.models import TerritorySnapshot
 from core.calendar import current_quarter_bounds, today
 from pipeline.models import Opportunity, Visit
 
@@ -70,6 +72,13 @@ class _Table:
     labels: dict[str, str]
     order: list[str] | None = None  # every key in display order, empty groups included; None: present keys by label
     extra: dict[str, dict] = field(default_factory=dict)
+    as_of: datetime | None = None  # read from the nightly snapshot taken then; None: summed now
+
+
+class TerritoryRows(list):
+    """A territory table's rows; `as_of` says when its sums were taken (None: now)."""
+
+    as_of: datetime | None = None
 
 
 # Groups a source's rows (whose account is at `path`: "" for accounts, "account__" for rows of an account) by the
@@ -86,8 +95,9 @@ def _account_ref(path: str) -> str:
     return "account_id" if path else "pk"
 
 
-def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
-    """The sums of territory_frames.TOTALS per group key over the viewer's accounts, grouped by `group`; 3 queries.
+def _live_sums(*, viewer: User | None, day: date, group: Grouper) -> dict[tuple, dict]:
+    """The sums of territory_frames.TOTALS per group key over the viewer's accounts (the whole company's for None),
+    grouped by `group`; 3 queries.
 
     The accounts with this year's stored CV and PV (count, targets, targets with a completed visit this quarter, CV,
     PV), their installed base (our units, the competitors'), and the open pipeline the viewer sees, each filtered to
@@ -104,7 +114,7 @@ def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
     sources: list[tuple[QuerySet, str, dict[str, Aggregate]]] = [
         (
             # An account has at most one stored value a year, so joining this year's adds no row.
-            Account.objects.visible_to(viewer).annotate(
+            _visible(Account, viewer).annotate(
                 this_year=FilteredRelation("values", condition=Q(values__year=day.year))
             ),
             "",
@@ -118,7 +128,7 @@ def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
             },
         ),
         (
-            InstalledBase.objects.visible_to(viewer),
+            _visible(InstalledBase, viewer),
             "account__",
             {
                 "our_units": Sum("units", filter=Q(competitor__isnull=True)),
@@ -128,7 +138,7 @@ def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
         (
             # The viewer's open opportunities; each is at an account the viewer sees (an account where a visible
             # owner has an opportunity is visible), so they need no filter by account.
-            Opportunity.objects.visible_to(viewer).open(),
+            _visible(Opportunity, viewer).open(),
             "account__",
             {"open_pipeline": Sum("amount")},
         ),
@@ -138,6 +148,38 @@ def _sums(*, viewer: User, day: date, group: Grouper) -> dict[tuple, dict]:
         for key, row in group(rows, path, metrics):
             territory_frames.add_totals(sums.setdefault(key, {}), row)
     return sums
+
+
+def _visible(model, viewer: User | None) -> QuerySet:
+    return model.objects.all() if viewer is None else model.objects.visible_to(viewer)
+
+
+def _encoded(sums: dict[tuple, dict]) -> list:
+    return [[list(key), {name: str(value) if value is not None else None for name, value in totals.items()}]
+            for key, totals in sums.items()]  # fmt: skip
+
+
+def _decoded(stored: list) -> dict[tuple, dict]:
+    return {
+        tuple(key): {name: Decimal(value) if value is not None else None for name, value in totals.items()}
+        for key, totals in stored
+    }
+
+
+def whole_company_sums(dimension: str, day: date) -> list:
+    """The whole company's sums of `dimension` on `day`, as TerritorySnapshot stores them (the nightly roll-up)."""
+    return _encoded(_live_sums(viewer=None, day=day, group=GROUPERS[dimension](day)))
+
+
+def _sums(*, viewer: User, day: date, dimension: str) -> tuple[dict[tuple, dict], datetime | None]:
+    """The sums per group key of `dimension` over the viewer's accounts, and when they were taken (None: now). A
+    viewer who sees the whole company (a director) reads the nightly snapshot of `day` when there is one: one query,
+    whatever the company's size; otherwise, and for everyone else, they are summed now (3 queries more)."""
+    if not visibility_filter(viewer, "owner"):
+        stored = TerritorySnapshot.objects.filter(dimension=dimension, on=day).values_list("sums", "computed_at")
+        for sums, computed_at in stored:
+            return _decoded(sums), computed_at
+    return _live_sums(viewer=viewer, day=day, group=GROUPERS[dimension](day)), None
 
 
 def _by_columns(
@@ -157,10 +199,14 @@ def _by_columns(
     return group
 
 
+def _region_group(day: date) -> Grouper:
+    return _by_columns(lambda path: {"key_region": F(f"{path}region_id")})
+
+
 def _by_region(viewer: User, day: date) -> _Table:
     """Each account under its region and every region above it, in the company's region order (each region right
     under its parent, siblings by sort order, then code); without a region under NO_KEY, last; 4 queries."""
-    sums = _sums(viewer=viewer, day=day, group=_by_columns(lambda path: {"key_region": F(f"{path}region_id")}))
+    sums, as_of = _sums(viewer=viewer, day=day, dimension="region")
     rows = list(
         Region.objects.values_list("id", "code", "name", "name_en", "level", "parent_id", "sort_order").order_by()
     )
@@ -184,7 +230,7 @@ def _by_region(viewer: User, day: date) -> _Table:
         labels[code] = _localized(name, name_en)
         extra[code] = {"level": level, "parent": regions[parent][0] if parent else None}
     order = sorted(totals, key=lambda key: (key == NO_KEY, paths.get(key, ())))
-    return _Table(totals=totals, labels=labels, order=order, extra=extra)
+    return _Table(totals=totals, labels=labels, order=order, extra=extra, as_of=as_of)
 
 
 def _size_band(employee_count: str) -> Case:
@@ -193,18 +239,18 @@ def _size_band(employee_count: str) -> Case:
     return Case(When(**{f"{employee_count}__isnull": True}, then=Value("")), *bands, output_field=CharField())
 
 
+def _industry_size_group(day: date) -> Grouper:
+    return _by_columns(
+        lambda path: {
+            "key_industry": Coalesce(F(f"{path}industry__code"), Value("")),
+            "key_band": _size_band(f"{path}employee_count"),
+        }
+    )
+
+
 def _by_industry_size(viewer: User, day: date) -> _Table:
     """Each account under its industry and size band (either may be unknown); 4 queries."""
-    sums = _sums(
-        viewer=viewer,
-        day=day,
-        group=_by_columns(
-            lambda path: {
-                "key_industry": Coalesce(F(f"{path}industry__code"), Value("")),
-                "key_band": _size_band(f"{path}employee_count"),
-            }
-        ),
-    )
+    sums, as_of = _sums(viewer=viewer, day=day, dimension="industry_size")
     names = {
         code: _localized(name, name_en)
         for code, name, name_en in Industry.objects.values_list("code", "name", "name_en").order_by()
@@ -221,26 +267,30 @@ def _by_industry_size(viewer: User, day: date) -> _Table:
         totals,
         key=lambda k: (extra[k]["industry"] == "", extra[k]["industry"], band_order.index(extra[k]["size_band"])),
     )
-    return _Table(totals=totals, labels=labels, order=order, extra=extra)
+    return _Table(totals=totals, labels=labels, order=order, extra=extra, as_of=as_of)
+
+
+def _org_kind(path: str) -> dict[str, BaseExpression]:
+    has_branches = Exists(Account.objects.filter(parent=OuterRef(_account_ref(path))))
+    return {
+        "key_kind": Case(
+            When(Q(**{f"{path}is_headquarters": True}) | Q(has_branches), then=Value("headquarters")),
+            When(**{f"{path}parent__isnull": True}, then=Value("standalone")),
+            default=Value("branch"),
+            output_field=CharField(),
+        )
+    }
+
+
+def _org_group(day: date) -> Grouper:
+    return _by_columns(_org_kind)
 
 
 def _by_org(viewer: User, day: date) -> _Table:
     """Headquarters (flagged, or with branches), branches and standalone accounts; 3 queries."""
-
-    def kind(path: str) -> dict[str, BaseExpression]:
-        has_branches = Exists(Account.objects.filter(parent=OuterRef(_account_ref(path))))
-        return {
-            "key_kind": Case(
-                When(Q(**{f"{path}is_headquarters": True}) | Q(has_branches), then=Value("headquarters")),
-                When(**{f"{path}parent__isnull": True}, then=Value("standalone")),
-                default=Value("branch"),
-                output_field=CharField(),
-            )
-        }
-
-    sums = _sums(viewer=viewer, day=day, group=_by_columns(kind))
+    sums, as_of = _sums(viewer=viewer, day=day, dimension="org")
     labels = {"headquarters": _("Headquarters"), "branch": _("Branch"), "standalone": _("Standalone account")}
-    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=list(labels))
+    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=list(labels), as_of=as_of)
 
 
 # An account's own installed base with units of a competitor (the rows grouped are the viewer's accounts' already).
@@ -285,18 +335,18 @@ def _group_by_competitor(rows: QuerySet, path: str, metrics: dict[str, Aggregate
 
 def _by_competitor(viewer: User, day: date) -> _Table:
     """Each account under each competitor with units there, the others under NO_KEY; 4 queries."""
-    sums = _sums(viewer=viewer, day=day, group=_group_by_competitor)
+    sums, as_of = _sums(viewer=viewer, day=day, dimension="competitor")
     labels = {NO_KEY: _("No competitor installed base")}
     labels |= {
         str(cid): _localized(name, name_en)
         for cid, name, name_en in Competitor.objects.values_list("id", "name", "name_en").order_by()
     }
     totals = {k: v for (k,), v in sums.items() if v.get("accounts")}
-    return _Table(totals=totals, labels=labels)
+    return _Table(totals=totals, labels=labels, as_of=as_of)
 
 
-def _by_revenue(viewer: User, day: date) -> _Table:
-    """Each account under the band of last year's stored CV (SALESFLOW_CV_BANDS; "none" without); 4 queries."""
+def _revenue_group(day: date) -> Grouper:
+    """Each account under the band of last year's stored CV (SALESFLOW_CV_BANDS; "none" without)."""
     bands = settings.SALESFLOW_CV_BANDS
 
     def last_year(path: str) -> dict[str, FilteredRelation]:
@@ -312,7 +362,13 @@ def _by_revenue(viewer: User, day: date) -> _Table:
         none = Q(last_year__cv__isnull=True) | Q(last_year__cv__lte=0)
         return {"key_band": Case(When(none, then=Value("none")), *above_zero, output_field=CharField())}
 
-    sums = _sums(viewer=viewer, day=day, group=_by_columns(band, joins=last_year))
+    return _by_columns(band, joins=last_year)
+
+
+def _by_revenue(viewer: User, day: date) -> _Table:
+    """Each account under the band of last year's stored CV (SALESFLOW_CV_BANDS; "none" without); 4 queries."""
+    bands = settings.SALESFLOW_CV_BANDS
+    sums, as_of = _sums(viewer=viewer, day=day, dimension="revenue")
     keys = territory_frames.all_band_keys(bands)
     labels = {}
     for key in keys:
@@ -323,9 +379,16 @@ def _by_revenue(viewer: User, day: date) -> _Table:
         else:
             low, high = key.split("-")
             labels[key] = _("¥%(low)s to under ¥%(high)s") % {"low": f"{int(low):,}", "high": f"{int(high):,}"}
-    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=keys)
+    return _Table(totals={k: v for (k,), v in sums.items()}, labels=labels, order=keys, as_of=as_of)
 
 
+GROUPERS: dict[str, Callable[[date], Grouper]] = {
+    "region": _region_group,
+    "industry_size": _industry_size_group,
+    "org": _org_group,
+    "competitor": lambda day: _group_by_competitor,
+    "revenue": _revenue_group,
+}
 TERRITORY_DIMENSIONS: dict[str, Callable[[User, date], _Table]] = {
     "region": _by_region,
     "industry_size": _by_industry_size,
@@ -335,9 +398,10 @@ TERRITORY_DIMENSIONS: dict[str, Callable[[User, date], _Table]] = {
 }
 
 
-def territory_analysis(*, viewer: User, dimension: str, on: date | None = None) -> list[TerritoryRow]:
+def territory_analysis(*, viewer: User, dimension: str, on: date | None = None) -> TerritoryRows:
     """One of the decks' five tables over the viewer's accounts, summed per group in SQL; 4 or 5 queries (the four
-    sums, and the regions, industries or competitors that name the groups).
+    sums, and the regions, industries or competitors that name the groups). A director's whole company is read from
+    the nightly snapshot of the day when there is one (`as_of` of the rows says when it was taken): 2 queries.
 
     CV and PV are this year's stored matrix values, the revenue bands last year's stored CV (SALESFLOW_CV_BANDS);
     coverage is the share of targets with a completed visit this quarter. Region rows roll up to levels 2 and 1.
@@ -347,11 +411,13 @@ def territory_analysis(*, viewer: User, dimension: str, on: date | None = None) 
     keys = table.order
     if keys is None:
         keys = sorted(summary, key=lambda k: (k == NO_KEY, table.labels.get(k, k)))
-    return [
+    rows = TerritoryRows(
         TerritoryRow(
             label=table.labels.get(key, key),
             **(summary.get(key) or territory_frames.empty_row(key)),
             **table.extra.get(key, {}),
         )
         for key in keys
-    ]
+    )
+    rows.as_of = table.as_of
+    return rows

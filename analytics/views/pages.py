@@ -321,6 +321,7 @@ def territory(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "chart": _territory_chart(rows, dimension),
         "computed_year": today().year,
+        "as_of": rows.as_of,  # a director's whole company: the nightly snapshot's time
     }
     return render(request, "analytics/territory.html", context)
 

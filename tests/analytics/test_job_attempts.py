@@ -26,7 +26,7 @@ ALL_NIGHTLY = [
     ("compute_matrix", "2025"),
     ("flag_untouched", ""),
     ("flag_stale", ""),
-    ("roll_up_months", ""),
+    ("roll_up", ""),
 ]
 
 
@@ -118,7 +118,7 @@ def test_succeeded_just_queued_and_still_running_jobs_are_not_missed_but_interru
     attempt("compute_matrix", "2025", status="queued", at=TICK - timedelta(minutes=5))
     attempt("flag_untouched", status="running", at=TICK - timedelta(minutes=4))  # within the 5-minute time limit
     attempt("flag_stale", status="failed", at=NIGHTLY + timedelta(minutes=1), error="OperationalError: gone")
-    attempt("roll_up_months", status="succeeded", at=NIGHTLY + timedelta(minutes=2))
+    attempt("roll_up", status="succeeded", at=NIGHTLY + timedelta(minutes=2))
 
     assert jobs.missed_nightly_jobs(now=TICK) == [("flag_stale", "")]
     # Six minutes on, the queued one has not started in ten minutes and the running one's worker must have died.

@@ -80,7 +80,7 @@ def test_the_director_sees_each_jobs_last_success_latest_run_and_failures(client
         ("CV/PV matrix 2025", "succeeded", 0),
         ("Untouched target accounts", "failed", 2),
         ("Stale opportunities", "failed", 1),
-        ("Monthly sums of closed opportunities and visits", "succeeded", 0),
+        ("Company-wide sums (months that are over, territory)", "succeeded", 0),
         ("Catch-up of missed nightly jobs", "", 0),
         ("Weekly digests (enqueues those due)", "running", 0),
         ("Daily reminders (enqueues those due)", "", 0),

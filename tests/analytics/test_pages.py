@@ -536,6 +536,8 @@ def test_each_page_runs_the_same_queries_whatever_the_data_size(
     client, org, company, django_assert_num_queries, name, query, queries, viewer
 ):
     client.force_login(getattr(org, viewer))
+    if viewer == "director" and name == "analytics:territory":
+        queries += 1  # the whole company's snapshot of today, looked up first (none here: summed as for everyone)
 
     with django_assert_num_queries(queries):
         response = client.get(reverse(name), query)

@@ -35,7 +35,7 @@ NIGHTLY_JOBS = [
     ("compute_matrix", "2026"),
     ("flag_untouched", ""),
     ("flag_stale", ""),
-    ("roll_up_months", ""),
+    ("roll_up", ""),
 ]
 WAIT_SECONDS = 30
 
@@ -54,7 +54,7 @@ def enqueue_digests_and_nightly_jobs(redis: RedisServer, queue: str, *, now: dat
 
 
 EXPECTED_QUEUE = sorted(
-    ["compute_matrix_task", "compute_matrix_task", "flag_stale_task", "flag_untouched_task", "roll_up_months_task"]
+    ["compute_matrix_task", "compute_matrix_task", "flag_stale_task", "flag_untouched_task", "roll_up_task"]
     + ["send_weekly_digest_task"] * 3
 )
 

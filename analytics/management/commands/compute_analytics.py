@@ -7,8 +7,8 @@ from analytics import rollups, services
 class Command(BaseCommand):
     help = (
         "Computes the CV/PV matrix of --year; without --year, the nightly run: the matrices of this and last year, "
-        "untouched target accounts, stale opportunities and the monthly sums of the months that are over. Safe to run "
-        "twice."
+        "untouched target accounts, stale opportunities and the company-wide sums (months that are over, today's "
+        "territory). Safe to run twice."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,4 +26,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(_("Untouched target accounts: %(count)s") % {"count": services.flag_untouched()})
         self.stdout.write(_("Stale opportunities: %(count)s") % {"count": services.flag_stale()})
-        self.stdout.write(_("Months summed: %(count)s") % {"count": rollups.roll_up_months()})
+        months, dimensions = rollups.roll_up()
+        self.stdout.write(
+            _("Company-wide sums: %(months)s months, %(dimensions)s territory tables")
+            % {"months": months, "dimensions": dimensions}
+        )
