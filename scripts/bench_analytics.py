@@ -38,19 +38,38 @@ from django.db.models import Model  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Account, User  # noqa: E402
-from analytics import services  # noqa: E402
-from analytics.models import AccountValue, MatrixRun, StaleFlag, UntouchedFlag  # noqa: E402
+from analytics import rollups, services  # noqa: E402
+from analytics.models import (  # noqa: E402
+    AccountValue,
+    ClosedMonthSum,
+    MatrixRun,
+    RolledMonth,
+    StaleFlag,
+    TerritorySnapshot,
+    UntouchedFlag,
+    VisitMonthSum,
+)
 from analytics.selectors.activity import visits_per_rep_week, visits_vs_won  # noqa: E402
 from analytics.selectors.attainment import attainment, stability  # noqa: E402
 from analytics.selectors.coverage import stale_opportunities, target_coverage, untouched_accounts  # noqa: E402
 from analytics.selectors.funnel import funnel_flow, funnel_snapshot  # noqa: E402
 from analytics.selectors.matrix import cvpv_matrix  # noqa: E402
 from analytics.selectors.outcomes import untouched_losses, win_rate  # noqa: E402
-from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis  # noqa: E402
-from core.calendar import day_start, today  # noqa: E402
+from analytics.selectors.territory import TERRITORY_DIMENSIONS, territory_analysis, whole_company_sums  # noqa: E402
+from core.calendar import day_start, period_start, today  # noqa: E402
 from pipeline.models import Opportunity, Pipeline, StageChange, Visit  # noqa: E402
 
 MAX_RATIO = 2.0
+SNAPSHOTS = (
+    MatrixRun,
+    AccountValue,
+    UntouchedFlag,
+    StaleFlag,
+    RolledMonth,
+    ClosedMonthSum,
+    VisitMonthSum,
+    TerritorySnapshot,
+)
 ROLES = ["director", "manager1", "rep1"]
 
 
@@ -165,6 +184,51 @@ def stale_reference() -> int:
     )
 
 
+def rollup_reference() -> int:
+    """Every month's sums the roll-up stores, up to the current month: the closed opportunities per month and value
+    of each dimension (GROUPING SETS; the competitors in play through their links), the completed visits per month
+    and owner."""
+    tz = settings.TIME_ZONE
+    until = day_start(period_start("month", today()))
+    links = _table(Opportunity.competitors.through)
+    sums = (
+        "COUNT(*) FILTER (WHERE status = 'won'), COUNT(*) FILTER (WHERE status = 'lost'),"
+        " COALESCE(SUM(amount) FILTER (WHERE status = 'won'), 0),"
+        " COALESCE(SUM(amount) FILTER (WHERE status = 'lost'), 0)"
+    )
+    month = f"date_trunc('month', {{moment}} AT TIME ZONE '{tz}')::date"
+    return read(
+        f"""
+        SELECT month, loss_reason, furthest_stage_id, untouched_cause, source, owner_id, NULL::int, {sums}
+        FROM (SELECT {month.format(moment="closed_at")} AS month, * FROM {_table(Opportunity)}
+              WHERE closed_at < %(until)s) o
+        GROUP BY GROUPING SETS ((month, loss_reason), (month, furthest_stage_id), (month, untouched_cause),
+                                (month, source), (month, owner_id))
+        UNION ALL
+        SELECT month, NULL, NULL, NULL, NULL, NULL, competitor_id, {sums}
+        FROM (SELECT {month.format(moment="o.closed_at")} AS month, o.status, o.amount, l.competitor_id
+              FROM {_table(Opportunity)} o LEFT JOIN {links} l ON l.opportunity_id = o.id
+              WHERE o.closed_at < %(until)s) o
+        GROUP BY month, competitor_id
+        UNION ALL
+        SELECT {month.format(moment="done_at")}, NULL, NULL, NULL, NULL, owner_id, NULL, COUNT(*), 0, 0, 0
+        FROM {_table(Visit)} WHERE status = %(done)s AND done_at < %(until)s
+        GROUP BY 1, owner_id
+        """,
+        {"until": until, "done": Visit.Status.DONE.value},
+    )
+
+
+def empty_rollups() -> None:
+    for model in (RolledMonth, ClosedMonthSum, VisitMonthSum):
+        empty_snapshot(model)
+
+
+def territory_reference() -> int:
+    """The whole company's territory sums of each dimension: the snapshot's own grouped reads, without its write."""
+    return sum(len(whole_company_sums(dimension, today())) for dimension in TERRITORY_DIMENSIONS)
+
+
 def nightly_job_list() -> list[Job]:
     jobs = [matrix_job(year) for year in services.nightly_matrix_years()]
     jobs.append(
@@ -183,6 +247,26 @@ def nightly_job_list() -> list[Job]:
             services.flag_stale,
             lambda: empty_snapshot(StaleFlag),
             StaleFlag.objects.count,
+        )
+    )
+    # The nightly roll-up's two parts. A repeat run of the months finds them all summed already and writes nothing:
+    # that is what every night but the first does, once the month that ended is summed.
+    jobs.append(
+        Job(
+            "roll_up_months",
+            rollup_reference,
+            rollups.roll_up_months,
+            empty_rollups,
+            lambda: ClosedMonthSum.objects.count() + VisitMonthSum.objects.count(),
+        )
+    )
+    jobs.append(
+        Job(
+            "snapshot_territory",
+            territory_reference,
+            rollups.snapshot_territory,
+            lambda: empty_snapshot(TerritorySnapshot),
+            lambda: sum(len(sums) for sums in TerritorySnapshot.objects.values_list("sums", flat=True)),
         )
     )
     return jobs
@@ -232,9 +316,7 @@ def nightly_jobs(*, runs: int = 5, max_ratio: float = MAX_RATIO) -> list[JobResu
     refreshes the snapshots' statistics, which the emptied tables left describing no rows."""
     results = [compare(job, runs=runs, max_ratio=max_ratio) for job in nightly_job_list()]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"ANALYZE {', '.join(_table(model) for model in (MatrixRun, AccountValue, UntouchedFlag, StaleFlag))}"
-        )
+        cursor.execute(f"ANALYZE {', '.join(_table(model) for model in SNAPSHOTS)}")
     return results
 
 

@@ -216,3 +216,12 @@ def test_a_writer_in_flight_when_the_job_starts_is_summed_after_it_commits(compa
     assert ("closed", date(2026, 3, 1)) in rolled()
     for start, end in PERIODS:
         assert shown(company, start, end) == live(company, start, end)
+
+
+def test_the_bench_reference_reads_as_many_rows_as_the_roll_up_stores(company):
+    """`make bench-analytics` holds the roll-up to a plain SQL read of the same sums: the two must agree on the rows."""
+    from scripts import bench_analytics
+
+    roll_up_months()
+
+    assert bench_analytics.rollup_reference() == ClosedMonthSum.objects.count() + VisitMonthSum.objects.count() > 0
