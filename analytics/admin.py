@@ -9,14 +9,18 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.models import (
     AccountValue,
+    ClosedMonthSum,
     DigestDelivery,
     ForecastSnapshot,
     JobAttempt,
     JobRun,
     MatrixRun,
     ReminderDelivery,
+    RolledMonth,
     StaleFlag,
+    TerritorySnapshot,
     UntouchedFlag,
+    VisitMonthSum,
 )
 
 
@@ -101,3 +105,25 @@ class ForecastSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("taken_on", "period_type", "period_start", "owner_user", "target", "won", "commit", "call")
     list_filter = ("period_type", "taken_on")
     list_select_related = ("owner_user",)
+
+
+@admin.register(RolledMonth)
+class RolledMonthAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "month", "starts_at", "ends_at", "computed_at")
+    list_filter = ("kind",)
+
+
+@admin.register(ClosedMonthSum)
+class ClosedMonthSumAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("month", "dimension", "won", "lost", "won_amount", "lost_amount")
+    list_filter = ("dimension",)
+
+
+@admin.register(VisitMonthSum)
+class VisitMonthSumAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("month", "owner_id", "done")
+
+
+@admin.register(TerritorySnapshot)
+class TerritorySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("dimension", "on", "computed_at")

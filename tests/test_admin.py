@@ -16,14 +16,18 @@ from accounts.models import Account, AccountChange, Region
 from accounts.tokens import issue_token
 from analytics.models import (
     AccountValue,
+    ClosedMonthSum,
     DigestDelivery,
     ForecastSnapshot,
     JobAttempt,
     JobRun,
     MatrixRun,
     ReminderDelivery,
+    RolledMonth,
     StaleFlag,
+    TerritorySnapshot,
     UntouchedFlag,
+    VisitMonthSum,
 )
 from core.models import ExportRecord
 from pipeline.admin import OpportunityAdmin
@@ -111,6 +115,11 @@ def one_of_each(db):
                                               expires_at=timezone.now() + timedelta(hours=24))  # fmt: skip
     WebhookAttempt.objects.create(delivery=delivery, status_code=500, error="HTTP 500", duration_ms=12)
     ExportRecord.objects.create(user=manager, what="opportunities", format="csv", row_count=3)
+    RolledMonth.objects.create(kind="closed", month=date(2026, 2, 1), starts_at=timezone.now(), ends_at=timezone.now())
+    ClosedMonthSum.objects.create(month=date(2026, 2, 1), dimension="reason", loss_reason="price", won=0, lost=1,
+                                  won_amount=Decimal(0), lost_amount=Decimal(3))  # fmt: skip
+    VisitMonthSum.objects.create(month=date(2026, 2, 1), owner_id=rep.pk, done=4)
+    TerritorySnapshot.objects.create(dimension="org", on=date(2026, 3, 2), sums=[[["standalone"], {"accounts": "1"}]])
 
 
 @pytest.mark.parametrize(("model", "model_admin"), REGISTERED, ids=MODEL_IDS)
@@ -152,14 +161,18 @@ def test_history_and_snapshots_are_read_only_in_the_admin(rf, admin_user):
     assert read_only == [
         "accounts.AccountChange",
         "analytics.AccountValue",
+        "analytics.ClosedMonthSum",
         "analytics.DigestDelivery",
         "analytics.ForecastSnapshot",
         "analytics.JobAttempt",
         "analytics.JobRun",
         "analytics.MatrixRun",
         "analytics.ReminderDelivery",
+        "analytics.RolledMonth",
         "analytics.StaleFlag",
+        "analytics.TerritorySnapshot",
         "analytics.UntouchedFlag",
+        "analytics.VisitMonthSum",
         "core.ExportRecord",
         "pipeline.ForecastCall",
         "pipeline.ForecastCallChange",

@@ -20,6 +20,7 @@ from analytics.selectors.winloss import WINLOSS_DIMENSIONS, win_loss_by
 from pipeline.models import Opportunity, Visit
 from tests.analytics.conftest import at, done_visit
 from tests.analytics.test_winloss import closed
+from tests.e2e.helpers import install_default_pipeline
 from tests.factories import AccountFactory, CompetitorFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="rollups and their triggers: PostgreSQL")
@@ -185,8 +186,13 @@ def test_a_visit_logged_changed_or_deleted_in_a_past_month_drops_that_month(comp
         assert shown(org, start, end) == live(org, start, end)
 
 
+@pytest.fixture
+def pipeline_installed(transactional_db):
+    return install_default_pipeline()  # an earlier transactional test may have emptied every table
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_in_flight_when_the_job_starts_is_summed_after_it_commits(company):
+def test_a_writer_in_flight_when_the_job_starts_is_summed_after_it_commits(pipeline_installed, company):
     """The job locks the tables it sums: a change not yet committed when it starts makes it wait, and the sums it
     then writes include the change (without the lock it would mark March with the old amount)."""
     opportunity = Opportunity.objects.filter(closed_at__gte=at(2026, 3, 1, 0), closed_at__lt=at(2026, 4, 1, 0)).first()
