@@ -261,7 +261,8 @@ class VisitMonthSum(models.Model):
 class TerritorySnapshot(models.Model):
     """The whole company's territory sums of one dimension on a day, taken by the nightly roll-up: a director's
     territory table that day reads them (as of `computed_at`) instead of summing every account of the company.
-    `sums` holds [group key, territory sums] pairs (analytics.territory.TOTALS; money as text)."""
+    `sums` holds [group key, territory sums] pairs (analytics.territory.TOTALS; money as text). The dimension
+    "target_coverage" holds the company's target coverage the same way (one pair with an empty key)."""
 
     dimension = models.CharField(_("dimension"), max_length=20, unique=True)
     on = models.DateField(_("day"))

@@ -26,6 +26,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics.models import ClosedMonthSum, RolledMonth, TerritorySnapshot, VisitMonthSum
+from analytics.selectors.coverage import COVERAGE, company_coverage
 from analytics.selectors.territory import TERRITORY_DIMENSIONS, whole_company_sums
 from core.calendar import company_tz, day_start, local_date, period_bounds, period_end, period_start, today
 from pipeline.models import Opportunity, Visit
@@ -174,17 +175,22 @@ def visit_sums(months: Months) -> QuerySet[VisitMonthSum]:
 
 def snapshot_territory(*, on: date | None = None) -> int:
     """Replaces the territory snapshot with the whole company's sums of every dimension on `on` (today), which a
-    director's territory reads that day; returns how many dimensions it took (3 grouped queries each)."""
+    director's territory reads that day, and the company's target coverage, which a director's untouched list reads
+    (its flags are the night's too); returns how many territory tables it took (3 grouped queries each, and 1 for
+    the coverage)."""
     day = on or today()
     computed_at = timezone.now()
     snapshots = [
         TerritorySnapshot(dimension=dimension, on=day, computed_at=computed_at, sums=whole_company_sums(dimension, day))
         for dimension in TERRITORY_DIMENSIONS
     ]
+    coverage = company_coverage(day)
+    counts = {name: str(getattr(coverage, name)) for name in ("targets", "covered", "new_targets", "new_covered")}
+    snapshots.append(TerritorySnapshot(dimension=COVERAGE, on=day, computed_at=computed_at, sums=[[[], counts]]))
     with transaction.atomic():
         TerritorySnapshot.objects.all().delete()
         TerritorySnapshot.objects.bulk_create(snapshots)
-    return len(snapshots)
+    return len(TERRITORY_DIMENSIONS)
 
 
 def roll_up(*, on: date | None = None) -> tuple[int, int]:

@@ -51,7 +51,12 @@ from analytics.models import (  # noqa: E402
 )
 from analytics.selectors.activity import visits_per_rep_week, visits_vs_won  # noqa: E402
 from analytics.selectors.attainment import attainment, stability  # noqa: E402
-from analytics.selectors.coverage import stale_opportunities, target_coverage, untouched_accounts  # noqa: E402
+from analytics.selectors.coverage import (  # noqa: E402
+    company_coverage,
+    stale_opportunities,
+    target_coverage,
+    untouched_accounts,
+)
 from analytics.selectors.funnel import funnel_flow, funnel_snapshot  # noqa: E402
 from analytics.selectors.matrix import cvpv_matrix  # noqa: E402
 from analytics.selectors.outcomes import untouched_losses, win_rate  # noqa: E402
@@ -225,8 +230,10 @@ def empty_rollups() -> None:
 
 
 def territory_reference() -> int:
-    """The whole company's territory sums of each dimension: the snapshot's own grouped reads, without its write."""
-    return sum(len(whole_company_sums(dimension, today())) for dimension in TERRITORY_DIMENSIONS)
+    """The whole company's territory sums of each dimension and its target coverage: the snapshot's own grouped
+    reads, without its write."""
+    company_coverage(today())
+    return sum(len(whole_company_sums(dimension, today())) for dimension in TERRITORY_DIMENSIONS) + 1
 
 
 def nightly_job_list() -> list[Job]:

@@ -205,6 +205,13 @@ class UntouchedSerializer(PageLinksSerializer):
     days = serializers.IntegerField()
     coverage = serializers.FloatField(allow_null=True)
     new_target_coverage = serializers.FloatField(allow_null=True)
+    coverage_as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text=_(
+            "When the coverage was counted: the nightly run's time for a director's whole company, null when it was "
+            "counted for this request."
+        ),
+    )
     accounts = UntouchedAccountSerializer(
         many=True, help_text=_("One page of the untouched accounts (`count` in all).")
     )
@@ -372,7 +379,8 @@ class CvPvView(LocalizedViewMixin, APIView):
 
 
 class UntouchedView(LocalizedViewMixin, APIView):
-    """Target accounts nobody visited lately (as of the last nightly run), with coverage of targets now."""
+    """Target accounts nobody visited lately (as of the last nightly run), with coverage of targets now (for a
+    director's whole company, as of the same night: `coverage_as_of`)."""
 
     @extend_schema(tags=["analytics"], parameters=[ScopeQuery, *PAGE_PARAMETERS], responses=UntouchedSerializer)
     def get(self, request: Request) -> Response:
@@ -386,6 +394,7 @@ class UntouchedView(LocalizedViewMixin, APIView):
             "days": settings.SALESFLOW_UNTOUCHED_DAYS,
             "coverage": coverage.coverage,
             "new_target_coverage": coverage.new_target_coverage,
+            "coverage_as_of": coverage.as_of,
             **_page_links(paginator),
             "accounts": untouched_rows(page, on=day),
         }

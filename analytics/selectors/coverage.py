@@ -12,12 +12,14 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Account, Team, User
-from analytics.models import AccountValue, StaleFlag, UntouchedFlag
+from accounts.visibility import visibility_filter
+from analytics.models import AccountValue, StaleFlag, TerritorySnapshot, UntouchedFlag
 from analytics.selectors._common import _scope
 from core.calendar import current_quarter_bounds, local_date, period_bounds, today, year_bounds
 from pipeline.models import Opportunity, Visit
 
 T = TypeVar("T")
+COVERAGE = "target_coverage"  # the whole company's coverage in the nightly snapshot (analytics.rollups)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class TargetCoverage:
     covered: int  # targets with a completed visit in the current quarter
     new_targets: int  # targets since this year
     new_covered: int  # of those, visited from New Year to the end of Q1
+    as_of: datetime | None = None  # the nightly snapshot's time for a director's whole company; None: counted now
 
     @property
     def coverage(self) -> float | None:
@@ -125,18 +128,14 @@ class TargetCoverage:
         return self.new_covered / self.new_targets if self.new_targets else None
 
 
-def target_coverage_by_owner(
-    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
-) -> dict[int, TargetCoverage]:
-    """Coverage and new-target coverage of the viewer's target accounts per owner id; one query."""
-    day = on or today()
+def _coverage_by_owner(scope: Q, day: date) -> dict[int, TargetCoverage]:
     quarter_from, quarter_to = current_quarter_bounds(on=day)
     year_from, _ = year_bounds(day.year)
     q1_end = period_bounds("quarter", date(day.year, 1, 1))[1]
     done = Visit.objects.done().filter(account=OuterRef("pk"))
     rows = (
         Account.objects.targets()
-        .filter(_scope(viewer, "owner", owner=owner, team=team))
+        .filter(scope)
         .annotate(
             visited=Exists(done.filter(done_at__gte=quarter_from, done_at__lt=quarter_to)),
             visited_q1=Exists(done.filter(done_at__gte=year_from, done_at__lt=q1_end)),
@@ -161,17 +160,42 @@ def target_coverage_by_owner(
     }
 
 
-def target_coverage(
+def target_coverage_by_owner(
     *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
-) -> TargetCoverage:
-    """Coverage and new-target coverage over all the viewer's target accounts; one query."""
-    per_owner = target_coverage_by_owner(viewer=viewer, owner=owner, team=team, on=on).values()
+) -> dict[int, TargetCoverage]:
+    """Coverage and new-target coverage of the viewer's target accounts per owner id; one query."""
+    return _coverage_by_owner(_scope(viewer, "owner", owner=owner, team=team), on or today())
+
+
+def _total(per_owner: Iterable[TargetCoverage]) -> TargetCoverage:
+    per_owner = list(per_owner)
     return TargetCoverage(
         targets=sum(c.targets for c in per_owner),
         covered=sum(c.covered for c in per_owner),
         new_targets=sum(c.new_targets for c in per_owner),
         new_covered=sum(c.new_covered for c in per_owner),
     )
+
+
+def company_coverage(day: date) -> TargetCoverage:
+    """The whole company's coverage on `day`, as the nightly snapshot stores it; one query."""
+    return _total(_coverage_by_owner(Q(), day).values())
+
+
+def target_coverage(
+    *, viewer: User, owner: User | None = None, team: Team | None = None, on: date | None = None
+) -> TargetCoverage:
+    """Coverage and new-target coverage over all the viewer's target accounts (`as_of`: when it was counted, None
+    for now).
+    A viewer who sees the whole company (a director) with no owner or team chosen reads the nightly snapshot of the
+    day when there is one (one query; counting every target's visits grows with the company), else it is counted now
+    (one query more)."""
+    day = on or today()
+    if owner is None and team is None and not visibility_filter(viewer, "owner"):
+        stored = TerritorySnapshot.objects.filter(dimension=COVERAGE, on=day).values_list("sums", "computed_at")
+        for sums, computed_at in stored:
+            return TargetCoverage(**{name: int(value) for name, value in sums[0][1].items()}, as_of=computed_at)
+    return _total(target_coverage_by_owner(viewer=viewer, owner=owner, team=team, on=day).values())
 
 
 @dataclass(frozen=True)

@@ -126,8 +126,8 @@ SELECTORS = {
     },
 }
 # A director's whole company also looks up the months rolled up (analytics.rollups) to read their sums, and today's
-# territory snapshot (none here, so the territory is summed as for everyone).
-DIRECTOR_EXTRA = {"visits_vs_won": 1, **{f"territory {d}": 1 for d in TERRITORY_DIMENSIONS}}
+# territory and coverage snapshot (none here, so they are summed as for everyone).
+DIRECTOR_EXTRA = {"visits_vs_won": 1, "target_coverage": 1, **{f"territory {d}": 1 for d in TERRITORY_DIMENSIONS}}
 EXPECTED = [
     (viewer, name, expected + (DIRECTOR_EXTRA.get(name, 0) if viewer == "director" else 0))
     for viewer in ("rep_a1", "manager_a", "director")

@@ -97,5 +97,24 @@ def test_the_snapshot_is_replaced_each_night(territory):
     snapshot_territory()
 
     assert set(TerritorySnapshot.objects.values_list("dimension", "on")) == {
-        (dimension, TODAY) for dimension in TERRITORY_DIMENSIONS
+        (dimension, TODAY) for dimension in [*TERRITORY_DIMENSIONS, "target_coverage"]
     }
+
+
+def test_a_directors_untouched_list_reads_the_companys_coverage_of_the_night(client, territory):
+    client.force_login(territory.director)
+    live = client.get("/api/v1/analytics/untouched/").json()
+    snapshot_territory()
+    taken = TerritorySnapshot.objects.get(dimension="target_coverage").computed_at
+    AccountFactory(owner=territory.rep_a1, is_target=True)  # after the night: not in the director's coverage yet
+
+    with CaptureQueriesContext(connection) as queries:
+        stored = client.get("/api/v1/analytics/untouched/").json()
+    manager = client.get("/api/v1/analytics/untouched/", {"team": territory.team_a.pk}).json()
+
+    assert live["coverage_as_of"] is None
+    assert (stored["coverage"], stored["new_target_coverage"]) == (live["coverage"], live["new_target_coverage"])
+    assert live["coverage"] == 1.0  # the three targets were visited this quarter
+    assert stored["coverage_as_of"].startswith(f"{taken.astimezone(NOW.tzinfo):%Y-%m-%dT%H:%M}")
+    assert not any("accounts_account" in q["sql"] and "pipeline_visit" in q["sql"] for q in queries.captured_queries)
+    assert (manager["coverage_as_of"], manager["coverage"]) == (None, 2 / 3)  # a team chosen: counted now, new one too
