@@ -79,6 +79,12 @@ def visible_owners(user: User) -> QuerySet:
     return _model("accounts.User").objects.filter(mine).values("pk")
 
 
+def sees_everything(user: User) -> bool:
+    """Whether `user` sees every row of the company (an active director): what reads of company-wide sums or
+    snapshots (analytics.rollups) ask before serving them instead of the rows."""
+    return not _sees_nothing(user) and user.role == "director"
+
+
 def sees_without_asking(user: User, *, owner_id: int | None) -> bool:
     """Whether `user` surely sees a row owned by `owner_id` by the rule above, without a query: a director sees every
     row, anyone their own. False only means: ask the database (`visible_to`)."""

@@ -10,7 +10,7 @@ from django.db.models import DecimalField, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek, TruncYear
 
 from accounts.models import Team, User
-from accounts.visibility import visibility_filter
+from accounts.visibility import sees_everything, visibility_filter
 from analytics.models import JobRun
 from core.calendar import day_start
 
@@ -35,6 +35,11 @@ def _scope(viewer: User, owner_path: str, *, owner: User | None = None, team: Te
     if team is not None:
         scope &= Q(**{f"{owner_path}__team": team})
     return scope
+
+
+def whole_company(viewer: User, *, owner: User | None = None, team: Team | None = None) -> bool:
+    """Whether the viewer asks for the whole company's numbers: sees every row and chose no owner or team."""
+    return owner is None and team is None and sees_everything(viewer)
 
 
 def visible_teams(viewer: User) -> QuerySet[Team]:

@@ -13,7 +13,7 @@ from django.db.models.functions import TruncWeek
 from accounts.models import Team, User
 from analytics import rollups
 from analytics.models import RolledMonth
-from analytics.selectors._common import _bounds, _money, _scope, visible_teams
+from analytics.selectors._common import _bounds, _money, _scope, visible_teams, whole_company
 from core.calendar import company_tz, local_date, period_start
 from pipeline.models import Opportunity, Visit
 
@@ -64,12 +64,14 @@ class RepActivity:
     won_amount: Decimal
 
 
-def _per_owner(scope: Q, since: datetime, until: datetime) -> tuple[dict[int, int], dict[int, tuple[int, Decimal]]]:
+def _per_owner(
+    scope: Q, since: datetime, until: datetime, *, rolled_up: bool
+) -> tuple[dict[int, int], dict[int, tuple[int, Decimal]]]:
     """Completed visits and wins (count, amount) per owner in `scope` from `since` to `until`: two range scans of
-    indexes alone, grouped by owner (not a subquery per rep, nor a join per row). For the whole company, the months
-    rolled up (analytics.rollups) are read from their sums, each added to the live rows' groups in the same query;
-    one more query finds those months."""
-    months = {CLOSED: [], VISITS: []} if scope else rollups.rolled_months([CLOSED, VISITS], since, until)
+    indexes alone, grouped by owner (not a subquery per rep, nor a join per row). For the whole company
+    (`rolled_up`), the months rolled up (analytics.rollups) are read from their sums, each added to the live rows'
+    groups in the same query; one more query finds those months."""
+    months = rollups.rolled_months([CLOSED, VISITS], since, until) if rolled_up else {CLOSED: [], VISITS: []}
     visit_groups = (
         Visit.objects.done()
         .filter(scope, rollups.live("done_at", since, until, months[VISITS]))
@@ -108,7 +110,8 @@ def visits_vs_won(
 ) -> list[RepActivity]:
     """Per visible rep, completed visits and won opportunities (count, amount) from `start` to `end`; 3 queries
     (reps, visits grouped by owner, wins grouped by owner)."""
-    visits, wins = _per_owner(_scope(viewer, "owner", owner=owner, team=team), *_bounds(start, end))
+    scope, rolled_up = _scope(viewer, "owner", owner=owner, team=team), whole_company(viewer, owner=owner, team=team)
+    visits, wins = _per_owner(scope, *_bounds(start, end), rolled_up=rolled_up)
     return [
         RepActivity(
             owner=rep,
@@ -133,7 +136,7 @@ def visits_vs_won_by_team(*, viewer: User, start: date, end: date) -> list[TeamA
     team name order, people without a team last; archived teams only when they have numbers; 4 queries. Counted per
     owner, then added up per team over the people (a handful of rows each): joining each visit to its owner's team
     cost more than counting the visits (19 ms against 10 for a year at scale 10)."""
-    visits, wins = _per_owner(_scope(viewer, "owner"), *_bounds(start, end))
+    visits, wins = _per_owner(_scope(viewer, "owner"), *_bounds(start, end), rolled_up=whole_company(viewer))
     team_of = dict(User.objects.visible_to(viewer).values_list("pk", "team_id").order_by())
     totals: dict[int | None, list] = defaultdict(lambda: [0, 0, Decimal(0)])
     for owner_id, done in visits.items():

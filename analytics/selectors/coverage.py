@@ -12,9 +12,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import Account, Team, User
-from accounts.visibility import visibility_filter
 from analytics.models import AccountValue, StaleFlag, TerritorySnapshot, UntouchedFlag
-from analytics.selectors._common import _scope
+from analytics.selectors._common import _scope, whole_company
 from core.calendar import current_quarter_bounds, local_date, period_bounds, today, year_bounds
 from pipeline.models import Opportunity, Visit
 
@@ -191,7 +190,7 @@ def target_coverage(
     day when there is one (one query; counting every target's visits grows with the company), else it is counted now
     (one query more)."""
     day = on or today()
-    if owner is None and team is None and not visibility_filter(viewer, "owner"):
+    if whole_company(viewer, owner=owner, team=team):
         stored = TerritorySnapshot.objects.filter(dimension=COVERAGE, on=day).values_list("sums", "computed_at")
         for sums, computed_at in stored:
             return TargetCoverage(**{name: int(value) for name, value in sums[0][1].items()}, as_of=computed_at)

@@ -38,9 +38,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import SIZE_BANDS, Account, Competitor, Industry, InstalledBase, Region, User
-from accounts.visibility import visibility_filter
 from analytics import territory as territory_frames
 from analytics.models import TerritorySnapshot
+from analytics.selectors._common import whole_company
 from core.calendar import current_quarter_bounds, today
 from pipeline.models import Opportunity, Visit
 
@@ -175,7 +175,7 @@ def _sums(*, viewer: User, day: date, dimension: str) -> tuple[dict[tuple, dict]
     """The sums per group key of `dimension` over the viewer's accounts, and when they were taken (None: now). A
     viewer who sees the whole company (a director) reads the nightly snapshot of `day` when there is one: one query,
     whatever the company's size; otherwise, and for everyone else, they are summed now (3 queries more)."""
-    if not visibility_filter(viewer, "owner"):
+    if whole_company(viewer):
         stored = TerritorySnapshot.objects.filter(dimension=dimension, on=day).values_list("sums", "computed_at")
         for sums, computed_at in stored:
             return _decoded(sums), computed_at

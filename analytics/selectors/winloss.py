@@ -29,7 +29,7 @@ from accounts.models import Competitor, Team, User
 from analytics import rollups
 from analytics.models import ClosedMonthSum, RolledMonth
 from analytics.rollups import OUTCOMES
-from analytics.selectors._common import _bounds, _money, _scope
+from analytics.selectors._common import _bounds, _money, _scope, whole_company
 from pipeline.models import Opportunity, Pipeline, Stage
 
 CLOSED = RolledMonth.Kind.CLOSED
@@ -97,8 +97,8 @@ def _rows(cursor) -> list[dict]:
 
 def _by_competitor(closed: QuerySet) -> list[dict]:
     """The closed opportunities' groups by competitor in play (one opportunity under each of its competitors, one
-    without under None), with the competitor's name, in competitor order; one query. The opportunities are grouped
-    before they meet the names: joining first would carry and hash every row's names."""
+    without under None), with the competitor's name, in no order (`_win_loss_rows` sorts); one query. The
+    opportunities are grouped before they meet the names: joining first would carry and hash every row's names."""
     try:
         grouped_sql, params = closed.values("competitors__pk").annotate(**OUTCOMES).order_by().query.sql_with_params()
     except EmptyResultSet:  # the viewer sees nothing (an inactive user)
@@ -107,8 +107,7 @@ def _by_competitor(closed: QuerySet) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT g.*, c.{q('name')} AS competitor_name FROM ({grouped_sql}) g"
-            f" LEFT JOIN {q(Competitor._meta.db_table)} c ON c.{q('id')} = g.{q('competitors__pk')}"
-            f" ORDER BY g.{q('competitors__pk')}",
+            f" LEFT JOIN {q(Competitor._meta.db_table)} c ON c.{q('id')} = g.{q('competitors__pk')}",
             params,
         )
         return _rows(cursor)
@@ -117,7 +116,8 @@ def _by_competitor(closed: QuerySet) -> list[dict]:
 def _by_each(closed: QuerySet, dimensions: list[str]) -> dict[str, list[dict]]:
     """The closed opportunities' groups by each of `dimensions` (none of them `competitor`), in one query: on
     PostgreSQL one scan of the period's rows (GROUPING SETS, opp_closed_idx), elsewhere one GROUP BY per dimension
-    side by side. Each dimension's groups in its order: by value, stages by pipeline and order (with their names)."""
+    side by side. Each dimension's groups with the names and places of their stages, in no order (`_win_loss_rows`
+    sorts)."""
     keys = [DIMENSION_KEYS[dimension] for dimension in dimensions]
     if not keys:
         return {}
@@ -150,13 +150,12 @@ def _by_each(closed: QuerySet, dimensions: list[str]) -> dict[str, list[dict]]:
             parts.append(f"SELECT {marks}, {columns}, {outcomes} FROM ({rows_sql}) o GROUP BY o.{q(key)}")
         grouped = " UNION ALL ".join(parts)
         grouped_params = [*statuses, *params] * len(keys)
-    names, joins, order = "", "", [f"g.{q(key)}" for key in keys if key != "furthest_stage_id"]
+    names, joins = "", ""
     if "stage" in dimensions:
         names = f", {STAGE_NAMES}"
         joins = _stage_joins("g")
-        order += [f"p.{q('code')}", f"s.{q('order')}", f"s.{q('id')}"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT g.*{names} FROM ({grouped}) g{joins} ORDER BY {', '.join(order)}", grouped_params)
+        cursor.execute(f"SELECT g.*{names} FROM ({grouped}) g{joins}", grouped_params)
         groups = _rows(cursor)
     return {
         dimension: [group for group in groups if group[f"unset_{DIMENSION_KEYS[dimension]}"] == 0]
@@ -244,14 +243,16 @@ def win_loss_by(
     closed from `start` to `end` (included), rows in each dimension's order (stages by pipeline and order): one query
     for the competitors, one for all the others; for the whole company, one more for the rolled-up months and one
     for their sums."""
-    scope = _scope(viewer, "owner", owner=owner, team=team)
+    rolled_up = whole_company(viewer, owner=owner, team=team)
     since, until = _bounds(start, end)
-    months = [] if scope else rollups.rolled_months([CLOSED], since, until)[CLOSED]
-    closed = Opportunity.objects.filter(scope, rollups.live("closed_at", since, until, months))
+    months = rollups.rolled_months([CLOSED], since, until)[CLOSED] if rolled_up else []
+    closed = Opportunity.objects.filter(
+        _scope(viewer, "owner", owner=owner, team=team), rollups.live("closed_at", since, until, months)
+    )
     groups = _by_each(closed, [dimension for dimension in dimensions if dimension != "competitor"])
     if "competitor" in dimensions:
         groups["competitor"] = _by_competitor(closed)
-    if not scope:  # the same queries whether or not a month is rolled up yet
+    if rolled_up:  # the same queries whether or not a month is rolled up yet
         rolled = _rolled_up(months, dimensions)
         groups = {dimension: _merged(dimension, groups[dimension], rolled[dimension]) for dimension in dimensions}
     return {dimension: _win_loss_rows(dimension, groups[dimension]) for dimension in dimensions}

@@ -231,3 +231,30 @@ def test_the_bench_reference_reads_as_many_rows_as_the_roll_up_stores(company):
     roll_up_months()
 
     assert bench_analytics.rollup_reference() == ClosedMonthSum.objects.count() + VisitMonthSum.objects.count() > 0
+
+
+def test_a_team_or_person_chosen_a_manager_and_a_former_director_never_read_the_company_sums(company):
+    """The sums are the whole company's: a director narrowed to a team or a person, a manager and a rep read their
+    own rows, the same before and after the roll-up; a director who has left sees nothing either way."""
+    start, end = PERIODS[0]
+    narrowed = [
+        (company.director, {"team": company.team_a}),
+        (company.director, {"owner": company.rep_b1}),
+        (company.manager_a, {}),
+        (company.rep_a1, {}),
+    ]
+    read = lambda viewer, scope: win_loss_by(  # noqa: E731
+        viewer=viewer, dimensions=list(WINLOSS_DIMENSIONS), start=start, end=end, **scope
+    )
+    before = [read(viewer, scope) for viewer, scope in narrowed]
+    roll_up_months()
+
+    for (viewer, scope), rows in zip(narrowed, before, strict=True):
+        with CaptureQueriesContext(connection) as queries:
+            assert read(viewer, scope) == rows
+        assert not any('"analytics_' in query["sql"] for query in queries.captured_queries), (viewer.username, scope)
+    assert sum(row.won + row.lost for row in before[0]["reason"]) < sum(
+        row.won + row.lost for row in shown(company, start, end)[0]["reason"]
+    )  # team A is part of the company
+    company.director.is_active = False
+    assert all(rows == [] for rows in read(company.director, {}).values())
