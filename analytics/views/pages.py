@@ -43,6 +43,7 @@ from analytics.selectors.pages import TeamOverview, matrix_years, team_overview,
 from analytics.selectors.targets import targets_pivot
 from analytics.selectors.territory import TerritoryRow, territory_analysis
 from analytics.selectors.todo import todo_list
+from analytics.views.home_rows import agenda_rows, todo_rows
 from core.calendar import period_end, period_start, today
 from pipeline.models import Pipeline
 from pipeline.selectors.planning import PlanAdherence, plan_adherence_by_owner
@@ -90,6 +91,8 @@ def home(request: HttpRequest) -> HttpResponse:
     owner = viewer if viewer.is_rep else None
     month_start, quarter_start = period_start("month", day), period_start("quarter", day)
     todo = todo_list(viewer=viewer)
+    agenda = visit_agenda(viewer=viewer, on=day, limit=HOME_LIST_LENGTH)
+    show_owner = not viewer.is_rep
     current = current_attainment(viewer=viewer, owner=owner, on=day)
     month, quarter = current.month, current.quarter
     context = {
@@ -97,9 +100,11 @@ def home(request: HttpRequest) -> HttpResponse:
         "pipeline_heading": _pipeline_heading(viewer),
         "funnel_rows": rows,
         "funnel_total": funnel_total(rows),
-        "agenda": visit_agenda(viewer=viewer, on=day, limit=HOME_LIST_LENGTH),
+        "agenda": agenda,
+        "agenda_rows": agenda_rows(agenda.upcoming, show_owner=show_owner),
         "week_plan": _week_plan(plan_adherence_by_owner(viewer=viewer, week_start=period_start("week", day))),
         "todo": todo,
+        "todo_rows": todo_rows(todo, request=request, show_owner=show_owner),
         "untouched": todo.untouched.items,
         "untouched_count": todo.untouched.total,
         "stale": todo.stale.items,
@@ -109,7 +114,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "attainment_more": max(len(month), len(quarter)) > HOME_ATTAINMENT_ROWS,
         "month_start": month_start,
         "quarter_start": quarter_start,
-        "show_owner": not viewer.is_rep,
+        "show_owner": show_owner,
     }
     return render(request, "analytics/home.html", context)
 

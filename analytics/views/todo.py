@@ -21,6 +21,7 @@ from analytics.forms import TodoCloseDateForm, TodoDoneForm, TodoRescheduleForm
 from analytics.models import JobRun
 from analytics.selectors.coverage import stale_opportunities_page, untouched_accounts_page
 from analytics.selectors.todo import todo_list
+from analytics.views.home_rows import stale_rows, todo_rows, untouched_rows
 from core.calendar import user_day
 from core.errors import SalesFlowError
 from pipeline.models import Opportunity, Visit
@@ -51,8 +52,10 @@ def _answer(request: HttpRequest, *, done: str = "", error: str = "") -> HttpRes
         else:
             messages.success(request, done)
         return redirect(reverse("home") + "#todo")
+    todo = todo_list(viewer=request.user)
     context = {
-        "todo": todo_list(viewer=request.user),
+        "todo": todo,
+        "todo_rows": todo_rows(todo, request=request, show_owner=not request.user.is_rep),
         "todo_notice": done,
         "todo_error": error,
         "show_owner": not request.user.is_rep,
@@ -126,13 +129,14 @@ def stale_list(request: HttpRequest) -> HttpResponse:
     """Every stale opportunity the user sees, longest idle first, FLAG_LIST_PER_PAGE a page (the to-do's full
     list)."""
     day, _end = user_day(request.user)
+    page = stale_opportunities_page(
+        viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
+    )
     context = {
         "kind": "stale",
-        "page_obj": stale_opportunities_page(
-            viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
-        ),
+        "page_obj": page,
+        "rows": stale_rows(page.object_list, show_owner=not request.user.is_rep),
         "computed_at": JobRun.objects.filter(job=JobRun.STALE).values_list("computed_at", flat=True).first(),
-        "show_owner": not request.user.is_rep,
     }
     return render(request, "analytics/todo_flags.html", context)
 
@@ -143,12 +147,13 @@ def untouched_list(request: HttpRequest) -> HttpResponse:
     """Every untouched target account the user sees, in visit-priority order, FLAG_LIST_PER_PAGE a page (the
     to-do's full list)."""
     day, _end = user_day(request.user)
+    page = untouched_accounts_page(
+        viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
+    )
     context = {
         "kind": "untouched",
-        "page_obj": untouched_accounts_page(
-            viewer=request.user, page=request.GET.get("page"), per_page=FLAG_LIST_PER_PAGE, on=day
-        ),
+        "page_obj": page,
+        "rows": untouched_rows(page.object_list, show_owner=not request.user.is_rep),
         "computed_at": JobRun.objects.filter(job=JobRun.UNTOUCHED).values_list("computed_at", flat=True).first(),
-        "show_owner": not request.user.is_rep,
     }
     return render(request, "analytics/todo_flags.html", context)
