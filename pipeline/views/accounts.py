@@ -46,6 +46,7 @@ from pipeline.models import Opportunity
 from pipeline.selectors.accounts import account_contacts, account_page, accounts_for_list
 from pipeline.services.accounts import edit_account
 from pipeline.services.opportunities import record_closed_opportunity
+from pipeline.views.account_rows import opportunity_rows, timeline_rows
 
 ACCOUNTS_PER_PAGE = 25
 
@@ -138,6 +139,9 @@ def account_page_context(request: HttpRequest, pk: int) -> dict:
         "account": page.account,
         "can_edit": page.account.is_editable,
         "contact_cards": _contact_cards(page.contacts),
+        "timeline_rows": timeline_rows(page.visits, back=request.path),
+        "open_opportunity_rows": opportunity_rows(page.open_opportunities),
+        "closed_opportunity_rows": opportunity_rows(page.closed_opportunities),
         "archived_contacts": page.archived_contacts,
     }
 
