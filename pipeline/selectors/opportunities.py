@@ -88,6 +88,7 @@ class BoardColumn:
     cards: list[BoardCard]
     weighted: Decimal = Decimal(0)  # the sum of amount × win probability
     move_menu: str = ""  # its cards' stage menu options, drawn once per column by the board view
+    html: str = ""  # the whole column, drawn by the board view unless it holds a refused card
 
     @property
     def hidden_count(self) -> int:

@@ -15,9 +15,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ExitCriteriaNotMet, SalesFlowError, StaleVersion
+from core.templatetags.salesflow import cny
 from core.views import with_toast
 from pipeline.forms.opportunities import BoardFilterForm, MoveForm
 from pipeline.models import Opportunity, Pipeline, Stage
@@ -128,16 +130,103 @@ def _card_html(card: BoardCard, *, move_menu: str, show_owner: bool, labels: dic
     )
 
 
+# A column as board.html's `column` partial draws it when none of its cards was refused: its header and totals, its
+# cards (`_CARD`), and its "no opportunities" or "n more" line.
+_COLUMN = (
+    '<section class="board-column stage-{order}" aria-labelledby="column-{pk}">\n'
+    '  <header class="board-column__header">\n'
+    '    <h2 id="column-{pk}" class="board-column__title">\n'
+    '      <span class="stage-dot" aria-hidden="true"></span>{name}\n'
+    "    </h2>\n"
+    '    <p class="board-column__totals">\n'
+    '      <span class="board-column__count" title="{opportunities_label}">{count}</span>\n'
+    '      <span class="board-column__amount" title="{total_label}">{amount}</span>\n'
+    "    </p>\n"
+    '    <p class="board-column__weighted muted small">\n'
+    '      {weighted_label} <span class="board-column__weighted-amount" title="{weighted_title}">{weighted}</span>\n'
+    "    </p>\n"
+    "    {add}\n"
+    "  </header>\n"
+    '  <ol class="board-column__cards" data-stage="{code}" data-stage-name="{name}">{cards}</ol>\n'
+    "  {empty}{more}\n"
+    "</section>\n"
+)
+
+
+def _column_labels() -> dict[str, str]:
+    return {
+        "opportunities_label": _("Opportunities"),
+        "total_label": _("Total amount"),
+        "weighted_label": _("Weighted"),
+        "weighted_title": _("Amount × win probability"),
+    }
+
+
+def _column_html(column: BoardColumn, *, cards: str, add: str, list_url: str, labels: dict[str, str]) -> str:
+    empty = (
+        format_html('<p class="board-column__empty muted small">{}</p>', _("No opportunities"))
+        if not column.cards
+        else ""
+    )
+    more = ""
+    if column.hidden_count > 0:
+        more = format_html(
+            '\n  <a class="board-column__more" href="{}&amp;stage={}">{}</a>',
+            list_url,
+            column.stage.pk,
+            ngettext("%(counter)s more…", "%(counter)s more…", column.hidden_count) % {"counter": column.hidden_count},
+        )
+    return format_html(
+        _COLUMN,
+        order=column.stage.order,
+        pk=column.stage.pk,
+        name=column.stage.name,
+        code=column.stage.code,
+        count=column.count,
+        amount=cny(column.amount),
+        weighted=cny(column.weighted),
+        add=add,
+        cards=mark_safe(cards),
+        empty=empty,
+        more=more,
+        **labels,
+    )
+
+
+def _add_link(pipeline: Pipeline) -> str:
+    """The first column's "+ Add opportunity", opening the quick-add dialog for the board's pipeline."""
+    create = reverse("pipeline:opportunity_create")
+    return format_html(
+        '<a class="board-column__add" href="{}?pipeline={}"\n'
+        '       data-quick-add hx-get="{}?dialog=1&amp;pipeline={}"\n'
+        '       hx-target="#quick-add-body" hx-swap="innerHTML">+ {}</a>',
+        create,
+        pipeline.pk,
+        create,
+        pipeline.pk,
+        _("Add opportunity"),
+    )
+
+
 def _drawn(
-    columns: list[BoardColumn], *, move_query: str, request: HttpRequest, refused_id: int | None
+    columns: list[BoardColumn],
+    *,
+    move_query: str,
+    request: HttpRequest,
+    refused_id: int | None,
+    list_url: str,
+    add_to: Pipeline | None,
 ) -> list[BoardColumn]:
     """The columns as the board draws them, so that the template only prints them: every card of a column offers the
     same stage menu with its own stage selected, so the menu is drawn once per column instead of once per card; each
-    card's move URL carries the board's filters; each card but a refused one is drawn here (`_CARD`)."""
+    card's move URL carries the board's filters; each card but a refused one is drawn here (`_CARD`), and so is each
+    column that does not hold the refused card (`_COLUMN`); the template's partials draw the refused card and its
+    column."""
     stages = [column.stage for column in columns]
     drawing = {"show_owner": not request.user.is_rep, "labels": _card_labels(), "csrf_token": get_token(request)}
+    column_labels = _column_labels()
     drawn = []
-    for column in columns:
+    for index, column in enumerate(columns):
         move_menu = _move_menu(stages, current=column.stage)
         cards = []
         for card in column.cards:
@@ -145,7 +234,14 @@ def _drawn(
             if card.pk != refused_id:
                 card = replace(card, html=_card_html(card, move_menu=move_menu, **drawing))
             cards.append(card)
-        drawn.append(replace(column, move_menu=move_menu, cards=cards))
+        column = replace(column, move_menu=move_menu, cards=cards)
+        if all(card.html for card in cards):
+            add = _add_link(add_to) if index == 0 and add_to is not None else ""
+            html = _column_html(
+                column, cards="".join(card.html for card in cards), add=add, list_url=list_url, labels=column_labels
+            )
+            column = replace(column, html=html)
+        drawn.append(column)
     return drawn
 
 
@@ -159,6 +255,11 @@ def _board_context(
     pipeline = pipeline or form.chosen_pipeline()
     query = _filter_query(form, pipeline)
     move_query = query.urlencode()
+    list_query = query.copy()
+    list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
+    list_url = f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}"
+    # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
+    add_here = pipeline is not None and (pipeline.is_default or request.user.is_director)
     columns: list[BoardColumn] = []
     if pipeline is not None:
         columns = _drawn(
@@ -166,24 +267,23 @@ def _board_context(
             move_query=move_query,
             request=request,
             refused_id=card_error.opportunity_id if card_error is not None else None,
+            list_url=list_url,
+            add_to=pipeline if add_here else None,
         )
-    list_query = query.copy()
-    list_query.update({"status": Opportunity.Status.OPEN, "sort": "-amount"})
     shown_ids = {card.pk for column in columns for card in column.cards}
     return {
         "form": form,
         "pipeline": pipeline,
         "columns": columns,
         "move_query": move_query,
-        "list_url": f"{reverse('pipeline:opportunity_list')}?{list_query.urlencode()}",
+        "list_url": list_url,
         "card_error": card_error,
         "refused_id": card_error.opportunity_id if card_error is not None else None,
         "card_error_unplaced": card_error is not None and card_error.opportunity_id not in shown_ids,
         "show_owner": not request.user.is_rep,
         "can_override": request.user.can_override_exit_criteria,
         **_card_labels(),
-        # New opportunities start in the first column; only a director picks the pipeline, others add to the default.
-        "add_here": pipeline is not None and (pipeline.is_default or request.user.is_director),
+        "add_here": add_here,
     }
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from pytest_django.asserts import assertHTMLEqual
 
 from tests.factories import AccountFactory, OpportunityFactory
 
@@ -85,3 +86,44 @@ def test_a_refused_card_is_drawn_by_the_template_with_its_reason(client, org, ca
     assert "已写明拜访目的" in refused  # its unmet criterion, on the card
     assert html.count('class="board-card__error"') == 1  # the other card, drawn by the view, has none
     assert html.count('class="board-card') - html.count('class="board-card__') == 2
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("viewer", ["rep_a1", "director"])
+def test_every_column_is_drawn_as_the_template_draws_it(client, org, cards, viewer, language, settings):
+    """The view's column (`_COLUMN`) is, as HTML, the template's `column` partial: header, totals, the first
+    column's add link, its cards, "no opportunities" on an empty column and "n more" on a column cut short."""
+    settings.SALESFLOW_BOARD_CARDS_PER_COLUMN = 1  # the rep's two cards in one stage: one shown, one more
+    user = getattr(org, viewer)
+    user.language = language
+    user.save(update_fields=["language"])
+    client.force_login(user)
+
+    response = client.get(BOARD)
+
+    context, html = response.context, response.content.decode()
+    columns = context["columns"]
+    assert all(column.html for column in columns)
+    assert sum(column.hidden_count > 0 for column in columns) == 1
+    assert sum(not column.cards for column in columns) == len(columns) - 1
+    with translation.override(language):
+        for index, column in enumerate(columns):
+            template_column = render_to_string(
+                "pipeline/board.html#column",
+                {
+                    "column": column,
+                    "forloop": {"first": index == 0},
+                    "add_here": context["add_here"],
+                    "pipeline": context["pipeline"],
+                    "list_url": context["list_url"],
+                    "refused_id": None,
+                },
+            )
+            drawn = column.html
+            if cards_html := "".join(card.html for card in column.cards):  # held to the card partial above
+                drawn, template_column = (
+                    drawn.replace(cards_html, "CARDS"),
+                    template_column.replace(cards_html, "CARDS"),
+                )
+            assertHTMLEqual(drawn, template_column)
+            assert column.html in html
