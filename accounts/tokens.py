@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
+
+from core.statements import bound_queryset
 
 FINGERPRINT_SALT = "salesflow.accounts.tokens.password_fingerprint"
 
@@ -101,10 +103,16 @@ def revoke_token(*, token: ApiToken) -> None:
     ApiToken.objects.filter(pk=token.pk).delete()
 
 
+def _token_by_digest(*, digest: str, now: datetime) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(expires_at__gt=now, digest=digest).select_related("user")[:1]
+
+
 def usable_token(key: str) -> ApiToken | None:
     """Returns the token with this raw key, with its user, if it has not expired, its user is active and their
-    password has not changed since it was issued; None otherwise. One query."""
-    token = ApiToken.objects.unexpired().select_related("user").filter(digest=key_digest(key)).first()
+    password has not changed since it was issued; None otherwise. One query, composed once per process (every API
+    request asks it: core.statements)."""
+    found = bound_queryset("api token", _token_by_digest, digest=key_digest(key), now=timezone.now())
+    token = next(iter(found), None)
     if token is None or not token.user.is_active or not issued_under_current_password(token):
         return None
     return token

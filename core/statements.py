@@ -65,6 +65,11 @@ class _Stand:
         self.names[stand] = name
         return stand
 
+    def text(self, name: str) -> str:
+        stand = f"\x1fstand-in {self.generation}.{len(self.names)}"  # a value no input has
+        self.names[stand] = name
+        return stand
+
     def day(self, name: str) -> date:
         stand = date(1970, 1, 1) + timedelta(days=400 * self.generation + len(self.names))
         self.names[stand] = name
@@ -96,8 +101,10 @@ class _Stand:
                 stands[name] = self.day(name)
             elif isinstance(value, int) and not isinstance(value, bool):
                 stands[name] = self.integer(name)
+            elif isinstance(value, str):
+                stands[name] = self.text(name)
             else:
-                raise TypeError(f"{name}: a stand-in is made for a model instance, an int, a date or a datetime")
+                raise TypeError(f"{name}: a stand-in is made for a model instance, an int, a str, a date or a datetime")
         return stands
 
 

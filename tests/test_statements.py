@@ -274,3 +274,33 @@ def test_prepared_statements_can_be_turned_off(visits, settings):
         todo = todo_list(viewer=visits.rep_a2)
     assert [query["sql"].split()[0] for query in queries] == ["SELECT"]
     assert todo.overdue.total == 1
+
+
+def test_a_text_value_is_rebound_and_a_text_computed_from_it_is_refused(org):
+    first = VisitFactory(account=AccountFactory(owner=org.rep_a1), purpose="报价")
+    second = VisitFactory(account=AccountFactory(owner=org.rep_a1), purpose="演示")
+
+    def exact(*, purpose):
+        return query_statement(Visit.objects.filter(purpose=purpose).values("pk"))
+
+    def containing(*, purpose):  # the parameter is %purpose%: computed from the value
+        return query_statement(Visit.objects.filter(purpose__contains=purpose).values("pk"))
+
+    for purpose, visit in (("报价", first), ("演示", second)):
+        assert read_rows(*bound_statement("by purpose", exact, purpose=purpose)) == [{"pk": visit.pk}]
+        assert read_rows(*bound_statement("purpose contains", containing, purpose=purpose[:1])) == [{"pk": visit.pk}]
+    assert read_rows(*bound_statement("by purpose", exact, purpose="报")) == []
+    if connection.vendor == "postgresql":
+        assert "by purpose" not in statements.refused
+        assert "computed from the values" in statements.refused["purpose contains"]
+
+
+def test_an_api_token_is_looked_up_by_a_statement_composed_once(org):
+    from accounts.tokens import issue_token, usable_token
+
+    keys = [issue_token(user=user).key for user in (org.rep_a1, org.manager_a)]
+    assert [usable_token(key).user for key in keys] == [org.rep_a1, org.manager_a]
+    assert usable_token(keys[0][:-1] + "0" if keys[0][-1] != "0" else keys[0][:-1] + "1") is None
+    if connection.vendor == "postgresql":
+        assert "api token" not in statements.refused
+        assert any(key[0] == "api token" for key in statements._templates)
