@@ -14,6 +14,7 @@ The cost of a request is the CPU time the server spent on it: gunicorn's process
 over the requests served. Prints req/s and p50/p95/p99 per phase and per request of the mix, and exits 1 when there
 was an error, when p95 at 20 users is above 3x the single-user p95, or when a request of the mix costs more than 4x
 a /login/ request at the same load; 2 when it cannot run. gunicorn is stopped at the end, also on Ctrl-C or failure.
+The visits the mix planned are deleted at the end (the next run meets the same database).
 Output, Locust's CSV files and the server's log go to bench-results/loadtest/.
 """
 
@@ -314,6 +315,24 @@ def revoke_tokens(base: str, reps: list[dict]) -> None:
             )
 
 
+LOAD_PURPOSE = "负载测试 load test"  # the purpose of every visit the mix plans (scripts/locustfile.py)
+
+
+def remove_load_visits(*, since) -> int:
+    """Deletes the visits the mix planned since `since` and refreshes the visit table's statistics and visibility map
+    (VACUUM ANALYZE on PostgreSQL), so that the next run meets the database this one found: the rep's agenda and to-do
+    do not grow from run to run. Returns how many were deleted."""
+    from django.db import connection
+
+    from pipeline.models import Visit
+
+    deleted, _by_model = Visit.objects.filter(purpose=LOAD_PURPOSE, created_at__gte=since).delete()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:  # VACUUM cannot run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {Visit._meta.db_table}")
+    return deleted
+
+
 class CpuMeter:
     """CPU seconds of gunicorn (master and workers) and of the database backends serving this database."""
 
@@ -416,8 +435,10 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     check_database()
+    run_started = timezone.now()
     started = time.monotonic()
     call_command("compute_analytics", stdout=io.StringIO())  # pages read the nightly snapshots: fill them as at night
     nightly_seconds = time.monotonic() - started
@@ -460,6 +481,7 @@ def main() -> int:
         (OUT / "credentials.json").unlink(missing_ok=True)
         stop_gunicorn(server)
         say(f"gunicorn stopped (log: {log.relative_to(ROOT)})")
+        say(f"Removed the {remove_load_visits(since=run_started)} visits the mix planned.")
     failures = load_failures(single, phases)
     say()
     for line in format_phases(single, phases):

@@ -25,6 +25,7 @@ from requests.cookies import create_cookie
 MIX_WEIGHTS = {"home": 30, "board": 20, "account page": 25, "visit create (API)": 25}
 DEFAULT_WAIT = "0.5-1.5"
 LOGIN_PAGE = "login page"
+LOAD_PURPOSE = "负载测试 load test"  # scripts/loadtest.py deletes the visits with this purpose after the run
 CHINA = timezone(timedelta(hours=8))
 
 
@@ -78,7 +79,7 @@ class MixUser(FastHttpUser):
         body = {
             "account": random.choice(self.rep["account_ids"]),
             "planned_at": planned.replace(hour=random.randint(9, 17)).isoformat(),
-            "purpose": "负载测试 load test",
+            "purpose": LOAD_PURPOSE,
         }
         name = "visit create (API)"
         with self.client.post(

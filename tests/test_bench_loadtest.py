@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scripts.loadtest import Phase, RequestStats, format_phases, load_failures, parse_stats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,3 +124,32 @@ def test_the_locustfile_defines_the_mix_of_issue_ten():
     assert loaded["tasks"] == {"home": 30, "board": 20, "account_page": 25, "visit_create": 25}
     assert loaded["login"] == 1
     assert loaded["wait"] == [True, 0]
+
+
+def test_the_locustfile_plans_its_visits_with_the_purpose_the_load_test_removes():
+    from scripts.loadtest import LOAD_PURPOSE
+
+    text = (ROOT / "scripts" / "locustfile.py").read_text(encoding="utf-8")
+    assert f'LOAD_PURPOSE = "{LOAD_PURPOSE}"' in text and '"purpose": LOAD_PURPOSE' in text
+
+
+@pytest.mark.django_db
+def test_the_visits_the_mix_planned_are_removed_after_the_run(org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipeline.models import Visit
+    from scripts.loadtest import LOAD_PURPOSE, remove_load_visits
+    from tests.factories import AccountFactory, VisitFactory
+
+    since = timezone.now()
+    account = AccountFactory(owner=org.rep_a1)
+    planned = [VisitFactory(account=account, owner=org.rep_a1, purpose=LOAD_PURPOSE) for _ in range(3)]
+    kept = [
+        VisitFactory(account=account, owner=org.rep_a1, purpose="客户的真实拜访"),
+        VisitFactory(account=account, owner=org.rep_a1, purpose=LOAD_PURPOSE, created_at=since - timedelta(days=1)),
+    ]
+
+    assert remove_load_visits(since=since) == len(planned)
+    assert sorted(Visit.objects.values_list("pk", flat=True)) == sorted(visit.pk for visit in kept)
