@@ -1,4 +1,5 @@
-"""`make loadtest`'s rules (scripts/loadtest.py) on made-up Locust statistics, and its Locust users, without load."""
+"""`make loadtest`'s rules (scripts/loadtest_targets.py) on made-up Locust statistics, and its Locust users, without
+load."""
 
 import json
 import subprocess
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.loadtest import Phase, RequestStats, format_phases, load_failures, parse_stats
+from scripts.loadtest_targets import Phase, RequestStats, format_phases, load_failures, parse_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 
