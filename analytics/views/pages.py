@@ -114,7 +114,6 @@ def home(request: HttpRequest) -> HttpResponse:
         "attainment_more": max(len(month), len(quarter)) > HOME_ATTAINMENT_ROWS,
         "month_start": month_start,
         "quarter_start": quarter_start,
-        "show_owner": show_owner,
     }
     return render(request, "analytics/home.html", context)
 

@@ -58,7 +58,6 @@ def _answer(request: HttpRequest, *, done: str = "", error: str = "") -> HttpRes
         "todo_rows": todo_rows(todo, request=request, show_owner=not request.user.is_rep),
         "todo_notice": done,
         "todo_error": error,
-        "show_owner": not request.user.is_rep,
         "badge_oob": True,
         **_badge_context(request),
     }
